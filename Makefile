@@ -1,0 +1,62 @@
+# e-contacts: the one list of commands a newcomer needs. See README.md.
+#   make run    set everything up and start the system with demo data on http://127.0.0.1:5000
+#   make test   set everything up and run the whole test suite
+#   make check  lint (ruff) and type-check (mypy)
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app:create_app
+
+.PHONY: setup run test check format translations bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 not found): install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Python dependencies, reinstalled when a requirements file or pyproject.toml changes.
+.stamp-python: $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
+	@touch $@
+
+# Front-end assets (DSFR, Chart.js) from npm: only the files the site serves.
+.stamp-assets: package.json package-lock.json scripts/install_assets.sh
+	scripts/install_assets.sh
+	@touch $@
+
+# Debian's Chromium for the browser tests, and libmagic for attachment types.
+.stamp-system: scripts/install_chromium.sh
+	scripts/install_chromium.sh
+	@touch $@
+
+# The French catalogue, compiled.
+translations/fr/LC_MESSAGES/messages.mo: translations/fr/LC_MESSAGES/messages.po .stamp-python
+	$(BIN)/pybabel compile --use-fuzzy -d translations -l fr >/dev/null
+
+setup: .stamp-python .stamp-assets .stamp-system translations/fr/LC_MESSAGES/messages.mo
+
+run: setup
+	$(BIN)/python -m app.runner
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: .stamp-python
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: .stamp-python
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Extract the strings to translate and merge them into the French catalogue.
+translations: .stamp-python
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .stamp-* node_modules app/static/vendor

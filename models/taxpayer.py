@@ -1,0 +1,71 @@
+"""Taxpayers: individuals (13-digit tax number) and businesses (SIREN), with their own login."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
+
+
+class TaxpayerKind(LabelledEnum):
+    INDIVIDUAL = "individual", _l("Particulier")
+    BUSINESS = "business", _l("Professionnel")
+
+
+class Taxpayer(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "taxpayer"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'individual' AND tax_number IS NOT NULL)"
+            " OR (kind = 'business' AND siren IS NOT NULL)",
+            name="identifier_matches_kind",
+        ),
+        Index("ix_taxpayer_name_commune", "last_name", "commune_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[TaxpayerKind] = mapped_column(str_enum(TaxpayerKind))
+    tax_number: Mapped[str | None] = mapped_column(String(13), unique=True)
+    siren: Mapped[str | None] = mapped_column(String(9), unique=True)
+    # Individuals: first and last name. Businesses: company_name, copied into last_name
+    # so that one index serves the search by name.
+    first_name: Mapped[str | None] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(160))
+    company_name: Mapped[str | None] = mapped_column(String(160))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    address_line: Mapped[str | None] = mapped_column(String(255))
+    postcode: Mapped[str | None] = mapped_column(String(5))
+    city: Mapped[str | None] = mapped_column(String(120))
+    # INSEE code of the commune of the address: it drives routing to the competent office.
+    commune_code: Mapped[str | None] = mapped_column(String(5))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def identifier(self) -> str:
+        return (self.tax_number if self.kind is TaxpayerKind.INDIVIDUAL else self.siren) or ""
+
+    @property
+    def display_name(self) -> str:
+        if self.kind is TaxpayerKind.BUSINESS:
+            return self.company_name or self.last_name
+        return f"{self.first_name or ''} {self.last_name}".strip()
+
+    @property
+    def departement(self) -> str | None:
+        if not self.commune_code:
+            return None
+        code = self.commune_code
+        return code[:3] if code.startswith("97") else code[:2]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.identifier})"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the system packages the browser tests and file checks need:
+#   - Debian's chromium (driven by PyPI playwright with executable_path=/usr/bin/chromium;
+#     `playwright install` cannot download browsers on this network)
+#   - libmagic1 (used by python-magic)
+# Idempotent: does nothing when both are present.
+set -euo pipefail
+
+pkgs=()
+if [ ! -x /usr/bin/chromium ]; then
+    pkgs+=(chromium)
+fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then
+    pkgs+=(libmagic1)
+fi
+
+if [ ${#pkgs[@]} -eq 0 ]; then
+    echo "install_chromium: chromium and libmagic1 already installed ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
+    exit 0
+fi
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install_chromium: missing system packages: ${pkgs[*]}" >&2
+    echo "Run as root:" >&2
+    echo "  sudo sh -c '$cmd'" >&2
+    exit 1
+fi
+
+echo "install_chromium: installing ${pkgs[*]} (apt-get)..."
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
+echo "install_chromium: done: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium missing!')"

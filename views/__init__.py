@@ -1,0 +1,19 @@
+"""Views by audience: public pages and the taxpayer space (our blueprints, DSFR), the agent,
+steering and directory screens (Flask-AppBuilder)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+
+def register_views(app: Flask, appbuilder: AppBuilder) -> None:
+    from views.agent import register_agent_views
+    from views.public import demo, home
+    from views.taxpayer import blueprint as taxpayer_blueprint
+
+    app.register_blueprint(home.blueprint)
+    app.register_blueprint(taxpayer_blueprint)
+    if app.config["DEMO_MODE"]:
+        app.register_blueprint(demo.blueprint)
+    register_agent_views(appbuilder)

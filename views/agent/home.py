@@ -1,0 +1,19 @@
+"""The agent's home in e-contacts."""
+
+from __future__ import annotations
+
+from flask import redirect, url_for
+from flask_appbuilder import IndexView, expose
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+
+class AgentIndexView(IndexView):
+    route_base = "/agent"
+    index_template = "agent/index.html"
+
+    @expose("/")
+    def index(self) -> str | Response:
+        if not current_user.is_authenticated:
+            return redirect(url_for("AuthDBView.login"))
+        return self.render_template(self.index_template, agent=current_user)

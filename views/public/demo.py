@@ -1,0 +1,44 @@
+"""Demo mode only: the e-mails captured by the local mail capture (no real mail is sent)."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template
+
+blueprint = Blueprint("demo", __name__, url_prefix="/demo")
+
+
+def mail_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "mails"
+
+
+def _read(path: Path) -> dict[str, str]:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    body = message.get_body(preferencelist=("plain",))
+    return {
+        "id": path.stem,
+        "to": str(message["To"] or ""),
+        "subject": str(message["Subject"] or ""),
+        "date": str(message["Date"] or ""),
+        "body": body.get_content() if body is not None else "",
+    }
+
+
+@blueprint.get("/mails")
+def mails() -> str:
+    folder = mail_dir()
+    paths = sorted(folder.glob("*.eml"), reverse=True)[:100] if folder.exists() else []
+    return render_template("demo/mails.html", mails=[_read(p) for p in paths])
+
+
+@blueprint.get("/mails/<mail_id>")
+def mail(mail_id: str) -> str:
+    if not mail_id.replace("-", "").isalnum():
+        abort(404)
+    path = mail_dir() / f"{mail_id}.eml"
+    if not path.is_file():
+        abort(404)
+    return render_template("demo/mail.html", mail=_read(path))

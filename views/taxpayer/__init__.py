@@ -1,0 +1,17 @@
+"""The taxpayer's personal space (espace particulier / professionnel): our own blueprint, DSFR."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("taxpayer", __name__, url_prefix="/espace")
+
+
+@blueprint.app_context_processor
+def _taxpayer_globals() -> dict[str, object]:
+    from views.taxpayer.session import current_taxpayer
+
+    return {"current_taxpayer": current_taxpayer()}
+
+
+from views.taxpayer import auth, space  # noqa: E402,F401  (routes register on import)
