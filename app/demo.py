@@ -519,6 +519,7 @@ class _Scenario:
     # the notice (September on); otherwise the current year.
     year: str = "income"
     large: bool = False  # for the large-companies office only
+    scripted: bool = False  # too particular to be drawn at random
 
 
 _SCENARIOS: tuple[_Scenario, ...] = (
@@ -540,7 +541,7 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "Dégrèvement accordé",
         "Afin d'examiner votre réclamation, pourriez-vous nous indiquer le nom de la crèche et "
         "le montant figurant sur l'attestation annuelle de frais de garde pour {annee} ?",
-        "Il s'agit de la crèche Les Petits Loups, à Lyon. L'attestation annuelle indique "
+        "Il s'agit de la crèche municipale Les Petits Loups. L'attestation annuelle indique "
         "1 850 € versés en {annee}, aides de la CAF déduites. Je peux la déposer au guichet si "
         "nécessaire.",
     ),
@@ -571,9 +572,9 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "property_tax",
         "Taxe foncière {annee} : garage vendu toujours imposé",
         "L'usager signale que sa taxe foncière {annee} inclut un garage vendu l'année précédente.",
-        "Ma taxe foncière {annee} inclut toujours le garage situé 14 rue Moncey, que j'ai vendu "
-        "en mars de l'année précédente (acte signé chez Maître Vial, notaire à Lyon). Pouvez-vous "
-        "corriger cette erreur ?",
+        "Ma taxe foncière {annee} inclut toujours le garage de ma résidence, que j'ai vendu en "
+        "mars de l'année précédente (acte signé chez Maître Vial, notaire). Pouvez-vous corriger "
+        "cette erreur ?",
         "Après vérification du fichier foncier, la vente du garage (lot n° 27) a bien été "
         "publiée mais n'avait pas encore été prise en compte. La cotisation correspondante, "
         "soit 212 €, fait l'objet d'un dégrèvement qui vous sera notifié prochainement.",
@@ -809,7 +810,7 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "Taxe d'habitation sur un logement loué à l'année",
         "L'usager a reçu une taxe d'habitation sur les résidences secondaires pour un "
         "appartement qu'il loue à l'année à un étudiant.",
-        "J'ai reçu une taxe d'habitation pour l'appartement de Villeurbanne que je loue depuis "
+        "J'ai reçu une taxe d'habitation pour le studio que je possède et que je loue depuis "
         "le 1er janvier {annee} à un étudiant. Ce n'est pourtant pas une résidence secondaire.",
         "Votre déclaration d'occupation n'avait pas été mise à jour. Nous avons pris en compte "
         "la location au 1er janvier {annee} : l'imposition est annulée. Pensez à mettre à jour "
@@ -834,7 +835,8 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "vacance ; une succession en cours de règlement peut justifier la vacance.",
         "Réponse apportée",
         "Pourriez-vous nous indiquer l'adresse du logement et la date du décès ?",
-        "Le logement se situe 8 rue Servient à Lyon ; ma mère est décédée le 2 février.",
+        "Le logement se situe dans ma commune, deux rues plus loin ; ma mère est décédée le "
+        "2 février.",
         year="levy",
     ),
     _Scenario(
@@ -885,7 +887,7 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "recalculé et transmis à vos employeurs dans un délai de deux mois environ.",
         "Information enregistrée",
         "Pourriez-vous nous confirmer le prénom et la date de naissance de l'enfant ?",
-        "Elle s'appelle Jeanne, née le 3 mars à l'hôpital de la Croix-Rousse.",
+        "Elle s'appelle Jeanne, née le 3 mars ; l'acte de naissance est à votre disposition.",
         year="current",
     ),
     _Scenario(
@@ -895,8 +897,8 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         None,
         "Changement d'adresse après un déménagement",
         "L'usager signale son déménagement et sa nouvelle adresse.",
-        "J'ai déménagé le 1er du mois au 8 cours Émile Zola, 69100 Villeurbanne. Merci de mettre "
-        "à jour mon adresse.",
+        "J'ai déménagé le 1er du mois : ma nouvelle adresse est {adresse}. Merci de la mettre à "
+        "jour.",
         "Votre nouvelle adresse a été enregistrée. Elle figurera sur vos prochains avis ; vos "
         "contrats de prélèvement sont maintenus.",
         "Adresse mise à jour",
@@ -939,6 +941,7 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "Pourriez-vous nous préciser si vous proposez des boissons alcooliques ?",
         "Non, uniquement des jus de fruits, sodas et eaux minérales.",
         year="current",
+        scripted=True,
     ),
     _Scenario(
         "tva_credit",
@@ -949,15 +952,15 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "L'entreprise relance sa demande de remboursement de crédit de TVA (18 420 €) déposée "
         "il y a deux mois.",
         "Nous avons déposé il y a deux mois une demande de remboursement de crédit de TVA "
-        "(formulaire 3519) de 18 420 €, à la suite de l'achat d'un four. Nous n'avons aucune "
-        "nouvelle.",
+        "(formulaire 3519) de 18 420 €, à la suite d'importants investissements. Nous n'avons "
+        "aucune nouvelle.",
         "Votre demande a été instruite et le remboursement de 18 420 € validé. Le virement "
         "interviendra sous huit jours sur le compte bancaire professionnel enregistré.",
         "Remboursement accordé",
-        "Merci de nous transmettre la facture d'acquisition du four et le tableau des "
-        "immobilisations de l'exercice.",
-        "Vous trouverez la facture n° F-2291 du fournisseur Bongard (21 900 € TTC) et le "
-        "tableau des immobilisations à jour.",
+        "Merci de nous transmettre les factures d'acquisition des immobilisations et le tableau "
+        "des immobilisations de l'exercice.",
+        "Vous trouverez les factures d'acquisition (véhicule utilitaire et matériel, 110 500 € "
+        "TTC au total) et le tableau des immobilisations à jour.",
     ),
     _Scenario(
         "tva_depot",
@@ -974,7 +977,7 @@ _SCENARIOS: tuple[_Scenario, ...] = (
         "ne sera appliquée au titre de cet incident.",
         "Accès rétabli",
         "Pourriez-vous nous indiquer le nom de l'administrateur de votre espace professionnel ?",
-        "L'administrateur est M. Paul Marchand, gérant depuis le 1er avril.",
+        "L'administrateur de notre espace est notre gérant, en fonction depuis le 1er avril.",
         year="current",
     ),
     _Scenario(
@@ -1262,10 +1265,27 @@ class _Thread:
                 message.read_at = self.t
         self.unread_by_office = False
 
-    def _agent_message(self, agent: Agent, body: str, **flags: bool) -> None:
+    def _agent_message(
+        self,
+        agent: Agent,
+        body: str,
+        *,
+        internal: bool = False,
+        requests_information: bool = False,
+        record: bool = False,
+    ) -> None:
         self._agent_acts()
         self.messages.append(
-            _Msg(AuthorKind.AGENT, body, self.t, agent=agent, office=self.office, **flags)
+            _Msg(
+                AuthorKind.AGENT,
+                body,
+                self.t,
+                agent=agent,
+                office=self.office,
+                internal=internal,
+                requests_information=requests_information,
+                record=record,
+            )
         )
 
     def open(self) -> None:
@@ -1406,7 +1426,11 @@ class _Thread:
                 "levy": year if self.received_at.month >= 9 else year - 1,
             }.get(scenario.year, year)
 
+        taxpayer = self.taxpayer
+        address = f"{taxpayer.address_line}, {taxpayer.postcode} {taxpayer.city}"
+
         def fill(text: str) -> str:
+            text = text.replace("{adresse}", address)
             return text.replace("{annee}", str(tax_year)) if tax_year else text
 
         # Read receipts of the office's messages; the last one may still be unread.
@@ -1686,11 +1710,12 @@ class _Demo:
                 continue
             office = self.offices[spec.code]
             team = []
-            for username, role_names in (
+            members: tuple[tuple[str, tuple[str, ...]], ...] = (
                 (f"agent.{spec.slug}", ("agent",)),
                 (f"agent2.{spec.slug}", ("agent",)),
                 (f"chef.{spec.slug}", ("agent", "office_manager")),
-            ):
+            )
+            for username, role_names in members:
                 first, last = next(names)
                 team.append(agent(username, first, last, role_names, office))
             self.agents[spec.code] = team
@@ -1873,7 +1898,9 @@ class _Demo:
         choices = [
             s
             for s in _SCENARIOS
-            if s.kind is taxpayer.kind and (s.large == large or (large and s.kind is _B))
+            if s.kind is taxpayer.kind
+            and not s.scripted
+            and (s.key in _LARGE_COMPANY_SCENARIOS if large else not s.large)
         ]
         scenario = rng.choice(choices)
         weights = {Channel.ONLINE: 55, Channel.PHONE: 22, Channel.COUNTER: 13, Channel.LETTER: 10}
@@ -2072,6 +2099,7 @@ class _Demo:
         )
 
 
+_LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
 _SCENARIO_BY_KEY = {scenario.key: scenario for scenario in _SCENARIOS}
 
 

@@ -39,10 +39,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 class ClosedSecurityApi(SecurityApi):
     """FAB's JSON login would skip the second factor and the lockout: it is not exposed."""
 
-    def login(self):  # type: ignore[no-untyped-def,override]  # no @expose: no route
+    def login(self):  # no @expose: no route
         raise NotImplementedError
 
-    def refresh(self):  # type: ignore[no-untyped-def,override]
+    def refresh(self):
         raise NotImplementedError
 
 

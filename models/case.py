@@ -57,7 +57,7 @@ class CaseStatus(LabelledEnum):
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_TAXPAYER)
 
 
-class Case(db.Model):  # type: ignore[name-defined,misc]
+class Case(db.Model):  # type: ignore[name-defined]
     """One request of a taxpayer, whatever its channel."""
 
     __tablename__ = "case"
@@ -140,7 +140,7 @@ class AuthorKind(LabelledEnum):
     AGENT = "agent", _l("Agent")
 
 
-class Message(db.Model):  # type: ignore[name-defined,misc]
+class Message(db.Model):  # type: ignore[name-defined]
     """One message of a thread; ``internal`` notes are seen by agents only."""
 
     __tablename__ = "message"
@@ -179,7 +179,7 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Attachment(db.Model):  # type: ignore[name-defined,misc]
+class Attachment(db.Model):  # type: ignore[name-defined]
     """A file attached to a message, stored outside the web root under a random name."""
 
     __tablename__ = "attachment"
@@ -198,7 +198,7 @@ class Attachment(db.Model):  # type: ignore[name-defined,misc]
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
-class Transfer(db.Model):  # type: ignore[name-defined,misc]
+class Transfer(db.Model):  # type: ignore[name-defined]
     """One move of a request to another office, with its mandatory reason."""
 
     __tablename__ = "transfer"

@@ -31,7 +31,7 @@ class EventKind(LabelledEnum):
     ARCHIVED = "archived", _l("Archivée")
 
 
-class Event(db.Model):  # type: ignore[name-defined,misc]
+class Event(db.Model):  # type: ignore[name-defined]
     """One typed change; never updated nor deleted by the application (see app.events)."""
 
     __tablename__ = "event"
@@ -60,7 +60,7 @@ class Event(db.Model):  # type: ignore[name-defined,misc]
     office: Mapped[Office | None] = relationship()
 
 
-class AccessLog(db.Model):  # type: ignore[name-defined,misc]
+class AccessLog(db.Model):  # type: ignore[name-defined]
     """An agent's consultation of a taxpayer's data: who, from which office, what, when, why."""
 
     __tablename__ = "access_log"

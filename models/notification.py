@@ -24,7 +24,7 @@ class NotificationStatus(LabelledEnum):
     FAILED = "failed", _l("Échec définitif")
 
 
-class Notification(db.Model):  # type: ignore[name-defined,misc]
+class Notification(db.Model):  # type: ignore[name-defined]
     """One e-mail to send. The body is rendered when the row is written; the job only sends.
 
     A new-message alert carries no content, only a link to sign in.

@@ -32,7 +32,7 @@ class OfficeKind(LabelledEnum):
         return self in (OfficeKind.DELEGATION, OfficeKind.DIRECTORATE)
 
 
-class Office(db.Model):  # type: ignore[name-defined,misc]
+class Office(db.Model):  # type: ignore[name-defined]
     __tablename__ = "office"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,7 +64,7 @@ class Office(db.Model):  # type: ignore[name-defined,misc]
         return f"{prefix}{self.id}/"
 
 
-class OfficeTerritory(db.Model):  # type: ignore[name-defined,misc]
+class OfficeTerritory(db.Model):  # type: ignore[name-defined]
     """A département, or one commune of it, that an office is competent for."""
 
     __tablename__ = "office_territory"

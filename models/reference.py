@@ -13,7 +13,7 @@ from models.office import Office, OfficeKind
 from models.taxpayer import TaxpayerKind
 
 
-class Topic(db.Model):  # type: ignore[name-defined,misc]
+class Topic(db.Model):  # type: ignore[name-defined]
     """What a request is about (motif); a topic with a parent is a sub-topic."""
 
     __tablename__ = "topic"
@@ -42,7 +42,7 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
         return self.full_label
 
 
-class TaxMatter(db.Model):  # type: ignore[name-defined,misc]
+class TaxMatter(db.Model):  # type: ignore[name-defined]
     """The tax a request is about (impôt concerné)."""
 
     __tablename__ = "tax_matter"
@@ -59,7 +59,7 @@ class TaxMatter(db.Model):  # type: ignore[name-defined,misc]
         return self.label
 
 
-class RoutingRule(db.Model):  # type: ignore[name-defined,misc]
+class RoutingRule(db.Model):  # type: ignore[name-defined]
     """Topic × tax matter × taxpayer kind → the kind of office competent; the most specific wins.
 
     The office itself is then the one of that kind competent for the taxpayer's commune.
@@ -89,7 +89,7 @@ class RoutingRule(db.Model):  # type: ignore[name-defined,misc]
         return f"{self.topic or '*'} / {self.tax_matter or '*'} → {self.office_kind.label}"
 
 
-class ReplyTemplate(db.Model):  # type: ignore[name-defined,misc]
+class ReplyTemplate(db.Model):  # type: ignore[name-defined]
     """A canned answer; ``{nom}``, ``{reference}``, ``{service}``, ``{date}`` are filled in."""
 
     __tablename__ = "reply_template"
@@ -111,7 +111,7 @@ class ReplyTemplate(db.Model):  # type: ignore[name-defined,misc]
         return self.title
 
 
-class Setting(db.Model):  # type: ignore[name-defined,misc]
+class Setting(db.Model):  # type: ignore[name-defined]
     """Settings an administrator changes at run time (the intake pause)."""
 
     __tablename__ = "setting"

@@ -16,7 +16,7 @@ class TaxpayerKind(LabelledEnum):
     BUSINESS = "business", _l("Professionnel")
 
 
-class Taxpayer(db.Model):  # type: ignore[name-defined,misc]
+class Taxpayer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "taxpayer"
     __table_args__ = (
         CheckConstraint(

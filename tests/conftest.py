@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,7 +29,7 @@ from sqlalchemy import text
 from app import create_app
 from app.queue import get_queue
 from config import _normalise_database_url
-from models import db
+from models import Agent, Office, OfficeKind, Taxpayer, db
 
 KEPT_TABLES = {
     "alembic_version",
@@ -145,6 +146,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 names = ", ".join(f'"{t.name}"' for t in tables)
                 connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
+                # SQLite checks RESTRICT row by row: unlink rows that point into their own table.
+                for table in tables:
+                    own = [fk.parent for fk in table.foreign_keys if fk.column.table is table]
+                    if own:
+                        connection.execute(table.update().values({c.name: None for c in own}))
                 for table in tables:
                     connection.execute(table.delete())
         get_queue().empty()
@@ -160,3 +166,101 @@ def app_context(app: Flask) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@dataclass
+class World:
+    """Two directorates under one delegation; offices A and B in the first, C in the second."""
+
+    delegation: Office
+    directorate: Office
+    other_directorate: Office
+    office_a: Office
+    office_b: Office
+    office_c: Office
+    agent_a: Agent
+    agent_b: Agent
+    manager_a: Agent
+    steering_other: Agent
+    admin: Agent
+    taxpayer_a: Taxpayer
+    taxpayer_b: Taxpayer
+
+
+@pytest.fixture
+def world(app: Flask, app_context: None) -> World:
+    from factories import make_agent, make_office, make_taxpayer
+
+    delegation = make_office(OfficeKind.DELEGATION, name="Délégation Centre-Est")
+    directorate = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
+    other = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP de la Loire")
+    office_a = make_office(OfficeKind.SIP, parent=directorate, name="SIP Lyon 3e")
+    office_b = make_office(OfficeKind.SIE, parent=directorate, name="SIE Lyon Nord")
+    office_c = make_office(OfficeKind.SIP, parent=other, name="SIP Saint-Étienne", departement="42")
+    built = World(
+        delegation=delegation,
+        directorate=directorate,
+        other_directorate=other,
+        office_a=office_a,
+        office_b=office_b,
+        office_c=office_c,
+        agent_a=make_agent(office_a, "agent"),
+        agent_b=make_agent(office_b, "agent"),
+        manager_a=make_agent(office_a, "agent", "office_manager"),
+        steering_other=make_agent(other, "steering"),
+        admin=make_agent(None, "admin"),
+        taxpayer_a=make_taxpayer(),
+        taxpayer_b=make_taxpayer(),
+    )
+    db.session.commit()
+    return built
+
+
+def _agent_client(app: Flask, agent: Agent) -> FlaskClient:
+    from helpers import sign_in_agent
+
+    return sign_in_agent(app.test_client(), agent)
+
+
+@pytest.fixture
+def anonymous_client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def taxpayer_client(app: Flask, world: World) -> FlaskClient:
+    from helpers import sign_in_taxpayer
+
+    return sign_in_taxpayer(app.test_client(), world.taxpayer_a)
+
+
+@pytest.fixture
+def taxpayer_b_client(app: Flask, world: World) -> FlaskClient:
+    from helpers import sign_in_taxpayer
+
+    return sign_in_taxpayer(app.test_client(), world.taxpayer_b)
+
+
+@pytest.fixture
+def agent_a_client(app: Flask, world: World) -> FlaskClient:
+    return _agent_client(app, world.agent_a)
+
+
+@pytest.fixture
+def agent_b_client(app: Flask, world: World) -> FlaskClient:
+    return _agent_client(app, world.agent_b)
+
+
+@pytest.fixture
+def manager_client(app: Flask, world: World) -> FlaskClient:
+    return _agent_client(app, world.manager_a)
+
+
+@pytest.fixture
+def steering_client(app: Flask, world: World) -> FlaskClient:
+    return _agent_client(app, world.steering_other)
+
+
+@pytest.fixture
+def admin_client(app: Flask, world: World) -> FlaskClient:
+    return _agent_client(app, world.admin)
