@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import Message as MailMessage
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app.extensions import mail
 from jobs.context import get_app
@@ -30,19 +30,20 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    """Pending, its time come, and not held by a live worker (no lock, or a stale one)."""
+    return and_(
+        Notification.status == NotificationStatus.PENDING,
+        Notification.next_attempt_at <= now,
+        or_(Notification.locked_at.is_(None), Notification.locked_at < now - LOCK_STALE_AFTER),
+    )
+
+
 def _claim(notification_id: int) -> Notification | None:
     now = utcnow()
     claimed = db.session.execute(
         update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == NotificationStatus.PENDING,
-            Notification.next_attempt_at <= now,
-            or_(
-                Notification.locked_at.is_(None),
-                Notification.locked_at < now - LOCK_STALE_AFTER,
-            ),
-        )
+        .where(Notification.id == notification_id, _is_due(now))
         .values(locked_at=now, attempts=Notification.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -104,14 +105,7 @@ def due_notification_ids(limit: int = 500) -> list[int]:
     return list(
         db.session.scalars(
             select(Notification.id)
-            .where(
-                Notification.status == NotificationStatus.PENDING,
-                Notification.next_attempt_at <= now,
-                or_(
-                    Notification.locked_at.is_(None),
-                    and_(Notification.locked_at < now - LOCK_STALE_AFTER),
-                ),
-            )
+            .where(_is_due(now))
             .order_by(Notification.next_attempt_at)
             .limit(limit)
         )

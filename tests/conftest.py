@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from helpers import sign_in_agent, sign_in_taxpayer
 from sqlalchemy import text
 
 from app import create_app
@@ -216,10 +217,12 @@ def world(app: Flask, app_context: None) -> World:
     return built
 
 
-def _agent_client(app: Flask, agent: Agent) -> FlaskClient:
-    from helpers import sign_in_agent
-
-    return sign_in_agent(app.test_client(), agent)
+def _signed_in(app: Flask, who: Agent | Taxpayer) -> FlaskClient:
+    """A client signed in as ``who``, through the session keys of its own population."""
+    client = app.test_client()
+    if isinstance(who, Taxpayer):
+        return sign_in_taxpayer(client, who)
+    return sign_in_agent(client, who)
 
 
 @pytest.fixture
@@ -229,38 +232,34 @@ def anonymous_client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def taxpayer_client(app: Flask, world: World) -> FlaskClient:
-    from helpers import sign_in_taxpayer
-
-    return sign_in_taxpayer(app.test_client(), world.taxpayer_a)
+    return _signed_in(app, world.taxpayer_a)
 
 
 @pytest.fixture
 def taxpayer_b_client(app: Flask, world: World) -> FlaskClient:
-    from helpers import sign_in_taxpayer
-
-    return sign_in_taxpayer(app.test_client(), world.taxpayer_b)
+    return _signed_in(app, world.taxpayer_b)
 
 
 @pytest.fixture
 def agent_a_client(app: Flask, world: World) -> FlaskClient:
-    return _agent_client(app, world.agent_a)
+    return _signed_in(app, world.agent_a)
 
 
 @pytest.fixture
 def agent_b_client(app: Flask, world: World) -> FlaskClient:
-    return _agent_client(app, world.agent_b)
+    return _signed_in(app, world.agent_b)
 
 
 @pytest.fixture
 def manager_client(app: Flask, world: World) -> FlaskClient:
-    return _agent_client(app, world.manager_a)
+    return _signed_in(app, world.manager_a)
 
 
 @pytest.fixture
 def steering_client(app: Flask, world: World) -> FlaskClient:
-    return _agent_client(app, world.steering_other)
+    return _signed_in(app, world.steering_other)
 
 
 @pytest.fixture
 def admin_client(app: Flask, world: World) -> FlaskClient:
-    return _agent_client(app, world.admin)
+    return _signed_in(app, world.admin)
