@@ -11,29 +11,13 @@ import logging
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
+from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.permissions import ROLE_PERMISSIONS
 from models import Agent
 
 log = logging.getLogger(__name__)
 
-ROLE_AGENT = "agent"
-ROLE_OFFICE_MANAGER = "office_manager"
-ROLE_STEERING = "steering"
-ROLE_ADMIN = "admin"
 ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_ADMIN)
-
-# Each role's FAB permissions, as (permission, view) pairs. The views declare these names as
-# their ``class_permission_name``; ``sync_roles`` makes the database match this table exactly.
-_AGENT_PERMISSIONS: list[tuple[str, str]] = [
-    ("can_access", "AgentHome"),
-]
-_OFFICE_MANAGER_PERMISSIONS: list[tuple[str, str]] = [*_AGENT_PERMISSIONS]
-_STEERING_PERMISSIONS: list[tuple[str, str]] = [("can_access", "AgentHome")]
-
-ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    ROLE_AGENT: _AGENT_PERMISSIONS,
-    ROLE_OFFICE_MANAGER: _OFFICE_MANAGER_PERMISSIONS,
-    ROLE_STEERING: _STEERING_PERMISSIONS,
-}
 
 
 class ClosedSecurityApi(SecurityApi):

@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -30,7 +31,7 @@ from sqlalchemy import text
 from app import create_app
 from app.queue import get_queue
 from config import _normalise_database_url
-from models import Agent, Office, OfficeKind, Taxpayer, db
+from models import Agent, OfficeKind, Taxpayer, db
 
 KEPT_TABLES = {
     "alembic_version",
@@ -132,7 +133,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> It
 
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty every table (but roles and permissions) and the job queue after each test."""
+    """Empty every table (but roles and permissions), the job queue and the attachment store
+    after each test."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -155,6 +157,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 for table in tables:
                     connection.execute(table.delete())
         get_queue().empty()
+    shutil.rmtree(app.config["ATTACHMENT_DIR"], ignore_errors=True)
+    Path(app.config["ATTACHMENT_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -167,25 +171,6 @@ def app_context(app: Flask) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@dataclass
-class World:
-    """Two directorates under one delegation; offices A and B in the first, C in the second."""
-
-    delegation: Office
-    directorate: Office
-    other_directorate: Office
-    office_a: Office
-    office_b: Office
-    office_c: Office
-    agent_a: Agent
-    agent_b: Agent
-    manager_a: Agent
-    steering_other: Agent
-    admin: Agent
-    taxpayer_a: Taxpayer
-    taxpayer_b: Taxpayer
 
 
 @pytest.fixture

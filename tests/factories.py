@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -137,3 +138,22 @@ def make_case(
     db.session.add(case)
     db.session.flush()
     return case
+
+
+@dataclass
+class World:
+    """Two directorates under one delegation; offices A and B in the first, C in the second."""
+
+    delegation: Office
+    directorate: Office
+    other_directorate: Office
+    office_a: Office
+    office_b: Office
+    office_c: Office
+    agent_a: Agent
+    agent_b: Agent
+    manager_a: Agent
+    steering_other: Agent
+    admin: Agent
+    taxpayer_a: Taxpayer
+    taxpayer_b: Taxpayer

@@ -1,5 +1,5 @@
 """Views by audience: public pages and the taxpayer space (our blueprints, DSFR), the agent,
-steering and directory screens (Flask-AppBuilder)."""
+contacts/summary, steering and directory screens (Flask-AppBuilder)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_appbuilder import AppBuilder
 
 
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:
-    from views.agent import register_agent_views
+    from views import admin, agent, contacts, steering
     from views.public import demo, home
     from views.taxpayer import blueprint as taxpayer_blueprint
 
@@ -16,4 +16,8 @@ def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     app.register_blueprint(taxpayer_blueprint)
     if app.config["DEMO_MODE"]:
         app.register_blueprint(demo.blueprint)
-    register_agent_views(appbuilder)
+    # FAB menus follow the order of registration.
+    agent.register(appbuilder)
+    contacts.register(appbuilder)
+    steering.register(appbuilder)
+    admin.register(appbuilder)

@@ -84,3 +84,49 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{safe}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- signing in through the real login pages ---------------------------------------------------
+# Contracts the login pages keep (the security and taxpayer-space code must not break them):
+# - agents: FAB's login form (fields ``username``, ``password``), then, when the second factor is
+#   on, a page with an ``otp`` field; at enrolment that page also shows the secret in an element
+#   ``#otp-secret`` whose ``data-secret`` attribute holds it.
+# - taxpayers: /espace/connexion (fields ``identifier``, ``password``), then, for a browser not
+#   seen before, a page with a ``code`` field (the code sent by e-mail, read by ``read_code``).
+
+
+def sign_in_agent(page, base_url: str, username: str, password: str, otp_secret: str | None = None):
+    """Sign an agent in through the login page(s); returns the secret used for the second
+    factor (read at enrolment, or the one given), or None when no second factor was asked."""
+    import pyotp
+
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state()
+    if page.locator("input[name=otp]").count() == 0:
+        return None
+    secret = otp_secret
+    shown = page.locator("#otp-secret")
+    if shown.count():
+        secret = shown.first.get_attribute("data-secret")
+    assert secret, "the second factor is asked but no secret is known for this agent"
+    page.fill("input[name=otp]", pyotp.TOTP(secret).now())
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state()
+    return secret
+
+
+def sign_in_taxpayer(page, base_url: str, identifier: str, password: str, read_code=None) -> None:
+    """Sign a taxpayer in; ``read_code()`` returns the e-mailed code if one is asked."""
+    page.goto(f"{base_url}/espace/connexion")
+    page.fill("input[name=identifier]", identifier)
+    page.fill("input[name=password]", password)
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state()
+    if page.locator("input[name=code]").count():
+        assert read_code is not None, "a code was asked for this new browser"
+        page.fill("input[name=code]", read_code())
+        page.locator("form [type=submit]").first.click()
+        page.wait_for_load_state()

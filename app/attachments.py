@@ -1,0 +1,264 @@
+"""Attachments: checked by content, stored outside the web root under random names.
+
+A file is written before the transaction that references it commits. If that transaction rolls
+back, the files written for it are removed (``after_rollback``), so no orphan is left and no row
+ever points to a missing file: a row exists only if its commit succeeded after the file was
+fully written and synced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import struct
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import magic
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from models import db
+
+log = logging.getLogger(__name__)
+
+ALLOWED_TYPES = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+}
+_SESSION_KEY = "econtacts_written_files"
+_CHUNK = 64 * 1024
+
+
+class AttachmentRejected(ValueError):
+    """A file refused, with the French message to show (nothing was stored)."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The attachment store cannot be written: the whole submission must be refused."""
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str
+    stream: IO[bytes]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    filename: str
+    storage_key: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def limits() -> tuple[int, int]:
+    config = current_app.config
+    return int(config["ATTACHMENT_MAX_COUNT"]), int(config["ATTACHMENT_MAX_BYTES"])
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return _("%(n)s Mo", n=f"{size / (1024 * 1024):.0f}")
+    return _("%(n)s ko", n=max(1, round(size / 1024)))
+
+
+def clean_filename(name: str) -> str:
+    """The name to show: no path, no control characters, at most 120 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.strip(" .") or "piece-jointe"
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    return (stem[: 120 - len(ext) - 1] + ("." + ext if ext else "")).strip()
+
+
+def _path(storage_key: str) -> Path:
+    root = Path(current_app.config["ATTACHMENT_DIR"])
+    return root / storage_key[:2] / storage_key[2:4] / storage_key
+
+
+def path_of(storage_key: str) -> Path:
+    return _path(storage_key)
+
+
+def check_files(files: list[IncomingFile]) -> None:
+    """Refuse the set before anything is written: count, then each file's size and type."""
+    max_count, max_bytes = limits()
+    files = [f for f in files if f.filename]
+    if len(files) > max_count:
+        raise AttachmentRejected(
+            _("Vous pouvez joindre au plus %(n)s fichiers à un message.", n=max_count)
+        )
+    for incoming in files:
+        name = clean_filename(incoming.filename)
+        head = incoming.stream.read(8192)
+        incoming.stream.seek(0, os.SEEK_END)
+        size = incoming.stream.tell()
+        incoming.stream.seek(0)
+        if size == 0:
+            raise AttachmentRejected(_("Le fichier « %(name)s » est vide.", name=name))
+        if size > max_bytes:
+            raise AttachmentRejected(
+                _(
+                    "Le fichier « %(name)s » dépasse la taille autorisée (%(max)s).",
+                    name=name,
+                    max=human_size(max_bytes),
+                )
+            )
+        kind = magic.from_buffer(head, mime=True)
+        if kind not in ALLOWED_TYPES:
+            raise AttachmentRejected(
+                _(
+                    "Le fichier « %(name)s » n'est pas un PDF, un JPEG ou un PNG : "
+                    "seuls ces formats sont acceptés.",
+                    name=name,
+                )
+            )
+
+
+def store_files(files: list[IncomingFile]) -> list[StoredFile]:
+    """Check, scan, then write each file; on any failure, remove what was written and raise."""
+    files = [f for f in files if f.filename]
+    check_files(files)
+    stored: list[StoredFile] = []
+    try:
+        for incoming in files:
+            stored.append(_store_one(incoming))
+    except BaseException:
+        for item in stored:
+            _remove(item.storage_key)
+        raise
+    return stored
+
+
+def _store_one(incoming: IncomingFile) -> StoredFile:
+    name = clean_filename(incoming.filename)
+    incoming.stream.seek(0)
+    head = incoming.stream.read(8192)
+    incoming.stream.seek(0)
+    content_type = magic.from_buffer(head, mime=True)
+    scan(incoming.stream, name)
+    incoming.stream.seek(0)
+    storage_key = secrets.token_hex(16)
+    target = _path(storage_key)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as out:
+            while chunk := incoming.stream.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as error:
+        log.error("attachment store failed: %s", error)
+        target.unlink(missing_ok=True)
+        raise StorageUnavailable(str(error)) from error
+    _remember(storage_key)
+    return StoredFile(
+        filename=name,
+        storage_key=storage_key,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _remove(storage_key: str) -> None:
+    try:
+        _path(storage_key).unlink(missing_ok=True)
+    except OSError as error:  # pragma: no cover - logged, the sweep will find it
+        log.error("could not remove attachment %s: %s", storage_key, error)
+
+
+# --- files written in a transaction that rolls back are removed ------------------------------
+
+
+def _remember(storage_key: str) -> None:
+    db.session.info.setdefault(_SESSION_KEY, []).append(storage_key)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget(session: Session) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended without a commit (rollback or close): drop its files."""
+    if transaction.nested or transaction.parent is not None:
+        return
+    keys = session.info.pop(_SESSION_KEY, None)
+    if not keys:
+        return
+    for key in keys:
+        _remove(key)
+
+
+# --- virus scan (clamd INSTREAM) -------------------------------------------------------------
+
+
+class InfectedFile(AttachmentRejected):
+    pass
+
+
+def scan(stream: IO[bytes], name: str) -> None:
+    """Send the file to clamd when an address is configured; refuse it if reported infected."""
+    address = current_app.config.get("CLAMD_ADDRESS")
+    if not address:
+        return
+    try:
+        reply = _instream(address, stream)
+    except OSError as error:
+        log.error("clamd unreachable at %s: %s", address, error)
+        raise StorageUnavailable(
+            _("L'analyse antivirus est momentanément indisponible.")
+        ) from error
+    if reply.endswith(b"FOUND"):
+        log.warning("infected attachment refused: %s (%s)", name, reply.decode(errors="replace"))
+        raise InfectedFile(
+            _(
+                "Le fichier « %(name)s » a été refusé par l'analyse antivirus : "
+                "il n'a pas été enregistré.",
+                name=name,
+            )
+        )
+    if not reply.endswith(b"OK"):
+        raise StorageUnavailable(reply.decode(errors="replace"))
+
+
+def _instream(address: str, stream: IO[bytes]) -> bytes:
+    if address.startswith("unix:") or address.startswith("/"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(address.removeprefix("unix:"))
+    else:
+        host, _sep, port = address.rpartition(":")
+        sock = socket.create_connection((host or "127.0.0.1", int(port)))
+    with sock:
+        sock.settimeout(30)
+        sock.sendall(b"zINSTREAM\0")
+        stream.seek(0)
+        while chunk := stream.read(_CHUNK):
+            sock.sendall(struct.pack("!L", len(chunk)) + chunk)
+        sock.sendall(struct.pack("!L", 0))
+        reply = b""
+        while not reply.endswith(b"\0"):
+            part = sock.recv(4096)
+            if not part:
+                break
+            reply += part
+    return reply.rstrip(b"\0").strip()

@@ -1,0 +1,839 @@
+"""The domain operations: every write of a request goes through one of these functions.
+
+Each one checks what it is given, changes the rows, appends the event, queues the e-mail alert and
+flushes. None of them commits: the request, job or CLI command that calls it commits once, and the
+alert job is queued only after that commit (``app.queue.enqueue_after_commit``).
+
+Errors are :class:`OperationError` with the French message to show; nothing is written when one is
+raised (the caller rolls back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import access, routing, settings
+from app.attachments import (
+    AttachmentRejected,
+    IncomingFile,
+    StorageUnavailable,
+    StoredFile,
+    store_files,
+)
+from app.notifications import alert_new_message
+from app.references import new_reference
+from models import (
+    AccessLog,
+    Agent,
+    Attachment,
+    AuthorKind,
+    Case,
+    CaseStatus,
+    Channel,
+    Event,
+    EventKind,
+    Message,
+    Office,
+    OfficeKind,
+    TaxMatter,
+    Taxpayer,
+    Topic,
+    Transfer,
+    db,
+    utcnow,
+)
+
+SUBJECT_MAX = 200
+BODY_MAX = 20_000
+REASON_MIN = 10
+AGENT_CHANNELS = (Channel.PHONE, Channel.COUNTER, Channel.LETTER)
+
+
+class OperationError(Exception):
+    """A refusal with the French sentence to show the user."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(OperationError):
+    pass
+
+
+class StaleCase(OperationError):
+    """Someone changed the request since the page was loaded: nothing was applied."""
+
+
+class IntakePaused(OperationError):
+    pass
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _record(
+    kind: EventKind,
+    case: Case | None,
+    *,
+    agent: Agent | None = None,
+    taxpayer: Taxpayer | None = None,
+    at: datetime | None = None,
+    **data: Any,
+) -> Event:
+    event = Event(
+        kind=kind,
+        case_id=case.id if case else None,
+        taxpayer_id=(case.taxpayer_id if case else None) or (taxpayer.id if taxpayer else None),
+        office_id=case.office_id if case else (agent.office_id if agent else None),
+        actor_agent_id=agent.id if agent else None,
+        actor_taxpayer_id=taxpayer.id if taxpayer else None,
+        created_at=at or utcnow(),
+        data=data,
+    )
+    db.session.add(event)
+    return event
+
+
+def _changed(case: Case, now: datetime) -> None:
+    """A change of state: stale forms that still hold the old version are refused."""
+    case.version += 1
+    case.last_activity_at = now
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is None or case.version == expected_version:
+        return
+    last = db.session.scalar(
+        select(Event)
+        .where(Event.case_id == case.id)
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .limit(1)
+    )
+    what = last.kind.label if last else _("modifiée")
+    who = last.actor_agent.full_name if last and last.actor_agent else _("un autre agent")
+    raise StaleCase(
+        _(
+            "Cette demande a changé depuis l'ouverture de la page (%(what)s, par %(who)s) : "
+            "votre action n'a pas été appliquée. Relisez la demande puis recommencez si besoin.",
+            what=str(what).lower(),
+            who=who,
+        )
+    )
+
+
+def _require(agent: Agent, action: str, case: Case) -> None:
+    if not access.may(agent, action, case):
+        messages = {
+            "assign": _("Seul le chef de service peut attribuer une demande."),
+            "reopen": _("Cette demande est déjà ouverte."),
+            "acknowledge": _("Cette transmission a déjà été prise en compte."),
+            "attach_taxpayer": _("Ce contact est déjà rattaché à un usager."),
+        }
+        raise NotAllowed(
+            messages.get(action, _("Cette action n'est pas possible sur une demande clôturée."))
+        )
+
+
+def _text(value: str | None, *, field: str, label: str, maximum: int = BODY_MAX) -> str:
+    text = (value or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise OperationError(_("Renseignez le champ « %(label)s ».", label=label), field=field)
+    if len(text) > maximum:
+        raise OperationError(
+            _(
+                "Le champ « %(label)s » ne peut dépasser %(n)s caractères.",
+                label=label,
+                n=maximum,
+            ),
+            field=field,
+        )
+    return text
+
+
+def _store(files: Sequence[IncomingFile]) -> list[StoredFile]:
+    try:
+        return store_files(list(files))
+    except AttachmentRejected as refused:
+        raise OperationError(str(refused), field="files") from refused
+    except StorageUnavailable as failure:
+        raise OperationError(
+            _(
+                "Vos pièces jointes n'ont pas pu être enregistrées pour le moment : rien n'a été "
+                "envoyé. Réessayez dans quelques minutes."
+            ),
+            field="files",
+        ) from failure
+
+
+def _attach(message: Message, stored: Sequence[StoredFile]) -> None:
+    for item in stored:
+        message.attachments.append(
+            Attachment(
+                filename=item.filename,
+                storage_key=item.storage_key,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+            )
+        )
+
+
+def _due(topic: Topic, received_at: datetime) -> datetime:
+    days = topic.target_days or current_app.config["DEFAULT_DUE_DAYS"]
+    return received_at + timedelta(days=days)
+
+
+def _check_classification(
+    *,
+    topic: Topic | None,
+    tax_matter: TaxMatter | None,
+    tax_year: int | None,
+    taxpayer_kind: Any,
+    now: datetime,
+) -> None:
+    if topic is None or not topic.active:
+        raise OperationError(_("Choisissez un motif dans la liste."), field="topic")
+    if None not in (topic.taxpayer_kind, taxpayer_kind) and topic.taxpayer_kind != taxpayer_kind:
+        raise OperationError(_("Ce motif ne concerne pas votre espace."), field="topic")
+    if tax_matter is not None and not tax_matter.active:
+        raise OperationError(_("Choisissez un impôt dans la liste."), field="tax_matter")
+    if tax_year is not None and not (now.year - 10 <= tax_year <= now.year):
+        raise OperationError(
+            _(
+                "L'année doit être comprise entre %(first)s et %(last)s.",
+                first=now.year - 10,
+                last=now.year,
+            ),
+            field="tax_year",
+        )
+
+
+# --- the taxpayer's side -----------------------------------------------------------------------
+
+
+def submit_case(
+    *,
+    taxpayer: Taxpayer,
+    topic: Topic | None,
+    tax_matter: TaxMatter | None,
+    tax_year: int | None,
+    subject: str,
+    body: str,
+    files: Sequence[IncomingFile] = (),
+    submission_token: str | None = None,
+    linked_case: Case | None = None,
+) -> Case:
+    """A taxpayer's new online request, routed to the competent office.
+
+    The same ``submission_token`` twice (a double click, a form posted again) gives back the
+    request made the first time instead of a second one.
+    """
+    if submission_token:
+        existing = db.session.scalar(
+            select(Case).where(
+                Case.submission_token == submission_token, Case.taxpayer_id == taxpayer.id
+            )
+        )
+        if existing is not None:
+            return existing
+    if not settings.intake().accepts_new_requests:
+        raise IntakePaused(_("Le dépôt de nouvelles demandes est momentanément suspendu."))
+    now = utcnow()
+    _check_classification(
+        topic=topic,
+        tax_matter=tax_matter,
+        tax_year=tax_year,
+        taxpayer_kind=taxpayer.kind,
+        now=now,
+    )
+    assert topic is not None
+    subject = _text(subject, field="subject", label=_("Objet"), maximum=SUBJECT_MAX)
+    body = _text(body, field="body", label=_("Message"))
+    if linked_case is not None and linked_case.taxpayer_id != taxpayer.id:
+        linked_case = None
+    office = routing.competent_office(taxpayer=taxpayer, topic=topic, tax_matter=tax_matter)
+    stored = _store(files)
+    case = Case(
+        reference=new_reference(now),
+        taxpayer_id=taxpayer.id,
+        channel=Channel.ONLINE,
+        topic_id=topic.id,
+        tax_matter_id=tax_matter.id if tax_matter else None,
+        tax_year=tax_year,
+        subject=subject,
+        status=CaseStatus.NEW,
+        office_id=office.id,
+        received_at=now,
+        last_activity_at=now,
+        due_at=_due(topic, now),
+        linked_case_id=linked_case.id if linked_case else None,
+        visible_to_taxpayer=True,
+        unread_by_office=True,
+        submission_token=submission_token,
+        version=1,
+    )
+    db.session.add(case)
+    db.session.flush()
+    message = Message(case_id=case.id, author_kind=AuthorKind.TAXPAYER, body=body, created_at=now)
+    _attach(message, stored)
+    db.session.add(message)
+    _record(
+        EventKind.RECEIVED,
+        case,
+        taxpayer=taxpayer,
+        at=now,
+        channel=Channel.ONLINE.value,
+        office=office.code,
+        linked_reference=linked_case.reference if linked_case else None,
+    )
+    db.session.flush()
+    return case
+
+
+def reply_as_taxpayer(
+    *,
+    taxpayer: Taxpayer,
+    case: Case,
+    body: str,
+    files: Sequence[IncomingFile] = (),
+    submission_token: str | None = None,
+) -> Message:
+    """The taxpayer answers in the thread; a closed request reopens within the period."""
+    if submission_token:
+        existing = db.session.scalar(
+            select(Message).where(
+                Message.submission_token == submission_token, Message.case_id == case.id
+            )
+        )
+        if existing is not None:
+            return existing
+    if case.taxpayer_id != taxpayer.id:
+        raise NotAllowed(_("Cette demande n'existe pas."))
+    if not settings.intake().accepts_replies:
+        raise IntakePaused(_("L'envoi de messages est momentanément suspendu."))
+    now = utcnow()
+    body = _text(body, field="body", label=_("Message"))
+    reopened = False
+    if not case.is_open:
+        if not may_taxpayer_reopen(case, now=now):
+            raise OperationError(
+                _(
+                    "Cette demande est clôturée depuis plus de %(n)s jours : écrivez une "
+                    "nouvelle demande, elle sera liée à celle-ci.",
+                    n=settings.messaging().reopen_period_days,
+                )
+            )
+        reopened = True
+    stored = _store(files)
+    message = Message(
+        case_id=case.id,
+        author_kind=AuthorKind.TAXPAYER,
+        body=body,
+        created_at=now,
+        submission_token=submission_token,
+    )
+    _attach(message, stored)
+    db.session.add(message)
+    if reopened:
+        case.status = CaseStatus.IN_PROGRESS
+        case.closed_at = None
+        case.outcome = None
+        _record(EventKind.REOPENED, case, taxpayer=taxpayer, at=now, by="taxpayer")
+        _changed(case, now)
+    elif case.status is CaseStatus.AWAITING_TAXPAYER:
+        case.status = CaseStatus.IN_PROGRESS
+        _record(
+            EventKind.STATUS_CHANGED,
+            case,
+            taxpayer=taxpayer,
+            at=now,
+            old=CaseStatus.AWAITING_TAXPAYER.value,
+            new=CaseStatus.IN_PROGRESS.value,
+        )
+        _changed(case, now)
+    case.last_activity_at = now
+    case.unread_by_office = True
+    _record(EventKind.TAXPAYER_REPLIED, case, taxpayer=taxpayer, at=now)
+    db.session.flush()
+    return message
+
+
+def may_taxpayer_reopen(case: Case, *, now: datetime | None = None) -> bool:
+    if case.is_open:
+        return True
+    if case.closed_at is None or case.channel is not Channel.ONLINE:
+        return False
+    period = timedelta(days=settings.messaging().reopen_period_days)
+    return (now or utcnow()) <= case.closed_at + period
+
+
+def mark_read_by_taxpayer(case: Case) -> None:
+    if not case.unread_by_taxpayer:
+        return
+    now = utcnow()
+    case.unread_by_taxpayer = False
+    for message in case.messages:
+        if message.author_kind is AuthorKind.AGENT and not message.internal and not message.read_at:
+            message.read_at = now
+
+
+# --- the agents' side ------------------------------------------------------------------------
+
+
+def mark_read_by_office(case: Case) -> None:
+    case.unread_by_office = False
+
+
+def take_case(*, agent: Agent, case: Case, expected_version: int | None = None) -> None:
+    _require(agent, "take", case)
+    _check_version(case, expected_version)
+    if case.assignee_id == agent.id:
+        return
+    if case.assignee_id is not None and not access.is_office_manager(agent):
+        raise NotAllowed(
+            _(
+                "Cette demande est déjà prise en charge par %(name)s.",
+                name=case.assignee.full_name if case.assignee else "",
+            )
+        )
+    _assign(case, agent, by=agent)
+
+
+def assign_case(
+    *, agent: Agent, case: Case, assignee: Agent | None, expected_version: int | None = None
+) -> None:
+    _require(agent, "assign", case)
+    _check_version(case, expected_version)
+    if assignee is not None and (assignee.office_id != case.office_id or not assignee.active):
+        raise OperationError(_("Choisissez un agent du service."), field="assignee")
+    if assignee is not None and assignee.id == case.assignee_id:
+        return
+    _assign(case, assignee, by=agent)
+
+
+def _assign(case: Case, assignee: Agent | None, *, by: Agent) -> None:
+    now = utcnow()
+    case.assignee_id = assignee.id if assignee else None
+    if assignee is not None and case.status is CaseStatus.NEW:
+        case.status = CaseStatus.IN_PROGRESS
+    _record(
+        EventKind.ASSIGNED,
+        case,
+        agent=by,
+        at=now,
+        assignee_id=assignee.id if assignee else None,
+        assignee=assignee.full_name if assignee else None,
+    )
+    _changed(case, now)
+    db.session.flush()
+
+
+def _agent_message(
+    *,
+    agent: Agent,
+    case: Case,
+    body: str,
+    files: Sequence[IncomingFile],
+    internal: bool,
+    requests_information: bool = False,
+    now: datetime,
+) -> Message:
+    stored = _store(files)
+    message = Message(
+        case_id=case.id,
+        author_kind=AuthorKind.AGENT,
+        author_agent_id=agent.id,
+        author_office_id=case.office_id,
+        body=body,
+        internal=internal,
+        requests_information=requests_information,
+        created_at=now,
+    )
+    _attach(message, stored)
+    db.session.add(message)
+    return message
+
+
+def _reopen_for_agent(agent: Agent, case: Case, now: datetime) -> None:
+    case.status = CaseStatus.IN_PROGRESS
+    case.closed_at = None
+    case.outcome = None
+    _record(EventKind.REOPENED, case, agent=agent, at=now, by="agent")
+    _changed(case, now)
+
+
+def reply_to_case(
+    *,
+    agent: Agent,
+    case: Case,
+    body: str,
+    files: Sequence[IncomingFile] = (),
+    close: bool = False,
+    outcome: str | None = None,
+) -> Message:
+    """A public answer; the taxpayer gets a no-content e-mail alert. Two agents answering at
+    once both keep their text: answers are appended, never refused as stale."""
+    _require(agent, "reply", case)
+    now = utcnow()
+    body = _text(body, field="body", label=_("Réponse"))
+    if not case.is_open:
+        _reopen_for_agent(agent, case, now)
+    message = _agent_message(
+        agent=agent, case=case, body=body, files=files, internal=False, now=now
+    )
+    if case.first_answer_at is None:
+        case.first_answer_at = now
+    if case.assignee_id is None:
+        case.assignee_id = agent.id
+    old_status = case.status
+    _record(EventKind.ANSWERED, case, agent=agent, at=now)
+    if close:
+        _close(agent, case, outcome or _("Réponse apportée"), now)
+    elif old_status is not CaseStatus.IN_PROGRESS:
+        case.status = CaseStatus.IN_PROGRESS
+        _changed(case, now)
+    case.last_activity_at = now
+    case.unread_by_taxpayer = True
+    case.unread_by_office = False
+    db.session.flush()
+    alert_new_message(case, message)
+    return message
+
+
+def request_information(
+    *, agent: Agent, case: Case, body: str, files: Sequence[IncomingFile] = ()
+) -> Message:
+    """Ask the taxpayer for more: the request waits for them (status AWAITING_TAXPAYER)."""
+    _require(agent, "request_information", case)
+    now = utcnow()
+    body = _text(body, field="body", label=_("Demande de précision"))
+    message = _agent_message(
+        agent=agent,
+        case=case,
+        body=body,
+        files=files,
+        internal=False,
+        requests_information=True,
+        now=now,
+    )
+    if case.first_answer_at is None:
+        case.first_answer_at = now
+    if case.assignee_id is None:
+        case.assignee_id = agent.id
+    case.status = CaseStatus.AWAITING_TAXPAYER
+    case.unread_by_taxpayer = True
+    case.unread_by_office = False
+    _record(EventKind.INFORMATION_REQUESTED, case, agent=agent, at=now)
+    _changed(case, now)
+    db.session.flush()
+    alert_new_message(case, message)
+    return message
+
+
+def add_note(*, agent: Agent, case: Case, body: str, files: Sequence[IncomingFile] = ()) -> Message:
+    """An internal note: only agents see it, the taxpayer is not told."""
+    _require(agent, "note", case)
+    now = utcnow()
+    body = _text(body, field="body", label=_("Note interne"))
+    message = _agent_message(agent=agent, case=case, body=body, files=files, internal=True, now=now)
+    _record(EventKind.NOTE_ADDED, case, agent=agent, at=now)
+    db.session.flush()
+    return message
+
+
+def transfer_case(
+    *,
+    agent: Agent,
+    case: Case,
+    to_office: Office | None,
+    reason: str,
+    expected_version: int | None = None,
+) -> Transfer:
+    """Forward to the competent office with a mandatory reason; thread and history go along."""
+    _require(agent, "transfer", case)
+    _check_version(case, expected_version)
+    if to_office is None or not to_office.active or to_office.kind.steers:
+        raise OperationError(_("Choisissez le service destinataire."), field="to_office")
+    if to_office.id == case.office_id:
+        raise OperationError(
+            _("La demande est déjà dans ce service : choisissez un autre service."),
+            field="to_office",
+        )
+    reason = _text(reason, field="reason", label=_("Motif de la transmission"), maximum=2000)
+    if len(reason) < REASON_MIN:
+        raise OperationError(
+            _("Expliquez le motif de la transmission en une phrase au moins."), field="reason"
+        )
+    return _transfer(agent, case, to_office, reason, utcnow())
+
+
+def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: datetime) -> Transfer:
+    from_office_id = case.office_id
+    transfer = Transfer(
+        case_id=case.id,
+        from_office_id=from_office_id,
+        to_office_id=to_office.id,
+        reason=reason,
+        agent_id=agent.id,
+        created_at=now,
+    )
+    db.session.add(transfer)
+    _record(
+        EventKind.TRANSFERRED,
+        case,
+        agent=agent,
+        at=now,
+        from_office_id=from_office_id,
+        to_office_id=to_office.id,
+        to_office=to_office.name,
+        reason=reason,
+    )
+    case.office_id = to_office.id
+    case.assignee_id = None
+    case.awaiting_acknowledgement = True
+    case.unread_by_office = True
+    _changed(case, now)
+    db.session.flush()
+    return transfer
+
+
+def acknowledge_transfer(*, agent: Agent, case: Case) -> Transfer | None:
+    """The receiving office confirms it has the forwarded request."""
+    _require(agent, "acknowledge", case)
+    now = utcnow()
+    transfer = db.session.scalar(
+        select(Transfer)
+        .where(
+            Transfer.case_id == case.id,
+            Transfer.to_office_id == case.office_id,
+            Transfer.acknowledged_at.is_(None),
+        )
+        .order_by(Transfer.created_at.desc(), Transfer.id.desc())
+        .limit(1)
+    )
+    if transfer is not None:
+        transfer.acknowledged_at = now
+        transfer.acknowledged_by_id = agent.id
+    case.awaiting_acknowledgement = False
+    _record(
+        EventKind.TRANSFER_ACKNOWLEDGED,
+        case,
+        agent=agent,
+        at=now,
+        transfer_id=transfer.id if transfer else None,
+    )
+    _changed(case, now)
+    db.session.flush()
+    return transfer
+
+
+def close_case(
+    *, agent: Agent, case: Case, outcome: str, expected_version: int | None = None
+) -> None:
+    _require(agent, "close", case)
+    _check_version(case, expected_version)
+    outcome = _text(outcome, field="outcome", label=_("Issue"), maximum=255)
+    _close(agent, case, outcome, utcnow())
+    db.session.flush()
+
+
+def _close(agent: Agent, case: Case, outcome: str, now: datetime) -> None:
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
+    case.outcome = outcome
+    case.awaiting_acknowledgement = False
+    _record(EventKind.CLOSED, case, agent=agent, at=now, outcome=outcome)
+    _changed(case, now)
+
+
+def reopen_case(
+    *, agent: Agent, case: Case, reason: str | None = None, expected_version: int | None = None
+) -> None:
+    _require(agent, "reopen", case)
+    _check_version(case, expected_version)
+    now = utcnow()
+    case.status = CaseStatus.IN_PROGRESS
+    case.closed_at = None
+    case.outcome = None
+    _record(EventKind.REOPENED, case, agent=agent, at=now, by="agent", reason=reason or "")
+    _changed(case, now)
+    db.session.flush()
+
+
+# --- contacts recorded by agents (phone, counter, letter) ------------------------------------
+
+HANDLED = "handled"
+KEPT = "kept"
+FORWARDED = "forwarded"
+DISPOSITIONS = (HANDLED, KEPT, FORWARDED)
+
+
+def record_contact(
+    *,
+    agent: Agent,
+    channel: Channel,
+    taxpayer: Taxpayer | None,
+    declared_identity: str | None = None,
+    topic: Topic | None,
+    tax_matter: TaxMatter | None = None,
+    tax_year: int | None = None,
+    subject: str,
+    summary: str,
+    disposition: str,
+    to_office: Office | None = None,
+    reason: str | None = None,
+    visible_to_taxpayer: bool = True,
+    submission_token: str | None = None,
+) -> Case:
+    """A phone call, a counter visit or a letter, recorded by the agent who took it.
+
+    ``disposition``: handled on the spot (recorded closed), kept in the agent's office as a
+    request to handle, or forwarded to the competent office with a mandatory reason.
+    """
+    if not access.handles_cases(agent):
+        raise NotAllowed(_("Seul un agent d'un service peut enregistrer un contact."))
+    if submission_token:
+        existing = db.session.scalar(select(Case).where(Case.submission_token == submission_token))
+        if existing is not None and existing.created_by_id == agent.id:
+            return existing
+    if channel not in AGENT_CHANNELS:
+        raise OperationError(_("Choisissez le canal du contact."), field="channel")
+    if disposition not in DISPOSITIONS:
+        raise OperationError(_("Choisissez la suite donnée au contact."), field="disposition")
+    now = utcnow()
+    identity = (declared_identity or "").strip()
+    if taxpayer is None and not identity:
+        raise OperationError(
+            _("Choisissez l'usager, ou saisissez l'identité qu'il a déclarée."),
+            field="taxpayer",
+        )
+    _check_classification(
+        topic=topic,
+        tax_matter=tax_matter,
+        tax_year=tax_year,
+        taxpayer_kind=taxpayer.kind if taxpayer else None,
+        now=now,
+    )
+    assert topic is not None
+    subject = _text(subject, field="subject", label=_("Objet"), maximum=SUBJECT_MAX)
+    summary = _text(summary, field="summary", label=_("Résumé de l'échange"))
+    if disposition == FORWARDED:
+        if to_office is None or not to_office.active or to_office.kind.steers:
+            raise OperationError(_("Choisissez le service destinataire."), field="to_office")
+        if to_office.id == agent.office_id:
+            raise OperationError(
+                _("Pour garder la demande dans votre service, choisissez « À traiter »."),
+                field="to_office",
+            )
+        reason = _text(reason, field="reason", label=_("Motif de la transmission"), maximum=2000)
+        if len(reason) < REASON_MIN:
+            raise OperationError(
+                _("Expliquez le motif de la transmission en une phrase au moins."), field="reason"
+            )
+    case = Case(
+        reference=new_reference(now),
+        taxpayer_id=taxpayer.id if taxpayer else None,
+        declared_identity=identity or None,
+        channel=channel,
+        topic_id=topic.id,
+        tax_matter_id=tax_matter.id if tax_matter else None,
+        tax_year=tax_year,
+        subject=subject,
+        status=CaseStatus.NEW,
+        office_id=agent.office_id,
+        created_by_id=agent.id,
+        received_at=now,
+        last_activity_at=now,
+        due_at=_due(topic, now),
+        visible_to_taxpayer=visible_to_taxpayer,
+        unread_by_office=False,
+        unread_by_taxpayer=False,
+        submission_token=submission_token,
+        version=1,
+    )
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(
+        Message(
+            case_id=case.id,
+            author_kind=AuthorKind.AGENT,
+            author_agent_id=agent.id,
+            author_office_id=agent.office_id,
+            body=summary,
+            internal=not visible_to_taxpayer,
+            created_at=now,
+        )
+    )
+    _record(
+        EventKind.CONTACT_RECORDED,
+        case,
+        agent=agent,
+        at=now,
+        channel=channel.value,
+        disposition=disposition,
+        declared_identity=identity or None,
+    )
+    if disposition == HANDLED:
+        case.assignee_id = agent.id
+        case.first_answer_at = now
+        _close(agent, case, _("Traité lors du contact"), now)
+    elif disposition == FORWARDED:
+        assert to_office is not None and reason is not None
+        _transfer(agent, case, to_office, reason, now)
+    db.session.flush()
+    return case
+
+
+def attach_to_taxpayer(*, agent: Agent, case: Case, taxpayer: Taxpayer) -> None:
+    """A contact recorded for someone not yet identified is attached to their file."""
+    _require(agent, "attach_taxpayer", case)
+    now = utcnow()
+    case.taxpayer_id = taxpayer.id
+    _record(
+        EventKind.ATTACHED_TO_TAXPAYER,
+        case,
+        agent=agent,
+        at=now,
+        declared_identity=case.declared_identity,
+    )
+    _changed(case, now)
+    db.session.flush()
+
+
+# --- the read log ------------------------------------------------------------------------------
+
+
+def log_access(
+    *,
+    agent: Agent,
+    object_kind: str,
+    object_id: int | None,
+    taxpayer_id: int | None,
+    case_id: int | None = None,
+    reason: str | None = None,
+) -> AccessLog:
+    """Write who consulted what, when and why (the legal basis requires it)."""
+    row = AccessLog(
+        agent_id=agent.id,
+        office_id=agent.office_id,
+        taxpayer_id=taxpayer_id,
+        case_id=case_id,
+        object_kind=object_kind,
+        object_id=object_id,
+        reason=(reason or "")[:255] or None,
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    return row
+
+
+def office_kinds_receiving_transfers() -> list[OfficeKind]:
+    return [kind for kind in OfficeKind if not kind.steers]

@@ -1,0 +1,40 @@
+"""Each role's FAB permissions, as (permission, view name) pairs: roles are data.
+
+FAB permissions decide which screens a role may open; which rows are visible is decided by
+``app.access`` alone. The view classes declare these names as ``class_permission_name``;
+``EContactsSecurityManager.sync_roles`` makes the database match this table exactly.
+Administrators get every permission of every registered view.
+
+One list per area of screens, so that each area's module owns its own lines.
+"""
+
+from __future__ import annotations
+
+from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+
+HOME = [("can_access", "AgentHome")]
+
+# views.agent: office inbox, a request's page and its actions, search, attachments.
+AGENT_SCREENS: list[tuple[str, str]] = []
+
+# views.contacts: recording a contact, the summary sheet.
+CONTACT_SCREENS: list[tuple[str, str]] = []
+
+# views.steering: dashboards and exports (office managers see their own office's).
+STEERING_SCREENS: list[tuple[str, str]] = []
+
+# Office managers only: their office's reply templates, the read log of their office...
+MANAGER_SCREENS: list[tuple[str, str]] = []
+
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS],
+    ROLE_OFFICE_MANAGER: [
+        *HOME,
+        *AGENT_SCREENS,
+        *CONTACT_SCREENS,
+        *MANAGER_SCREENS,
+        *STEERING_SCREENS,
+    ],
+    ROLE_STEERING: [*HOME, *STEERING_SCREENS],
+    ROLE_ADMIN: [],  # every permission (see sync_roles)
+}

@@ -1,0 +1,95 @@
+"""Which office is competent for a new request: the routing rules, then the territory.
+
+1. Among the active rules matching the topic (or its parent topic), the tax matter and the
+   taxpayer's kind, the most specific wins (a rule on the sub-topic beats one on its parent);
+   ties go to the lowest rule id, so routing never depends on row order.
+2. Among active offices of that kind, the one competent for the taxpayer's commune wins, then one
+   competent for the whole département; ties go to the lowest office id.
+3. When no office of that kind serves the territory, the request goes to the default office kind
+   of the taxpayer's kind there (SIP for individuals, SIE for businesses), then to a contact
+   centre, so that no request is ever refused for want of a rule.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select
+
+from models import (
+    Office,
+    OfficeKind,
+    OfficeTerritory,
+    RoutingRule,
+    TaxMatter,
+    Taxpayer,
+    TaxpayerKind,
+    Topic,
+    db,
+)
+
+DEFAULT_KIND = {TaxpayerKind.INDIVIDUAL: OfficeKind.SIP, TaxpayerKind.BUSINESS: OfficeKind.SIE}
+
+
+class NoCompetentOffice(LookupError):
+    """No office at all can take the request: the directory is incomplete."""
+
+
+def office_kind_for(
+    *, topic: Topic, tax_matter: TaxMatter | None, taxpayer_kind: TaxpayerKind
+) -> OfficeKind:
+    topic_ids = [topic.id] + ([topic.parent_id] if topic.parent_id else [])
+    rules = db.session.scalars(
+        select(RoutingRule)
+        .where(
+            RoutingRule.active.is_(True),
+            RoutingRule.topic_id.is_(None) | RoutingRule.topic_id.in_(topic_ids),
+            RoutingRule.tax_matter_id.is_(None)
+            | (RoutingRule.tax_matter_id == (tax_matter.id if tax_matter else -1)),
+            RoutingRule.taxpayer_kind.is_(None) | (RoutingRule.taxpayer_kind == taxpayer_kind),
+        )
+        .order_by(RoutingRule.id)
+    ).all()
+    if not rules:
+        return DEFAULT_KIND[taxpayer_kind]
+
+    def rank(rule: RoutingRule) -> tuple[int, int, int]:
+        on_subtopic = int(rule.topic_id == topic.id and topic.parent_id is not None)
+        return (-rule.specificity, -on_subtopic, rule.id)
+
+    return min(rules, key=rank).office_kind
+
+
+def office_for_territory(kind: OfficeKind, commune_code: str | None) -> Office | None:
+    if not commune_code:
+        return None
+    departement = commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
+    return db.session.scalar(
+        select(Office)
+        .join(OfficeTerritory, OfficeTerritory.office_id == Office.id)
+        .where(
+            Office.kind == kind,
+            Office.active.is_(True),
+            OfficeTerritory.departement == departement,
+            OfficeTerritory.commune_code.is_(None) | (OfficeTerritory.commune_code == commune_code),
+        )
+        .order_by(case((OfficeTerritory.commune_code.is_(None), 1), else_=0), Office.id)
+        .limit(1)
+    )
+
+
+def competent_office(
+    *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
+) -> Office:
+    kind = office_kind_for(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
+    for candidate in (kind, DEFAULT_KIND[taxpayer.kind]):
+        office = office_for_territory(candidate, taxpayer.commune_code)
+        if office is not None:
+            return office
+    fallback = db.session.scalar(
+        select(Office)
+        .where(Office.kind.in_([kind, OfficeKind.CONTACT_CENTRE]), Office.active.is_(True))
+        .order_by(case((Office.kind == kind, 0), else_=1), Office.id)
+        .limit(1)
+    )
+    if fallback is None:
+        raise NoCompetentOffice(f"no office for {kind.value} / {taxpayer.commune_code}")
+    return fallback

@@ -1,0 +1,83 @@
+"""Settings an administrator changes at run time (the intake pause...), kept in the database.
+
+The environment gives the default (``config.py``); a row of ``Setting`` overrides it. Read them
+through :func:`current` so that every server of a multi-machine deployment agrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from models import Setting, db, utcnow
+
+INTAKE = "intake"
+MESSAGING = "messaging"
+
+
+@dataclass(frozen=True)
+class Intake:
+    paused: bool
+    reopens_on: date | None
+    replies_allowed: bool
+    notice: str
+
+    @property
+    def accepts_new_requests(self) -> bool:
+        return not self.paused
+
+    @property
+    def accepts_replies(self) -> bool:
+        return not self.paused or self.replies_allowed
+
+
+@dataclass(frozen=True)
+class Messaging:
+    reopen_period_days: int
+    show_agent_names: bool
+
+
+def _row(key: str) -> dict[str, Any]:
+    value = db.session.scalar(select(Setting.value).where(Setting.key == key))
+    return value if isinstance(value, dict) else {}
+
+
+def intake() -> Intake:
+    config = current_app.config
+    stored = _row(INTAKE)
+    reopens = stored.get("reopens_on", config.get("INTAKE_REOPENS_ON"))
+    try:
+        reopens_on = date.fromisoformat(reopens) if reopens else None
+    except ValueError:
+        reopens_on = None
+    return Intake(
+        paused=bool(stored.get("paused", config.get("INTAKE_PAUSED", False))),
+        reopens_on=reopens_on,
+        replies_allowed=bool(stored.get("replies_allowed", True)),
+        notice=str(stored.get("notice") or ""),
+    )
+
+
+def messaging() -> Messaging:
+    config = current_app.config
+    stored = _row(MESSAGING)
+    return Messaging(
+        reopen_period_days=int(stored.get("reopen_period_days", config["REOPEN_PERIOD_DAYS"])),
+        show_agent_names=bool(stored.get("show_agent_names", False)),
+    )
+
+
+def store(key: str, value: dict[str, Any], *, agent_id: int | None = None) -> None:
+    """Write a setting in the current transaction (the caller commits)."""
+    row = db.session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key)
+        db.session.add(row)
+    row.value = value
+    row.updated_at = utcnow()
+    row.updated_by_id = agent_id
+    db.session.flush()
