@@ -76,6 +76,8 @@ def load_settings() -> dict[str, object]:
     return {
         "ECONTACTS_ENV": env,
         "DEMO_MODE": _bool("DEMO_MODE", not production),
+        # Adds X-Query-Count to every response (the benchmark reads it).
+        "QUERY_COUNT_HEADER": _bool("QUERY_COUNT_HEADER", False),
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": secret_key,
         # Database

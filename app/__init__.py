@@ -36,12 +36,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app import errors, queue, templating
+    from app import errors, querycount, queue, templating
     from app.security import EContactsSecurityManager
 
     queue.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    querycount.init_app(app)
 
     with app.app_context():
         appbuilder = AppBuilder(security_manager_class=EContactsSecurityManager)

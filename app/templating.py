@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -29,12 +30,32 @@ def format_date(value: datetime | None) -> str:
     return moment.strftime("%d/%m/%Y") if moment else ""
 
 
+_URL = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def _linkify_line(line: str) -> Markup:
+    """Escape one line; web addresses become links that open nothing of ours (noopener)."""
+    parts: list[Markup] = []
+    position = 0
+    for match in _URL.finditer(line):
+        parts.append(escape(line[position : match.start()]))
+        url = escape(match.group(0))
+        parts.append(
+            Markup(
+                '<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
+            ).format(url)
+        )
+        position = match.end()
+    parts.append(escape(line[position:]))
+    return Markup("").join(parts)
+
+
 def multiline(text: str | None) -> Markup:
-    """Escape a message body and keep its line breaks: nothing a user wrote becomes markup."""
+    """Escape a message body, keep its line breaks and make web addresses clickable: nothing a
+    user wrote ever becomes markup of its own."""
     if not text:
         return Markup("")
-    paragraphs = escape(text).split("\n")
-    return Markup("<br>\n").join(paragraphs)
+    return Markup("<br>\n").join(_linkify_line(line) for line in text.split("\n"))
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import db
 
 blueprint = Blueprint("public", __name__)
 
@@ -14,4 +18,10 @@ def index() -> str:
 
 @blueprint.get("/healthz")
 def health() -> tuple[dict[str, str], int]:
+    """For load balancers: 200 when this server can reach its database, else 503."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
     return {"status": "ok"}, 200
