@@ -58,5 +58,31 @@ translations: .stamp-python
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching
 
+# The benchmark (issue 9; docs/benchmarks.md): seeds or reuses a dataset in PostgreSQL, serves the
+# app with gunicorn + the RQ worker, drives every operation over HTTP, writes the report. Needs
+# PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults: the local servers). Not part of `test`.
+#   make bench              the national scale (1 M requests; seeding once takes a few minutes)
+#   make bench SCALE=smoke  about 10,000 requests, two minutes at most (what CI runs)
+SCALE ?= national
+bench: setup
+	SCALE=$(SCALE) $(BIN)/python scripts/bench/run.py
+
+bench-smoke:
+	$(MAKE) bench SCALE=smoke
+
 clean:
 	rm -rf $(VENV) .stamp-* node_modules app/static/vendor
+
+# Fault tests (tests/faults): SMTP, Redis, PostgreSQL, workers and app servers broken on purpose,
+# several servers and workers at once, backup and restore. A few minutes. They need PostgreSQL
+# and Redis on 127.0.0.1 (as CI has them) and use a throw-away database; what they stop (an SMTP
+# server, a redis-server, a PostgreSQL cluster) they start themselves on free ports.
+FAULTS_PG ?= postgresql://postgres@127.0.0.1:5432
+FAULTS_REDIS_URL ?= redis://127.0.0.1:6379/8
+.PHONY: faults
+faults: setup
+	@db=econtacts_faults_$$$$; \
+	psql -q "$(FAULTS_PG)/postgres" -c "CREATE DATABASE $$db" || exit 1; \
+	trap 'psql -q "$(FAULTS_PG)/postgres" -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT; \
+	ECONTACTS_FAULTS=1 DATABASE_URL="$(FAULTS_PG)/$$db" REDIS_URL="$(FAULTS_REDIS_URL)" \
+		$(BIN)/python -m pytest tests/faults -p no:randomly -s -q $(PYTEST_ARGS)

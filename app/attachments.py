@@ -8,6 +8,7 @@ fully written and synced.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -166,7 +167,8 @@ def _store_one(incoming: IncomingFile) -> StoredFile:
             os.fsync(out.fileno())
     except OSError as error:
         log.error("attachment store failed: %s", error)
-        target.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder itself may be what fails
+            target.unlink(missing_ok=True)
         raise StorageUnavailable(str(error)) from error
     _remember(storage_key)
     return StoredFile(

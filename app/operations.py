@@ -129,7 +129,16 @@ def _check_version(case: Case, expected_version: int | None) -> None:
     )
 
 
+def _lock(case: Case) -> None:
+    """Take the request's row lock and reread it: whoever acts on it at the same moment waits
+    for this transaction, then sees what it did (no lost update, no check on stale state)."""
+    db.session.refresh(case, with_for_update=True)
+
+
 def _require(agent: Agent, action: str, case: Case) -> None:
+    _lock(case)
+    if case.office_id != agent.office_id or not access.handles_cases(agent):
+        raise NotAllowed(_("Cette demande n'est pas (ou plus) traitée par votre service."))
     if not access.may(agent, action, case):
         messages = {
             "assign": _("Seul le chef de service peut attribuer une demande."),
@@ -317,6 +326,7 @@ def reply_as_taxpayer(
             return existing
     if case.taxpayer_id != taxpayer.id:
         raise NotAllowed(_("Cette demande n'existe pas."))
+    _lock(case)
     if not settings.intake().accepts_replies:
         raise IntakePaused(_("L'envoi de messages est momentanément suspendu."))
     now = utcnow()

@@ -1,0 +1,118 @@
+"""What every part of the benchmark shares: scales, where things live, the bench accounts.
+
+The benchmark is four scripts run in this order by ``run.py`` (``make bench``):
+``seed.py`` (the dataset, bulk-loaded with COPY), the servers (gunicorn, the RQ worker, a mail
+sink), ``driver.py`` (a separate process that drives each operation over HTTP) and ``report.py``
+(JSON lines and the Markdown table in ``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the scripts run as files; the app's packages live at the root
+    sys.path.insert(0, str(ROOT))
+
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(ROOT / "bench-data"))).resolve()
+PYTHON = sys.executable
+
+# Every bench account (agents and taxpayers) has this password; one scrypt hash is reused.
+BENCH_PASSWORD = "bench-econtacts-2026"  # noqa: S105 - a documented benchmark value
+# Every bench agent is enrolled in the second factor with this TOTP secret (base32).
+BENCH_OTP_SECRET = "BENCHECONTACTSTOTPSECRETZZAAAAAA"  # noqa: S105 - benchmark value
+BENCH_SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
+RARE_WORD = "bûcheronnage"  # appears in about one message in 20,000
+COMMON_WORD = "impôt"
+TWO_WORDS = "remise gracieuse"
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    taxpayers: int
+    cases: int
+    messages_per_case: float  # the mean; 5 gives 5,000,000 messages for 1,000,000 cases
+    heavy_taxpayers: int  # taxpayers with ``heavy_contacts`` requests each
+    heavy_contacts: int
+    big_office_open: int  # open requests of the busiest office (the inbox operation)
+    years: int
+    duration: float  # seconds each operation is driven, per concurrency level
+
+
+SCALES = {
+    "smoke": Scale("smoke", 2_000, 10_000, 5.0, 2, 300, 1_000, 3, 2.0),
+    "national": Scale("national", 200_000, 1_000_000, 5.0, 5, 300, 10_000, 3, 20.0),
+}
+
+
+def scale_from_env() -> Scale:
+    name = os.environ.get("SCALE", "national") or "national"
+    if name not in SCALES:
+        raise SystemExit(f"SCALE must be one of {', '.join(SCALES)}, not {name!r}.")
+    scale = SCALES[name]
+    if os.environ.get("BENCH_DURATION"):
+        from dataclasses import replace
+
+        scale = replace(scale, duration=float(os.environ["BENCH_DURATION"]))
+    return scale
+
+
+def database_url(scale: Scale) -> str:
+    """``BENCH_DATABASE_URL``, else ``DATABASE_URL`` with the database ``econtacts_bench``
+    (``econtacts_bench_smoke`` at smoke scale, so that a smoke run never drops the national
+    dataset)."""
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/econtacts"
+    parts = urlsplit(base)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgresql://...")
+    name = "econtacts_bench" + ("" if scale.name == "national" else f"_{scale.name}")
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def redis_url() -> str:
+    return os.environ.get("BENCH_REDIS_URL") or os.environ.get(
+        "REDIS_URL", "redis://127.0.0.1:6379/7"
+    )
+
+
+def app_env(scale: Scale, **extra: str) -> dict[str, str]:
+    """The environment the app's processes run with: production settings on the bench base."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "ECONTACTS_ENV": "production",
+            "SECRET_KEY": BENCH_SECRET_KEY,
+            "DEMO_MODE": "0",
+            "DATABASE_URL": database_url(scale),
+            "REDIS_URL": redis_url(),
+            "RQ_QUEUE": "econtacts_bench",
+            "ECONTACTS_DATA_DIR": str(DATA_DIR / scale.name),
+            "ATTACHMENT_DIR": str(DATA_DIR / scale.name / "attachments"),
+            "SESSION_IDLE_MINUTES": "600",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": os.environ.get("BENCH_MAIL_PORT", "2526"),
+            "PUBLIC_BASE_URL": "http://127.0.0.1:" + os.environ.get("BENCH_PORT", "5077"),
+            "FLASK_APP": "app:create_app",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def results_dir(scale: Scale) -> Path:
+    path = DATA_DIR / scale.name / "results"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

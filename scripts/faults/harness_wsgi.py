@@ -1,0 +1,73 @@
+"""The production WSGI app (``app.wsgi``) plus test-only routes, for the fault tests only.
+
+``gunicorn harness_wsgi:app`` serves the real application with every real route, and adds under
+``/_faults/`` a submission and an agent reply that call the real operations and commit once,
+exactly as the views do. The fault tests use them to put load on several servers while the
+taxpayer's form and the agents' answer screens are being built; they never ship (this module
+lives in ``scripts/faults/`` and is loaded by no production entry point).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from app import create_app, operations
+from app.attachments import IncomingFile
+from app.extensions import csrf
+from models import Agent, Case, Taxpayer, Topic, db
+
+app = create_app()
+harness = Blueprint("faults_harness", __name__, url_prefix="/_faults")
+
+
+@harness.get("/ping")
+def ping() -> str:
+    return "ok"
+
+
+@harness.post("/submit")
+def submit() -> tuple[str, int]:
+    taxpayer = db.session.get(Taxpayer, int(request.form["taxpayer_id"]))
+    topic = db.session.get(Topic, int(request.form["topic_id"]))
+    assert taxpayer is not None
+    files = [
+        IncomingFile(filename=f.filename or "", stream=f.stream)
+        for f in request.files.getlist("files")
+        if f.filename
+    ]
+    try:
+        case = operations.submit_case(
+            taxpayer=taxpayer,
+            topic=topic,
+            tax_matter=None,
+            tax_year=None,
+            subject=request.form["subject"],
+            body=request.form["body"],
+            files=files,
+            submission_token=request.form.get("submission_token") or None,
+        )
+    except operations.OperationError as refused:
+        db.session.rollback()
+        return refused.message, 400
+    reference = case.reference
+    db.session.commit()
+    return f"Votre demande est enregistrée sous la référence {reference}.", 200
+
+
+@harness.post("/reply")
+def reply() -> tuple[str, int]:
+    agent = db.session.get(Agent, int(request.form["agent_id"]))
+    case = db.session.get(Case, int(request.form["case_id"]))
+    assert agent is not None and case is not None
+    try:
+        operations.reply_to_case(agent=agent, case=case, body=request.form["body"])
+    except operations.OperationError as refused:
+        db.session.rollback()
+        return refused.message, 400
+    reference = case.reference
+    db.session.commit()
+    return f"Réponse envoyée pour la demande {reference}.", 200
+
+
+csrf.exempt(harness)
+app.register_blueprint(harness)

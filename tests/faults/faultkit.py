@@ -1,0 +1,476 @@
+"""Tools for the fault tests: servers we own and may kill, processes of the app, figures.
+
+Nothing here touches the machine's shared PostgreSQL or Redis services: a test that stops a
+database or a Redis starts its own throw-away server (``PrivateRedis``, ``PrivatePostgres``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts" / "faults"
+PYTHON = sys.executable
+PG_BIN = Path(os.environ.get("FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+REDIS_SERVER = os.environ.get("FAULTS_REDIS_SERVER", shutil.which("redis-server") or "")
+REFERENCE = re.compile(r"\b\d{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def report(title: str, **figures: object) -> None:
+    """Print a fault's figures (pytest -s, or the -rA summary, shows them)."""
+    line = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in figures.items())
+    print(f"\n[faults] {title} -- {line}", flush=True)
+
+
+# --- SMTP we control --------------------------------------------------------------------------
+
+
+class ControlledHandler:
+    """Records what it accepts; refuses some addresses for good; may be slow or hold a send."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[str] = []
+        self.refused: set[str] = set()  # 550: refused for good
+        self.deferred: set[str] = set()  # 451: try again later
+        self.delay = 0.0
+        self.hold = threading.Event()  # set: DATA waits until released
+        self.holding = threading.Event()  # set while a DATA is being held
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: unknown user"
+        if address in self.deferred:
+            return "451 4.3.0 Temporary failure, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        while self.hold.is_set():
+            self.holding.set()
+            await asyncio.sleep(0.05)
+        self.holding.clear()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.recipients.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+class ControlledSmtp:
+    """A real SMTP server (aiosmtpd) that can go down and come back on the same port."""
+
+    def __init__(self) -> None:
+        self.handler = ControlledHandler()
+        self.port = free_port()
+        self.controller: Controller | None = None
+        self.up()
+
+    def up(self) -> None:
+        if self.controller is None:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+
+    def down(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def count_for(self, address: str) -> int:
+        with self.handler.lock:
+            return self.handler.recipients.count(address)
+
+    def clear(self) -> None:
+        with self.handler.lock:
+            self.handler.messages.clear()
+            self.handler.recipients.clear()
+        self.handler.refused.clear()
+        self.handler.deferred.clear()
+        self.handler.delay = 0.0
+        self.handler.hold.clear()
+
+
+# --- Redis we own -----------------------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A throw-away redis-server on a free port, without persistence: a restart loses all."""
+
+    def __init__(self, workdir: Path) -> None:
+        if not REDIS_SERVER:
+            raise RuntimeError("redis-server not found (set FAULTS_REDIS_SERVER)")
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self.answers, 10, "the private redis-server")
+
+    def answers(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+        return False
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+# --- PostgreSQL we own ------------------------------------------------------------------------
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster in a temporary folder, on a free port.
+
+    ``initdb`` refuses to run as root: as root, the cluster belongs to the ``postgres`` user.
+    """
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="econtacts_faults_pg_"))
+        self.port = free_port()
+        self.data = self.dir / "data"
+        self.user_prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.user_prefix = ["runuser", "-u", "postgres", "--"]
+        self._run(
+            [str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+             "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]
+        )  # fmt: skip
+
+    def _run(self, args: list[str]) -> None:
+        subprocess.run(self.user_prefix + args, check=True, capture_output=True, cwd=self.dir)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=100"
+        )
+        self._run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
+             "-l", str(self.dir / "log"), "-w", "start"]
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+             "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class PrivateDatabase:
+    """A database on a ``PrivatePostgres``, with an app bound to it."""
+
+    server: PrivatePostgres
+    name: str
+    app: Any
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+
+# --- the app's own processes ------------------------------------------------------------------
+
+
+def app_env(
+    *, database_url: str, redis_url: str, queue: str, mail_port: int, data_dir: Path, **extra: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "RQ_QUEUE": queue,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(mail_port),
+            "ECONTACTS_ENV": "test",
+            "DEMO_MODE": "0",
+            "ECONTACTS_DATA_DIR": str(data_dir),
+            "ATTACHMENT_DIR": str(data_dir / "attachments"),
+            "SECRET_KEY": "faults-" + uuid.uuid4().hex,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), str(SCRIPTS), os.environ.get("PYTHONPATH")])
+            ),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a gunicorn master and its workers die at once."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def _spawn(
+    name: str, args: list[str], env: dict[str, str], logdir: Path
+) -> subprocess.Popen[bytes]:
+    log = logdir / f"{name}.log"
+    handle = open(log, "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    finally:
+        handle.close()
+
+
+def start_gunicorn(name: str, env: dict[str, str], logdir: Path, workers: int = 2) -> Proc:
+    """One app server as in production (``app.wsgi``), plus the test-only harness routes."""
+    port = free_port()
+    args = [PYTHON, "-m", "gunicorn", "harness_wsgi:app", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", "4", "--timeout", "30",
+            "--graceful-timeout", "2"]  # fmt: skip
+    proc = Proc(name, _spawn(name, args, env, logdir), logdir / f"{name}.log", port)
+
+    def ready() -> bool:
+        if not proc.alive():
+            raise AssertionError(f"{name} exited:\n{proc.output()[-3000:]}")
+        with contextlib.suppress(OSError):
+            return http_get(proc.base + "/_faults/ping", timeout=1)[0] == 200
+        return False
+
+    wait_until(ready, 60, f"gunicorn {name}")
+    return proc
+
+
+def start_worker(name: str, env: dict[str, str], logdir: Path) -> Proc:
+    """``python -m jobs.worker`` through a wrapper that may shorten the outbox timings."""
+    args = [PYTHON, str(SCRIPTS / "run_worker.py")]
+    proc = Proc(name, _spawn(name, args, env, logdir), logdir / f"{name}.log")
+    wait_until(lambda: "Listening on" in proc.output() or not proc.alive(), 60, f"worker {name}")
+    assert proc.alive(), proc.output()[-3000:]
+    return proc
+
+
+# --- HTTP load -------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one HTTP request got back, as a user would see it."""
+
+    kind: str  # "ack" (a reference shown), "refused" (a clean error page), "no-answer"
+    status: int | None = None
+    reference: str | None = None
+    text: str = ""
+
+
+@dataclass
+class Tally:
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+
+    def of(self, kind: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kind == kind]
+
+    def with_traceback(self) -> list[Outcome]:
+        return [o for o in self.outcomes if "Traceback" in o.text or 'File "/' in o.text]
+
+
+def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def http_post(
+    url: str,
+    fields: dict[str, str],
+    files: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+    timeout: float = 30,
+) -> tuple[int, str]:
+    """A multipart POST, as a browser sends a form with files; HTTP errors are answers too."""
+    boundary = uuid.uuid4().hex
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
+    for name, filename, content in files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    request = urllib.request.Request(
+        url,
+        data=b"".join(parts),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def read_outcome(status: int, text: str) -> Outcome:
+    if status == 200 and (match := REFERENCE.search(text)):
+        return Outcome("ack", status, match.group(0), text)
+    return Outcome("refused", status, None, text)
+
+
+@contextlib.contextmanager
+def background(target: Callable[[], None], count: int) -> Iterator[list[threading.Thread]]:
+    threads = [threading.Thread(target=target, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield threads
+    finally:
+        for thread in threads:
+            thread.join(120)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    office_id: int
+    agent_ids: list[int]
+    taxpayer_ids: list[int]
+    emails: dict[int, str]
+    topic_id: int
+
+
+def seed(taxpayers: int, agents: int = 2) -> Seeded:
+    """An office tree, agents and taxpayers of the Rhône, a topic; committed. In an app context."""
+    from factories import make_agent, make_office, make_taxpayer, make_topic
+
+    from models import OfficeKind, db
+
+    delegation = make_office(OfficeKind.DELEGATION, name="Délégation Centre-Est")
+    directorate = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
+    office = make_office(OfficeKind.SIP, parent=directorate, name="SIP Lyon 3e")
+    agent_rows = [make_agent(office, "agent") for _ in range(agents)]
+    people = [make_taxpayer() for _ in range(taxpayers)]
+    topic = make_topic("Question générale")
+    db.session.commit()
+    return Seeded(
+        office_id=office.id,
+        agent_ids=[a.id for a in agent_rows],
+        taxpayer_ids=[t.id for t in people],
+        emails={t.id: str(t.email) for t in people},
+        topic_id=topic.id,
+    )
+
+
+def pdf_bytes(size: int) -> bytes:
+    """A PDF (as libmagic sees it) of about ``size`` bytes."""
+    head = (ROOT / "tests" / "data" / "avis.pdf").read_bytes()
+    return head + b"%" + b"0" * max(0, size - len(head) - 2) + b"\n"

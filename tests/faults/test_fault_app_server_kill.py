@@ -1,0 +1,79 @@
+"""An app server (gunicorn, master and workers) SIGKILLed under load.
+
+Every request that received its reference is complete in the database (case, message,
+attachment with its file, event; for answers, the message and its outbox row); nothing
+half-written exists; every other client got a clean error page or no answer at all (the
+connection dropped), never a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faultkit import Proc, app_env, background, report, seed, start_gunicorn, wait_until
+from faultload import CLEAN_ERROR_TEXTS, Load, check_database, resolver
+from flask import Flask
+
+
+@pytest.fixture
+def fault_servers() -> Iterator[list[Proc]]:
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.kill()
+
+
+def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
+    app: Flask, app_context: None, fault_servers: list[Proc], tmp_path: Path
+) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("several processes writing at once need PostgreSQL (make faults)")
+    seeded = seed(taxpayers=10)
+    env = app_env(
+        database_url=app.config["SQLALCHEMY_DATABASE_URI"],
+        redis_url=app.config["REDIS_URL"],
+        queue=app.config["RQ_QUEUE"],
+        mail_port=1,  # no worker here: alerts stay in the outbox
+        data_dir=tmp_path,
+    )
+    server = start_gunicorn("web-1", env, tmp_path, workers=2)
+    fault_servers.append(server)
+    load = Load([server], seeded)
+
+    loaded = time.monotonic()
+    with background(load.submitter, 6), background(lambda: load.replier(resolver(app)), 2):
+        wait_until(lambda: len(load.submissions.of("ack")) >= 30, 60, "30 acknowledged requests")
+        started = time.monotonic()
+        server.kill()
+        load.stop.set()  # the clients of a dead server give up; those in flight finish
+    print(f"load: {started - loaded:.1f} s before the kill")
+
+    found = check_database(load, tmp_path / "attachments")
+    outcomes = load.submissions.outcomes + load.replies.outcomes
+    refused = [o for o in outcomes if o.kind == "refused"]
+    report(
+        "app server SIGKILLed under load",
+        requests_sent=len(load.submissions.outcomes),
+        acknowledged=found.acknowledged,
+        found_complete=found.found_complete,
+        no_answer=len(load.submissions.of("no-answer")),
+        clean_errors=len(refused),
+        requests_in_db=found.cases_in_db,
+        half_written=len(found.half_written),
+        answers_acknowledged=found.replies_acknowledged,
+        answers_found=found.replies_found,
+        answers_without_alert_row=found.replies_without_alert,
+        orphan_files=found.orphan_files,
+    )
+    assert found.acknowledged >= 30
+    assert found.found_complete == found.acknowledged
+    assert found.half_written == [] and found.missing_files == []
+    assert found.replies_found == found.replies_acknowledged
+    assert found.replies_without_alert == 0
+    assert load.submissions.with_traceback() == [] and load.replies.with_traceback() == []
+    assert all(any(t in o.text for t in CLEAN_ERROR_TEXTS) for o in refused), [
+        o.text[:200] for o in refused
+    ]

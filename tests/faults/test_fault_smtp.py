@@ -1,0 +1,150 @@
+"""SMTP down for a while, an address refused for good, an address that never accepts.
+
+Alerts are written by the real operation (an agent's answer), queued after commit, and sent by
+the real RQ worker class through a real SMTP server (aiosmtpd) that the test stops and restarts.
+"Time passes" is simulated by moving ``next_attempt_at`` into the past: the backoff itself is
+read from the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from factories import World, make_case, make_taxpayer
+from faultkit import ControlledSmtp, report
+from flask import Flask
+from helpers import run_jobs
+from sqlalchemy import select, update
+
+from app import operations
+from jobs.notifications import MAX_ATTEMPTS, sweep_outbox
+from models import Notification, NotificationStatus, db, utcnow
+
+
+def answer_cases(world: World, count: int, emails: list[str] | None = None) -> list[str]:
+    """``count`` agent answers, each to its own taxpayer: one alert per address."""
+    addresses = []
+    for index in range(count):
+        email = emails[index] if emails else None
+        taxpayer = make_taxpayer(**({"email": email} if email else {}))
+        case = make_case(taxpayer, world.office_a)
+        db.session.commit()
+        operations.reply_to_case(agent=world.agent_a, case=case, body="Voici notre réponse.")
+        db.session.commit()  # the send job is queued here, after commit
+        addresses.append(str(taxpayer.email))
+    return addresses
+
+
+def rows() -> list[Notification]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def time_passes() -> None:
+    """Every pending row's next attempt is due now (as if the backoff had elapsed)."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.status == NotificationStatus.PENDING)
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+def sweep(fault_app: Flask) -> int:
+    with fault_app.app_context():
+        return sweep_outbox()
+
+
+def test_smtp_down_then_back_every_alert_goes_out_once(
+    world: World, fault_app: Flask, fault_smtp: ControlledSmtp
+) -> None:
+    fault_smtp.down()
+    addresses = answer_cases(world, 5)
+
+    assert run_jobs(fault_app) == 5
+    first = rows()
+    assert [n.status for n in first] == [NotificationStatus.PENDING] * 5
+    assert all(n.attempts == 1 and "Connection refused" in (n.last_error or "") for n in first)
+    waits = [(n.next_attempt_at - utcnow()).total_seconds() for n in first]
+    assert all(20 < wait <= 30 for wait in waits), waits  # first backoff: 30 s
+    assert sweep(fault_app) == 0  # nothing is due before its backoff
+
+    time_passes()
+    assert sweep(fault_app) == 5
+    run_jobs(fault_app)
+    second = rows()
+    assert all(n.attempts == 2 and n.status is NotificationStatus.PENDING for n in second)
+    waits = [(n.next_attempt_at - utcnow()).total_seconds() for n in second]
+    assert all(50 < wait <= 60 for wait in waits), waits  # then 60 s
+
+    fault_smtp.up()
+    time_passes()
+    assert sweep(fault_app) == 5
+    run_jobs(fault_app)
+    final = rows()
+    assert [n.status for n in final] == [NotificationStatus.SENT] * 5
+    assert all(n.locked_at is None and n.last_error is None for n in final)
+    assert sweep(fault_app) == 0
+    run_jobs(fault_app)
+
+    delivered = [fault_smtp.count_for(address) for address in addresses]
+    report(
+        "SMTP down then back",
+        alerts_due=len(addresses),
+        sent=sum(1 for n in final if n.status is NotificationStatus.SENT),
+        delivered=sum(delivered),
+        duplicated=sum(c - 1 for c in delivered if c > 1),
+        attempts_each=final[0].attempts,
+    )
+    assert delivered == [1] * 5
+
+
+def test_a_permanently_refused_address_fails_once_and_is_not_retried(
+    world: World, fault_app: Flask, fault_smtp: ControlledSmtp
+) -> None:
+    fault_smtp.handler.refused.add("inconnu@example.fr")
+    addresses = answer_cases(world, 3, emails=["inconnu@example.fr", None, None])  # type: ignore[list-item]
+
+    run_jobs(fault_app)
+    refused, *others = rows()
+    assert refused.status is NotificationStatus.FAILED and refused.attempts == 1
+    assert "550" in (refused.last_error or "")
+    assert [n.status for n in others] == [NotificationStatus.SENT] * 2
+
+    for _ in range(3):  # hours go by: the sweep never takes a failed row again
+        time_passes()
+        assert sweep(fault_app) == 0
+        run_jobs(fault_app)
+    refused = rows()[0]
+    assert refused.status is NotificationStatus.FAILED and refused.attempts == 1
+    report(
+        "address refused for good (550)",
+        alerts_due=3,
+        sent=sum(fault_smtp.count_for(a) for a in addresses),
+        failed=1,
+        attempts_of_failed=refused.attempts,
+    )
+    assert fault_smtp.count_for("inconnu@example.fr") == 0
+    assert [fault_smtp.count_for(a) for a in addresses[1:]] == [1, 1]
+
+
+def test_an_address_that_always_defers_is_given_up_after_the_maximum(
+    world: World, fault_app: Flask, fault_smtp: ControlledSmtp
+) -> None:
+    fault_smtp.handler.deferred.add("boite-pleine@example.fr")
+    answer_cases(world, 1, emails=["boite-pleine@example.fr"])
+
+    run_jobs(fault_app)
+    rounds = 1
+    while rows()[0].status is NotificationStatus.PENDING and rounds < MAX_ATTEMPTS + 3:
+        time_passes()
+        assert sweep(fault_app) == 1
+        run_jobs(fault_app)
+        rounds += 1
+    [row] = rows()
+    time_passes()
+    assert sweep(fault_app) == 0
+    report("address deferring for ever (451)", attempts=row.attempts, status=row.status.value)
+    assert row.status is NotificationStatus.FAILED
+    assert row.attempts == MAX_ATTEMPTS
+    assert "451" in (row.last_error or "")
