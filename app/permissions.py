@@ -15,16 +15,35 @@ from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERIN
 HOME = [("can_access", "AgentHome")]
 
 # views.agent: office inbox, a request's page and its actions, search, attachments.
-AGENT_SCREENS: list[tuple[str, str]] = []
+AGENT_SCREENS: list[tuple[str, str]] = [
+    ("can_access", "AgentCases"),
+    ("can_access", "AgentSearch"),
+    ("menu_access", "Demandes"),
+    ("menu_access", "Rechercher"),
+]
 
 # views.contacts: recording a contact, the summary sheet.
-CONTACT_SCREENS: list[tuple[str, str]] = []
+CONTACT_SCREENS: list[tuple[str, str]] = [
+    ("can_access", "Contacts"),
+    ("can_access", "TaxpayerSummary"),
+    ("menu_access", "RecordContact"),
+]
 
 # views.steering: dashboards and exports (office managers see their own office's).
-STEERING_SCREENS: list[tuple[str, str]] = []
+STEERING_SCREENS: list[tuple[str, str]] = [
+    ("can_access", "Steering"),
+    ("menu_access", "Pilotage"),
+]
 
 # Office managers only: their office's reply templates, the read log of their office...
-MANAGER_SCREENS: list[tuple[str, str]] = []
+MANAGER_SCREENS: list[tuple[str, str]] = [
+    *((permission, "OfficeTemplates") for permission in ("can_list", "can_show", "can_add")),
+    ("can_edit", "OfficeTemplates"),
+    ("can_delete", "OfficeTemplates"),
+    ("menu_access", "Office templates"),
+    ("can_list", "AccessLog"),
+    ("menu_access", "Access log"),
+]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS],
