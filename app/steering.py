@@ -47,7 +47,6 @@ from app.access import is_admin, is_office_manager, is_steering, offices_steered
 from app.templating import local
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
 from models.agent import Agent
-from models.case import OPEN_STATUSES
 from models.event import Event, EventKind
 
 # Backlog age buckets: (key, label, lowest age in days, highest age in days or None).
@@ -428,7 +427,7 @@ def backlog(user: Any, node: Node, now: datetime) -> tuple[dict[int, Backlog], B
     query = (
         select(rows.c.group_id, *columns)
         .select_from(Case.__table__.join(rows, Case.office_id == rows.c.office_id))
-        .where(Case.status.in_(OPEN_STATUSES))
+        .where(Case.status != CaseStatus.CLOSED)
         .group_by(rows.c.group_id)
     )
     result: dict[int, Backlog] = {}
@@ -633,7 +632,7 @@ def workload(user: Any, node: Node, period: Period) -> list[Workload]:
     open_counts = dict(
         db.session.execute(
             select(Case.assignee_id, func.count())
-            .where(Case.office_id == office_id, Case.status.in_(OPEN_STATUSES))
+            .where(Case.office_id == office_id, Case.status != CaseStatus.CLOSED)
             .group_by(Case.assignee_id)
         ).all()
     )

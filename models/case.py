@@ -71,6 +71,21 @@ class Case(db.Model):  # type: ignore[name-defined]
         Index("ix_case_taxpayer_activity", "taxpayer_id", "last_activity_at"),
         # Steering and retention scans by date.
         Index("ix_case_received", "received_at"),
+        # Steering: a subtree's requests received in a period, answered from the index alone.
+        Index(
+            "ix_case_office_received_steering",
+            "office_id",
+            "received_at",
+            postgresql_include=[
+                "channel",
+                "topic_id",
+                "tax_matter_id",
+                "status",
+                "first_answer_at",
+                "closed_at",
+                "due_at",
+            ],
+        ),
         CheckConstraint("version > 0", name="version_positive"),
     )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+from flask import redirect
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 from werkzeug.wrappers import Response
+
+from app import access
 
 
 class AgentIndexView(IndexView):
@@ -15,5 +17,9 @@ class AgentIndexView(IndexView):
     @expose("/")
     def index(self) -> str | Response:
         if not current_user.is_authenticated:
-            return redirect(url_for("AuthDBView.login"))
-        return self.render_template(self.index_template, agent=current_user)
+            return redirect(self.appbuilder.get_url_for_login)
+        return self.render_template(
+            self.index_template,
+            agent=current_user,
+            handles_cases=access.handles_cases(current_user),
+        )

@@ -1,0 +1,203 @@
+"""The agents' search: by tax number or SIREN, by reference, and full text over subjects and
+messages, always within what ``app.access`` lets the agent see.
+
+- A 13-digit number is a tax number, a 9-digit one a SIREN (spaces ignored): exact match on the
+  taxpayer, whose summary sheet the agent may open (accueil de proximité), with the requests of
+  that taxpayer the agent may open.
+- A reference (``26-7K4M-Q2XD``) is matched exactly, whatever the case of the letters.
+- Anything else is a full-text search over the requests' subjects and their messages (internal
+  notes included: the agent's office sees them anyway). On PostgreSQL it uses the French
+  configuration with accents ignored, ``to_tsvector('french', f_unaccent(...))``, served by the
+  GIN expression indexes of the migration ``agent_inbox_and_search_indexes``; on SQLite it is a
+  simple case-insensitive ``LIKE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Index, Select, func, literal_column, or_, select, text
+from sqlalchemy.orm import selectinload
+
+from app import access
+from models import Case, Message, Taxpayer, TaxpayerKind, db
+
+RESULT_LIMIT = 50
+QUERY_MAX = 200
+_REFERENCE = re.compile(r"^[0-9]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+_FRENCH: ColumnElement[Any] = literal_column("'french'::regconfig")
+
+
+# The office inbox's list orders (views.agent.inbox), one partial index per tab: created by the
+# migration ``b1e7a3c90d42_agent_inbox_and_search_indexes`` and declared here so that the
+# models' metadata matches the schema. The predicates are written as the inbox renders them.
+_OPEN = "status <> 'closed'"
+_FORWARDED: dict[str, Any] = {
+    "sqlite_where": text("awaiting_acknowledgement = 1"),
+    "postgresql_where": text("awaiting_acknowledgement = true"),
+}
+
+
+def _partial(where: str) -> dict[str, Any]:
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
+INBOX_INDEXES = (
+    Index(
+        "ix_case_open_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_partial(_OPEN),
+    ),
+    Index("ix_case_open_office_due", Case.office_id, Case.due_at, Case.id, **_partial(_OPEN)),
+    Index(
+        "ix_case_unassigned_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_partial(f"assignee_id IS NULL AND {_OPEN}"),
+    ),
+    Index(
+        "ix_case_open_office_assignee_received",
+        Case.office_id,
+        Case.assignee_id,
+        Case.received_at,
+        Case.id,
+        **_partial(_OPEN),
+    ),
+    Index(
+        "ix_case_forwarded_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_FORWARDED,
+    ),
+)
+
+
+@dataclass
+class SearchResults:
+    query: str
+    taxpayers: list[Taxpayer] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    # "identifier", "reference", "text" or "" (nothing searched).
+    mode: str = ""
+    truncated: bool = False
+
+
+def normalise(raw: str | None) -> str:
+    return " ".join((raw or "").split())[:QUERY_MAX]
+
+
+def identifier_kind(query: str) -> TaxpayerKind | None:
+    digits = query.replace(" ", "").replace(".", "")
+    if not digits.isdigit():
+        return None
+    if len(digits) == 13:
+        return TaxpayerKind.INDIVIDUAL
+    if len(digits) == 9:
+        return TaxpayerKind.BUSINESS
+    return None
+
+
+def _is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def text_document(column: Any) -> ColumnElement[Any]:
+    """The indexed expression: keep it identical to the migration's GIN indexes."""
+    return func.to_tsvector(_FRENCH, func.f_unaccent(column))
+
+
+def declare_full_text_indexes() -> None:
+    """Declare the full-text GIN indexes on the models' metadata, on PostgreSQL only.
+
+    The migration creates them on PostgreSQL alone; SQLite cannot even reflect an expression
+    index, so they are added to the metadata only when the application runs on PostgreSQL
+    (called once at start-up by ``views.agent.register``; idempotent).
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    for name, table, column in (
+        ("ix_case_subject_fts", Case.__table__, "subject"),
+        ("ix_message_body_fts", Message.__table__, "body"),
+    ):
+        if any(index.name == name for index in table.indexes):
+            continue
+        Index(name, text_document(table.c[column]), postgresql_using="gin", _table=table).ddl_if(
+            dialect="postgresql"
+        )
+
+
+def text_query(query: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(_FRENCH, func.f_unaccent(query))
+
+
+def _like(column: Any, query: str) -> ColumnElement[bool]:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def text_match(query: str) -> ColumnElement[bool]:
+    """Requests whose subject or one of whose messages matches the words of ``query``."""
+    if _is_postgresql():
+        words = text_query(query)
+        in_messages = select(Message.case_id).where(text_document(Message.body).op("@@")(words))
+        return or_(text_document(Case.subject).op("@@")(words), Case.id.in_(in_messages))
+    in_messages = select(Message.case_id).where(_like(Message.body, query))
+    return or_(_like(Case.subject, query), Case.id.in_(in_messages))
+
+
+def _cases(agent: Any, *criteria: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(Case)
+        .where(access.cases_visible_to(agent), *criteria)
+        .options(
+            selectinload(Case.taxpayer),
+            selectinload(Case.topic),
+            selectinload(Case.assignee),
+        )
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(RESULT_LIMIT + 1)
+    )
+
+
+def _limited(rows: Sequence[Any], results: SearchResults) -> None:
+    results.cases = list(rows[:RESULT_LIMIT])
+    results.truncated = len(rows) > RESULT_LIMIT
+
+
+def search(agent: Any, raw: str | None) -> SearchResults:
+    query = normalise(raw)
+    results = SearchResults(query=query)
+    if not query or not access.handles_cases(agent):
+        return results
+    kind = identifier_kind(query)
+    if kind is not None:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        column = Taxpayer.tax_number if kind is TaxpayerKind.INDIVIDUAL else Taxpayer.siren
+        results.mode = "identifier"
+        results.taxpayers = list(
+            db.session.scalars(
+                select(Taxpayer).where(column == digits, access.taxpayers_visible_to(agent))
+            )
+        )
+        if results.taxpayers:
+            ids = [taxpayer.id for taxpayer in results.taxpayers]
+            _limited(db.session.scalars(_cases(agent, Case.taxpayer_id.in_(ids))).all(), results)
+        return results
+    reference = query.upper()
+    if _REFERENCE.match(reference):
+        results.mode = "reference"
+        _limited(db.session.scalars(_cases(agent, Case.reference == reference)).all(), results)
+        if results.cases:
+            return results
+    if len(query) < 2:
+        return results
+    results.mode = "text"
+    _limited(db.session.scalars(_cases(agent, text_match(query))).all(), results)
+    return results

@@ -1,0 +1,89 @@
+"""The agents' search: identifiers, references, words; only what the agent may see."""
+
+from __future__ import annotations
+
+import pytest
+from factories import World, make_case, make_taxpayer
+from flask.testing import FlaskClient
+from test_agent_support import (
+    clean_presence,  # noqa: F401
+    taxpayer_message,
+    text_of,
+)
+
+from app import operations
+from models import AccessLog, TaxpayerKind, db
+
+
+def _search(client: FlaskClient, query: str) -> str:
+    response = client.get("/agent/recherche/", query_string={"q": query})
+    assert response.status_code == 200
+    return text_of(response)
+
+
+def _links(page: str, *cases: object) -> list[bool]:
+    return [f'href="/agent/demandes/{case.id}"' in page for case in cases]  # type: ignore[attr-defined]
+
+
+def test_by_tax_number_and_siren_shows_the_taxpayer_and_their_requests(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    business = make_taxpayer(TaxpayerKind.BUSINESS, company_name="Boulangerie Durand")
+    own = make_case(world.taxpayer_a, world.office_a)
+    elsewhere = make_case(world.taxpayer_a, world.office_b)
+    db.session.commit()
+    number = world.taxpayer_a.tax_number
+    assert number is not None
+    spaced = f"{number[:2]} {number[2:4]} {number[4:7]} {number[7:10]} {number[10:]}"
+    page = _search(agent_a_client, spaced)
+    assert world.taxpayer_a.display_name in page
+    assert f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=" in page
+    assert _links(page, own, elsewhere) == [True, False]
+    page = _search(agent_a_client, business.siren or "")
+    assert "Boulangerie Durand" in page and f"/agent/usagers/{business.id}/synthese" in page
+    assert "Aucune demande de votre service" in page
+    # Looking a taxpayer up is a consultation of their data: logged.
+    logged = db.session.scalars(db.select(AccessLog).where(AccessLog.object_kind == "search"))
+    assert {row.taxpayer_id for row in logged} == {world.taxpayer_a.id, business.id}
+    assert "Aucun usager ne porte cet identifiant." in _search(agent_a_client, "9999999999999")
+
+
+def test_by_reference_whatever_the_case(world: World, agent_a_client: FlaskClient) -> None:
+    case = make_case(world.taxpayer_a, world.office_a)
+    make_case(world.taxpayer_a, world.office_a)
+    db.session.commit()
+    page = _search(agent_a_client, f"  {case.reference.lower()} ")
+    assert "1 demande trouvée" in page and _links(page, case) == [True]
+
+
+def test_full_text_over_subjects_messages_and_notes(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    by_subject = make_case(world.taxpayer_a, world.office_a, subject="Dégrèvement de taxe foncière")
+    by_message = make_case(world.taxpayer_a, world.office_a, subject="Question")
+    taxpayer_message(by_message, world.taxpayer_a, "Mon prélèvement mensuel a doublé.")
+    by_note = make_case(world.taxpayer_a, world.office_a, subject="Autre question")
+    operations.add_note(agent=world.agent_a, case=by_note, body="Vérifier l'échéancier.")
+    elsewhere = make_case(world.taxpayer_a, world.office_b, subject="Dégrèvement de taxe foncière")
+    db.session.commit()
+    page = _search(agent_a_client, "taxe foncière")
+    assert _links(page, by_subject, by_message, by_note, elsewhere) == [True, False, False, False]
+    page = _search(agent_a_client, "prélèvement mensuel")
+    assert _links(page, by_subject, by_message, by_note) == [False, True, False]
+    page = _search(agent_a_client, "échéancier")
+    assert _links(page, by_subject, by_message, by_note) == [False, False, True]
+    assert "Aucune demande de votre service ne correspond" in _search(agent_a_client, "zèbre")
+    # Bad input never breaks the page.
+    for query in ("%", "_", "'; drop table case; --", "a" * 500, "&|!:*"):
+        _search(agent_a_client, query)
+
+
+def test_postgresql_ignores_accents_and_word_forms(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("French stemming and accent folding: PostgreSQL only (SQLite uses LIKE)")
+    case = make_case(world.taxpayer_a, world.office_a, subject="Dégrèvements demandés")
+    db.session.commit()
+    assert _links(_search(agent_a_client, "degrevement"), case) == [True]
+    assert _links(_search(agent_a_client, "DEMANDE"), case) == [True]

@@ -1,0 +1,47 @@
+"""The agents' search: tax number or SIREN, reference, full text (``app.search``)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import access, operations, search
+from models import db, utcnow
+from views.agent import inbox
+
+
+class SearchView(BaseView):
+    route_base = "/agent/recherche"
+    class_permission_name = "AgentSearch"
+    default_view = "search"
+    method_permission_name = {"search": "access"}
+
+    @expose("/")
+    @has_access
+    def search(self) -> str:
+        agent = current_user
+        if not access.handles_cases(agent):
+            return self.render_template("agent/no_office.html")
+        results = search.search(agent, request.args.get("q"))
+        if results.taxpayers:
+            # Looking a taxpayer up by their identifier is a consultation of their data.
+            for taxpayer in results.taxpayers:
+                operations.log_access(
+                    agent=agent,
+                    object_kind="search",
+                    object_id=None,
+                    taxpayer_id=taxpayer.id,
+                    reason=_("Recherche par identifiant"),
+                )
+            db.session.commit()
+        now = utcnow()
+        return self.render_template(
+            "agent/search.html",
+            results=results,
+            limit=search.RESULT_LIMIT,
+            age_in_days=lambda case: inbox.age_in_days(case, now),
+            is_overdue=lambda case: inbox.is_overdue(case, now),
+        )
