@@ -157,3 +157,52 @@ class World:
     admin: Agent
     taxpayer_a: Taxpayer
     taxpayer_b: Taxpayer
+
+
+def make_contact(
+    agent: Agent,
+    taxpayer: Taxpayer | None,
+    *,
+    channel: Channel = Channel.COUNTER,
+    topic: Topic | None = None,
+    disposition: str = "handled",
+    to_office: Office | None = None,
+    reason: str | None = None,
+    visible: bool = True,
+    subject: str = "Visite au sujet de mon avis",
+    summary: str = "L'usager demande des explications sur son avis.",
+    declared_identity: str | None = None,
+) -> Case:
+    """A phone, counter or letter contact recorded by ``agent`` through the real operation."""
+    from app.operations import record_contact
+
+    return record_contact(
+        agent=agent,
+        channel=channel,
+        taxpayer=taxpayer,
+        declared_identity=declared_identity,
+        topic=topic or make_topic(),
+        subject=subject,
+        summary=summary,
+        disposition=disposition,
+        to_office=to_office,
+        reason=reason,
+        visible_to_taxpayer=visible,
+    )
+
+
+def make_reply_template(
+    title: str = "Accusé de réception",
+    body: str = (
+        "Bonjour {nom},\n\nNous avons bien reçu votre demande {reference}.\n{service}, le {date}"
+    ),
+    *,
+    office: Office | None = None,
+):  # -> models.ReplyTemplate
+    """A reply template (national when ``office`` is None)."""
+    from models import ReplyTemplate
+
+    template = ReplyTemplate(title=title, body=body, office=office, active=True)
+    db.session.add(template)
+    db.session.flush()
+    return template
