@@ -53,6 +53,15 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def check_mfa_setting(*, agent_mfa_required: bool, demo_mode: bool) -> None:
+    """The agents' second factor may be switched off for the demo only."""
+    if not agent_mfa_required and not demo_mode:
+        raise ConfigurationError(
+            "AGENT_MFA_REQUIRED=false is allowed in demo mode only: set DEMO_MODE=true "
+            "for a demo, or leave AGENT_MFA_REQUIRED on."
+        )
+
+
 def load_settings() -> dict[str, object]:
     """Build the Flask configuration from the environment, at call time."""
     env = _env("ECONTACTS_ENV", "development")
@@ -72,10 +81,14 @@ def load_settings() -> dict[str, object]:
     )
     production = env == "production"
     mail_server = _env("MAIL_SERVER")
+    demo_mode = _bool("DEMO_MODE", not production)
+    agent_mfa_required = _bool("AGENT_MFA_REQUIRED", True)
+    check_mfa_setting(agent_mfa_required=agent_mfa_required, demo_mode=demo_mode)
+    idle_minutes = _int("SESSION_IDLE_MINUTES", 30)
 
     return {
         "ECONTACTS_ENV": env,
-        "DEMO_MODE": _bool("DEMO_MODE", not production),
+        "DEMO_MODE": demo_mode,
         # Adds X-Query-Count to every response (the benchmark reads it).
         "QUERY_COUNT_HEADER": _bool("QUERY_COUNT_HEADER", False),
         "DATA_DIR": str(data_dir),
@@ -114,20 +127,43 @@ def load_settings() -> dict[str, object]:
         # Intake pause (the cut-over week); an administrator can also switch it in the directory.
         "INTAKE_PAUSED": _bool("INTAKE_PAUSED", False),
         "INTAKE_REOPENS_ON": _env("INTAKE_REOPENS_ON"),
-        # Security
-        "AGENT_MFA_REQUIRED": _bool("AGENT_MFA_REQUIRED", True),
+        # Security (docs/security.md)
+        # Agents sign in with a password then a TOTP code; relaxing it is refused outside the demo.
+        "AGENT_MFA_REQUIRED": agent_mfa_required,
+        "TOTP_ISSUER": _env("TOTP_ISSUER", "e-contacts"),
+        # Failed passwords in a row before an agent's account locks, and for how long.
+        "AGENT_LOCKOUT_ATTEMPTS": _int("AGENT_LOCKOUT_ATTEMPTS", 5),
+        "AGENT_LOCKOUT_MINUTES": _int("AGENT_LOCKOUT_MINUTES", 15),
+        # Login attempts (Redis) per address and per identifier, in a 5-minute window.
+        "LOGIN_ATTEMPTS_PER_IP": _int("LOGIN_ATTEMPTS_PER_IP", 30),
+        "LOGIN_ATTEMPTS_PER_USERNAME": _int("LOGIN_ATTEMPTS_PER_USERNAME", 10),
+        # Taxpayers: a browser that passed the e-mailed code is trusted for this many days.
+        "TAXPAYER_TRUSTED_BROWSER_DAYS": _int("TAXPAYER_TRUSTED_BROWSER_DAYS", 90),
+        # Agent and taxpayer sessions end after this much inactivity (app.headers).
+        "SESSION_IDLE_MINUTES": idle_minutes,
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30)),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Strict-Transport-Security, sent in production only (seconds; 0: not sent).
+        "HSTS_MAX_AGE": _int("HSTS_MAX_AGE", 365 * 24 * 3600 if production else 0),
+        # No time limit on CSRF tokens: a taxpayer's long draft must survive; the token is
+        # bound to the session, which ends after SESSION_IDLE_MINUTES of inactivity.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Retention of contact data (app.retention; `flask econtacts retention`).
+        "RETENTION_ARCHIVE_YEARS": _int("RETENTION_ARCHIVE_YEARS", 4),
+        "RETENTION_PURGE_YEARS": _int("RETENTION_PURGE_YEARS", 10),
+        "RETENTION_NOTES_YEARS": _int("RETENTION_NOTES_YEARS", 2),
         # Flask-AppBuilder
         "APP_NAME": "e-contacts",
         "FAB_CREATE_DB": False,
         "FAB_UPDATE_PERMS": False,
         "FAB_ADD_SECURITY_API": False,
         "FAB_API_SWAGGER_UI": False,
+        "FAB_API_KEY_ENABLED": False,
         "AUTH_TYPE": 1,  # AUTH_DB
         "AUTH_USER_REGISTRATION": False,
         "AUTH_ROLE_ADMIN": "admin",

@@ -36,9 +36,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app import errors, querycount, queue, templating
+    from app import errors, headers, querycount, queue, templating
     from app.security import EContactsSecurityManager
 
+    headers.init_app(app)
     queue.init_app(app)
     templating.init_app(app)
     errors.init_app(app)

@@ -56,5 +56,27 @@ def sweep_command() -> None:
     click.echo(f"{sweep_outbox()} notification(s) queued.")
 
 
+@econtacts.command("retention")
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def retention_command(dry_run: bool, batch_size: int) -> None:
+    """Apply the retention periods: archive, purge requests, purge internal notes."""
+    from app.retention import Periods, apply_retention, count_due
+
+    config = current_app.config
+    click.echo(
+        f"Periods: archive after {config['RETENTION_ARCHIVE_YEARS']} years, purge after "
+        f"{config['RETENTION_PURGE_YEARS']} years, internal notes after "
+        f"{config['RETENTION_NOTES_YEARS']} years; legal holds skipped."
+    )
+    if dry_run:
+        report = count_due(Periods.from_config())
+        db.session.rollback()
+        click.echo(f"Dry run, nothing changed. Would do: {report.summary()}.")
+        return
+    report = apply_retention(commit=db.session.commit, progress=click.echo, batch_size=batch_size)
+    click.echo(f"Done: {report.summary()}.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(econtacts)

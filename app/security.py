@@ -2,18 +2,34 @@
 
 FAB decides which screens a role may open (its permissions); which rows an agent may see or
 change is decided by ``app.access`` alone.
+
+Signing in (docs/security.md): a password, checked here with a rate limit per address and per
+identifier (Redis) and a lockout after repeated failures (in the database), then a TOTP code
+(``views.auth``). ``load_user`` is the one gate of the second factor: an agent's session that
+has not passed it loads no user, so every FAB page and API sees an anonymous visitor.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+import pyotp
+import redis
+from flask import current_app, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.permissions import ROLE_PERMISSIONS
+from app.queue import get_redis
+from app.ratelimit import PREFIX as RATE_PREFIX
+from app.ratelimit import too_many
 from models import Agent
+from views.admin.agents import AgentUserView
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +46,162 @@ class ClosedSecurityApi(SecurityApi):
         raise NotImplementedError
 
 
+# Session keys of the agent's login (the taxpayer's are in views.taxpayer.session).
+MFA_OK = "mfa_ok"  # set once both factors passed (tests/helpers.py sets it too)
+PENDING_AGENT = "pending_agent"  # {"id", "at", "next"}: password right, code not yet given
+PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret being enrolled
+PENDING_SECONDS = 300  # the code must follow the password within this time
+LOGIN_WINDOW_SECONDS = 300
+OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
+
+
+class LoginOutcome(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass
+class PasswordCheck:
+    outcome: LoginOutcome
+    agent: Agent | None = None
+
+
+def mfa_required() -> bool:
+    return bool(current_app.config["AGENT_MFA_REQUIRED"])
+
+
+def _now() -> datetime:
+    # FAB keeps naive local times in ab_user (last_login, changed_on).
+    return datetime.now()
+
+
 class EContactsSecurityManager(SecurityManager):
     user_model = Agent
     security_api = ClosedSecurityApi
+    userdbmodelview = AgentUserView  # agents: office, our roles, second factor (views.admin)
+    userstatschartview = None  # FAB's chart loads Google's charts from the internet
+
+    @property
+    def authdbview(self) -> type:
+        from views.auth import AuthDBView
+
+        return AuthDBView
+
+    # --- the one gate of the second factor -------------------------------------------------
+
+    def load_user(self, pk: int) -> Any | None:
+        """Flask-Login's loader: an agent's session counts only once both factors passed."""
+        if mfa_required() and not session.get(MFA_OK):
+            return None
+        return super().load_user(pk)
+
+    # --- passwords: rate limits and lockout -------------------------------------------------
+
+    def _lockout(self) -> tuple[int, timedelta]:
+        config = current_app.config
+        return (
+            int(config["AGENT_LOCKOUT_ATTEMPTS"]),
+            timedelta(minutes=int(config["AGENT_LOCKOUT_MINUTES"])),
+        )
+
+    def is_locked(self, agent: Agent) -> bool:
+        """Locked after N failed passwords in a row, for M minutes after the last one."""
+        attempts, duration = self._lockout()
+        failed_at = agent.changed_on
+        return (
+            (agent.fail_login_count or 0) >= attempts
+            and failed_at is not None
+            and _now() - failed_at < duration
+        )
+
+    def update_user_auth_stat(self, user: Any, success: bool = True) -> None:
+        # FAB keeps no time of the last failure: ``changed_on`` records it, the lock counts
+        # from it (a row whose failed-login count changes has changed).
+        if not success:
+            user.changed_on = _now()
+        super().update_user_auth_stat(user, success)
+
+    def _unknown_key(self, username: str) -> str:
+        return f"{RATE_PREFIX}agent-unknown:{username}"
+
+    def _unknown_locked(self, username: str) -> bool:
+        """Identifiers that match no account lock too, so the lock reveals nothing."""
+        attempts, _ = self._lockout()
+        try:
+            count = get_redis().get(self._unknown_key(username))
+        except redis.RedisError:
+            return False
+        return count is not None and int(count) >= attempts
+
+    def _unknown_failed(self, username: str) -> None:
+        _, duration = self._lockout()
+        try:
+            with get_redis().pipeline() as pipe:
+                pipe.incr(self._unknown_key(username))
+                pipe.expire(self._unknown_key(username), int(duration.total_seconds()))
+                pipe.execute()
+        except redis.RedisError as error:
+            log.warning("failed login not counted: %s", error)
+
+    def check_password(self, username: str, password: str) -> PasswordCheck:
+        """The first factor, with the limits: the view never learns whether an account exists
+        except through OK."""
+        config = current_app.config
+        key = username.strip().lower()
+        address = request.remote_addr or "unknown"
+        limited_ip = too_many(
+            f"agent-login-ip:{address}",
+            limit=int(config["LOGIN_ATTEMPTS_PER_IP"]),
+            window_seconds=LOGIN_WINDOW_SECONDS,
+        )
+        limited_user = too_many(
+            f"agent-login-user:{key}",
+            limit=int(config["LOGIN_ATTEMPTS_PER_USERNAME"]),
+            window_seconds=LOGIN_WINDOW_SECONDS,
+        )
+        if limited_ip or limited_user:
+            log.warning("agent login rate-limited (address %s)", address)
+            return PasswordCheck(LoginOutcome.RATE_LIMITED)
+        agent = self.find_user(username=username.strip()) or self.find_user(email=key)
+        if agent is None or not agent.is_active:
+            if self._unknown_locked(key):
+                return PasswordCheck(LoginOutcome.LOCKED)
+            self.auth_user_db(username, password)  # same work as for an account (timing)
+            self._unknown_failed(key)
+            return PasswordCheck(LoginOutcome.INVALID)
+        if self.is_locked(agent):
+            log.warning("locked agent account tried: %s", agent.id)
+            return PasswordCheck(LoginOutcome.LOCKED)
+        checked = self.auth_user_db(agent.username, password)
+        if checked is None:
+            return PasswordCheck(LoginOutcome.INVALID)
+        return PasswordCheck(LoginOutcome.OK, checked)
+
+    # --- the second factor ------------------------------------------------------------------
+
+    def totp(self, secret: str) -> pyotp.TOTP:
+        return pyotp.TOTP(secret, issuer=current_app.config["TOTP_ISSUER"])
+
+    def provisioning_uri(self, agent: Agent, secret: str) -> str:
+        return self.totp(secret).provisioning_uri(
+            name=agent.username, issuer_name=current_app.config["TOTP_ISSUER"]
+        )
+
+    def verify_code(self, agent: Agent, secret: str, code: str) -> int | None:
+        """The time step of ``code`` if it is right (one step of clock drift either way) and
+        newer than the last one used: a code works once."""
+        code = "".join(code.split())
+        if not (len(code) == 6 and code.isdigit()):
+            return None
+        totp = self.totp(secret)
+        current = totp.timecode(datetime.now())
+        last = agent.otp_last_counter if agent.otp_last_counter is not None else -1
+        for step in (current - 1, current, current + 1):
+            if step > last and pyotp.utils.strings_equal(totp.generate_otp(step), code):
+                return step
+        return None
 
     def sync_roles(self) -> None:
         """Create the permissions of every registered view and give each role exactly its own."""

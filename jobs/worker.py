@@ -32,12 +32,14 @@ class AppWorker(SimpleWorker):
 
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
     from jobs.notifications import sweep_outbox
+    from jobs.retention import enqueue_daily
 
     while not stop.wait(interval):
         try:
             count = sweep_outbox()
             if count:
                 log.info("Sweep queued %s due notification(s)", count)
+            enqueue_daily()  # the retention periods, once a day across all workers
         except Exception:  # the sweep must outlive a Redis or database outage
             log.exception("Outbox sweep failed; next try in %s s", interval)
 

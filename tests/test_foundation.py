@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
+import pyotp
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -131,7 +133,14 @@ def test_agent_signs_in_through_fab_and_sees_their_office(
     agent = make_agent(office, username="camille.agent")
     db.session.commit()
     response = submit_form(client, "/login/", {"username": "camille.agent", "password": PASSWORD})
-    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login/otp")
+    # The password alone opens nothing: the second factor is enrolled at the first login.
+    assert client.get("/agent/").status_code == 302
+    enrolment = client.get("/login/otp").get_data(as_text=True)
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', enrolment)
+    assert secret is not None
+    code = pyotp.TOTP(secret.group(1)).now()
+    assert submit_form(client, "/login/otp", {"otp": code}).status_code == 302
     home = client.get("/agent/").get_data(as_text=True)
     assert agent.full_name in home
     assert "SIP de Lyon 3e" in home

@@ -1,0 +1,127 @@
+"""The web basics for every response: security headers, secure cookies, idle sessions.
+
+- A Content-Security-Policy with no inline script (``script-src 'self'``); inline styles stay
+  allowed because FAB's Bootstrap 3 pages and widgets set ``style=`` attributes
+  (docs/security.md). No page may be framed (``frame-ancestors 'none'``).
+- ``X-Content-Type-Options: nosniff``, a ``Referrer-Policy`` that sends nothing to other sites,
+  ``Cache-Control: no-store`` on pages served to a signed-in person, and HSTS in production.
+- Sessions end after ``SESSION_IDLE_MINUTES`` without a request, separately for the agent
+  (Flask-Login's keys) and the taxpayer (``taxpayer_id``); the other population's keys stay
+  (never ``session.clear()``: both may be signed in from the same browser).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, request, session
+from flask_babel import gettext as _
+from flask_login import logout_user
+from werkzeug.wrappers import Response
+
+from config import ConfigurationError, check_mfa_setting
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+AGENT_KEY = "_user_id"  # Flask-Login's
+TAXPAYER_KEY = "taxpayer_id"  # views.taxpayer.session.SESSION_KEY
+AGENT_SEEN = "agent_seen_at"
+TAXPAYER_SEEN = "taxpayer_seen_at"
+AGENT_KEYS = ("mfa_ok", "pending_agent", "pending_otp_secret")  # app.security's
+SEEN_PRECISION_SECONDS = 30  # the session cookie is rewritten at most this often
+
+
+def _is_static() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def _expired(seen_key: str, now: int, idle_seconds: int) -> bool:
+    seen = session.get(seen_key)
+    if isinstance(seen, int) and now - seen > idle_seconds:
+        session.pop(seen_key, None)
+        return True
+    if not isinstance(seen, int) or now - seen >= SEEN_PRECISION_SECONDS:
+        session[seen_key] = now
+    return False
+
+
+def expire_idle_sessions() -> None:
+    """End the agent's or the taxpayer's session after too long without a request."""
+    if _is_static():
+        return
+    now = int(time.time())
+    idle_seconds = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
+    message = _(
+        "Votre session a expiré après %(minutes)s minutes d'inactivité : reconnectez-vous.",
+        minutes=current_app.config["SESSION_IDLE_MINUTES"],
+    )
+    if AGENT_KEY in session:
+        if _expired(AGENT_SEEN, now, idle_seconds):
+            logout_user()
+            for key in AGENT_KEYS:
+                session.pop(key, None)
+            flash(message, "warning")
+    elif AGENT_SEEN in session:
+        session.pop(AGENT_SEEN)
+    if TAXPAYER_KEY in session:
+        if _expired(TAXPAYER_SEEN, now, idle_seconds):
+            session.pop(TAXPAYER_KEY, None)
+            flash(message, "warning")
+    elif TAXPAYER_SEEN in session:
+        session.pop(TAXPAYER_SEEN)
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    max_age = int(current_app.config.get("HSTS_MAX_AGE") or 0)
+    if current_app.config["ECONTACTS_ENV"] == "production" and max_age > 0:
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"
+        )
+    signed_in = AGENT_KEY in session or TAXPAYER_KEY in session
+    if signed_in and not _is_static() and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse to start with settings that would weaken security outside the demo."""
+    config = app.config
+    check_mfa_setting(
+        agent_mfa_required=bool(config["AGENT_MFA_REQUIRED"]),
+        demo_mode=bool(config["DEMO_MODE"]),
+    )
+    if config["ECONTACTS_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
+        raise ConfigurationError(
+            "SESSION_COOKIE_SECURE is off in production: serve over HTTPS and leave it on."
+        )
+
+
+def init_app(app: Flask) -> None:
+    check_settings(app)
+    # First of all: an expired session must be gone before FAB or a view reads it.
+    app.before_request_funcs.setdefault(None, []).insert(0, expire_idle_sessions)
+    app.after_request(add_security_headers)
