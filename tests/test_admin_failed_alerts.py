@@ -1,0 +1,105 @@
+"""A permanently refused address: the alert is marked failed (not retried forever), shown to
+administrators, and sent once they retry it after the cause is fixed. Real SMTP servers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from factories import World
+from flask import Flask
+from flask.testing import FlaskClient
+from helpers import csrf_token, run_jobs
+
+from app.notifications import queue_email
+from models import Notification, NotificationKind, NotificationStatus, db
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RefusingHandler:
+    """An SMTP server for which every mailbox is unknown (550), as after a typo in an address."""
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+@pytest.fixture
+def refusing_smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    controller = Controller(RefusingHandler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setattr(app.extensions["mail"], "port", controller.port)
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
+def test_refused_alert_is_failed_shown_and_retried(
+    world: World,
+    app: Flask,
+    admin_client: FlaskClient,
+    smtp_server: Any,
+    refusing_smtp: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notification = queue_email(
+        kind=NotificationKind.NEW_MESSAGE,
+        recipient="inconnu@example.fr",
+        subject="Un nouveau message vous attend",
+        body="Connectez-vous à votre espace.",
+        taxpayer=world.taxpayer_a,
+    )
+    db.session.commit()
+    notification_id = notification.id
+    run_jobs(app)
+    db.session.expire_all()
+    failed = db.session.get(Notification, notification_id)
+    assert failed is not None and failed.status is NotificationStatus.FAILED
+    assert failed.attempts == 1  # refused for good: not retried
+
+    page = admin_client.get("/referentiel/alertes-en-echec/").get_data(as_text=True)
+    assert "inconnu@example.fr" in page
+    assert "Nouveau message" in page  # the kind's label
+    assert "User unknown" in page  # the last error
+
+    # The address is fixed on the mail side; the administrator retries.
+    monkeypatch.setattr(app.extensions["mail"], "port", smtp_server.port)
+    token = csrf_token(admin_client, "/referentiel/alertes-en-echec/")
+    response = admin_client.post(
+        f"/referentiel/alertes-en-echec/{notification_id}/relancer",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "est relancée" in page
+    assert "Aucune alerte en échec." in page
+    # A second click (double submit) changes nothing and queues nothing more.
+    again = admin_client.post(
+        f"/referentiel/alertes-en-echec/{notification_id}/relancer",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "n&#39;est plus en échec" in again.get_data(as_text=True)
+    run_jobs(app)
+    db.session.expire_all()
+    sent = db.session.get(Notification, notification_id)
+    assert sent is not None and sent.status is NotificationStatus.SENT
+    assert [m["To"] for m in smtp_server.messages] == ["inconnu@example.fr"]
+
+
+def test_retrying_an_unknown_alert_is_a_404(world: World, admin_client: FlaskClient) -> None:
+    token = csrf_token(admin_client, "/referentiel/parametres/")
+    response = admin_client.post(
+        "/referentiel/alertes-en-echec/999999/relancer", data={"csrf_token": token}
+    )
+    assert response.status_code == 404

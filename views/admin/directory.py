@@ -1,0 +1,327 @@
+"""The directory (référentiel) for administrators: offices and their tree and territory, topics,
+tax matters, routing rules and every reply template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.filters import FilterIn
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import true
+from wtforms import StringField, ValidationError
+from wtforms.validators import Email, Optional
+
+from app.directory_import import format_territories, move_office, parse_territories, set_territories
+from models import Office, OfficeKind, ReplyTemplate, RoutingRule, TaxMatter, TaxpayerKind, Topic
+from views.admin.common import (
+    DirectoryModelView,
+    InUse,
+    LabelledEnumField,
+    ScopedInterface,
+    label_of,
+    yes_no,
+)
+
+STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
+
+
+def _all() -> Any:
+    return true()
+
+
+def _check_territories(form: Any, field: Any) -> None:
+    try:
+        parse_territories(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _territories_field() -> StringField:
+    return StringField(
+        _l("Territoire"),
+        description=_l(
+            "Départements et communes séparés par « ; » : 69 pour tout le département, "
+            "42:42218 pour une commune (code INSEE)."
+        ),
+        validators=[Optional(), _check_territories],
+        widget=BS3TextFieldWidget(),
+    )
+
+
+def _kind_field() -> LabelledEnumField:
+    return LabelledEnumField(OfficeKind, _l("Type de service"))
+
+
+BOTH_KINDS = _l("Particuliers et professionnels")
+
+
+def _taxpayer_kind_field() -> LabelledEnumField:
+    return LabelledEnumField(TaxpayerKind, _l("Usagers concernés"), blank=BOTH_KINDS)
+
+
+def national_or(office: Office | None) -> str:
+    return str(office) if office else _("National (tous les services)")
+
+
+def any_topic(topic: Topic | None) -> str:
+    return str(topic) if topic else _("Tous")
+
+
+COMMON_LABELS = {
+    "code": _l("Code"),
+    "name": _l("Nom"),
+    "label": _l("Libellé"),
+    "active": _l("Actif"),
+    "position": _l("Ordre d'affichage"),
+    "taxpayer_kind": _l("Usagers concernés"),
+    "parent": _l("Rattachement"),
+}
+
+
+class OfficeView(DirectoryModelView):
+    route_base = "/referentiel/services"
+    datamodel = ScopedInterface(Office, _all)
+    class_permission_name = "Offices"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    list_title = _l("Services")
+    show_title = _l("Service")
+    add_title = _l("Ajouter un service")
+    edit_title = _l("Modifier un service")
+    label_columns = {
+        **COMMON_LABELS,
+        "kind": _l("Type de service"),
+        "parent": _l("Service de rattachement"),
+        "path": _l("Chemin dans l'arborescence"),
+        "email": _l("Adresse électronique"),
+        "phone": _l("Téléphone"),
+        "address": _l("Adresse"),
+        "territories": _l("Territoire"),
+        "territories_text": _l("Territoire"),
+    }
+    list_columns = ["code", "name", "kind", "parent", "path", "active"]
+    show_columns = [
+        "code",
+        "name",
+        "kind",
+        "parent",
+        "path",
+        "email",
+        "phone",
+        "address",
+        "territories",
+        "active",
+    ]
+    add_columns = [
+        "code",
+        "name",
+        "kind",
+        "parent",
+        "email",
+        "phone",
+        "address",
+        "territories_text",
+        "active",
+    ]
+    edit_columns = add_columns
+    search_columns = ["code", "name", "parent", "active"]
+    order_columns = ["code", "name", "path"]
+    base_order = ("path", "asc")
+    formatters_columns = {
+        "kind": label_of(OfficeKind),
+        "active": yes_no,
+        "parent": lambda parent: str(parent) if parent else "",
+        "territories": lambda territories: ", ".join(
+            f"{t.departement}:{t.commune_code}" if t.commune_code else t.departement
+            for t in territories
+        ),
+    }
+    validators_columns = {
+        "email": [Optional(), Email(message=_l("Adresse électronique invalide."))]
+    }
+    add_form_extra_fields = {"kind": _kind_field(), "territories_text": _territories_field()}
+    edit_form_extra_fields = {"kind": _kind_field(), "territories_text": _territories_field()}
+    add_form_query_rel_fields = {"parent": [["kind", FilterIn, STEERING_KINDS]]}
+    edit_form_query_rel_fields = add_form_query_rel_fields
+    description_columns = {
+        "parent": _l("La direction ou la délégation dont dépend le service."),
+        "active": _l(
+            "Un service désactivé ne reçoit plus de demandes ; son historique est conservé."
+        ),
+    }
+
+    def prefill_form(self, form: Any, pk: Any) -> None:
+        item = self.datamodel.get(pk)
+        if item is not None:
+            form.territories_text.data = format_territories(item)
+
+    def _save(self, item: Office) -> None:
+        territories = parse_territories(getattr(item, "territories_text", "") or "")
+        try:
+            move_office(item, item.parent)
+        except ValueError as error:
+            raise InUse(str(error)) from None
+        set_territories(item, territories)
+
+    def pre_add(self, item: Office) -> None:
+        item.path = "/"
+        self._save(item)
+
+    def pre_update(self, item: Office) -> None:
+        self._save(item)
+
+
+class TopicView(DirectoryModelView):
+    route_base = "/referentiel/motifs"
+    datamodel = ScopedInterface(Topic, _all)
+    class_permission_name = "Topics"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    list_title = _l("Motifs de demande")
+    show_title = _l("Motif")
+    add_title = _l("Ajouter un motif")
+    edit_title = _l("Modifier un motif")
+    label_columns = {
+        **COMMON_LABELS,
+        "parent": _l("Motif parent"),
+        "target_days": _l("Délai cible (jours)"),
+        "full_label": _l("Motif"),
+    }
+    list_columns = ["code", "full_label", "taxpayer_kind", "target_days", "position", "active"]
+    show_columns = ["code", "label", "parent", "taxpayer_kind", "target_days", "position", "active"]
+    add_columns = ["code", "label", "parent", "taxpayer_kind", "target_days", "position", "active"]
+    edit_columns = add_columns
+    search_columns = ["code", "label", "parent", "active"]
+    order_columns = ["code", "position"]
+    base_order = ("position", "asc")
+    formatters_columns = {
+        "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
+        "active": yes_no,
+        "parent": lambda parent: str(parent) if parent else "",
+    }
+    add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+    edit_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+    description_columns = {
+        "target_days": _l(
+            "La réponse est attendue dans ce délai (objectif suivi par le pilotage)."
+        ),
+        "parent": _l("Laisser vide pour un motif principal ; sinon, c'est un sous-motif."),
+    }
+
+    def pre_update(self, item: Topic) -> None:
+        ancestor = item.parent
+        while ancestor is not None:
+            if ancestor is item or ancestor.id == item.id:
+                raise InUse(_("Un motif ne peut pas être son propre parent."))
+            ancestor = ancestor.parent
+
+
+class TaxMatterView(DirectoryModelView):
+    route_base = "/referentiel/impots"
+    datamodel = ScopedInterface(TaxMatter, _all)
+    class_permission_name = "TaxMatters"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    list_title = _l("Impôts concernés")
+    show_title = _l("Impôt concerné")
+    add_title = _l("Ajouter un impôt")
+    edit_title = _l("Modifier un impôt")
+    label_columns = {**COMMON_LABELS, "asks_year": _l("Demander l'année")}
+    list_columns = ["code", "label", "taxpayer_kind", "asks_year", "position", "active"]
+    show_columns = list_columns
+    add_columns = list_columns
+    edit_columns = list_columns
+    search_columns = ["code", "label", "active"]
+    order_columns = ["code", "label", "position"]
+    base_order = ("position", "asc")
+    formatters_columns = {
+        "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
+        "active": yes_no,
+        "asks_year": yes_no,
+    }
+    add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+    edit_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+
+
+class RoutingRuleView(DirectoryModelView):
+    route_base = "/referentiel/aiguillage"
+    datamodel = ScopedInterface(RoutingRule, _all)
+    class_permission_name = "RoutingRules"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    list_title = _l("Règles d'aiguillage")
+    show_title = _l("Règle d'aiguillage")
+    add_title = _l("Ajouter une règle d'aiguillage")
+    edit_title = _l("Modifier une règle d'aiguillage")
+    label_columns = {
+        **COMMON_LABELS,
+        "topic": _l("Motif"),
+        "tax_matter": _l("Impôt concerné"),
+        "office_kind": _l("Type de service compétent"),
+    }
+    list_columns = ["topic", "tax_matter", "taxpayer_kind", "office_kind", "active"]
+    show_columns = list_columns
+    add_columns = list_columns
+    edit_columns = list_columns
+    search_columns = ["topic", "tax_matter", "active"]
+    formatters_columns = {
+        "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
+        "office_kind": label_of(OfficeKind),
+        "active": yes_no,
+        "topic": any_topic,
+        "tax_matter": lambda matter: str(matter) if matter else _("Tous"),
+    }
+    add_form_extra_fields = {
+        "taxpayer_kind": _taxpayer_kind_field(),
+        "office_kind": LabelledEnumField(OfficeKind, _l("Type de service compétent")),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    description_columns = {
+        "topic": _l("Vide : tous les motifs. La règle la plus précise l'emporte."),
+        "tax_matter": _l("Vide : tous les impôts."),
+        "office_kind": _l(
+            "La demande va au service de ce type compétent pour la commune de l'usager."
+        ),
+    }
+
+
+TEMPLATE_LABELS = {
+    "title": _l("Titre"),
+    "body": _l("Texte"),
+    "office": _l("Service"),
+    "topic": _l("Motif"),
+    "active": _l("Actif"),
+}
+TEMPLATE_BODY_HELP = _l(
+    "Variables remplacées à l'envoi : {nom} (l'usager), {reference} (la demande), "
+    "{service} (le service), {date} (la date du jour)."
+)
+
+
+class ReplyTemplateView(DirectoryModelView):
+    """Every reply template, national (no office) or of one office: administrators only."""
+
+    route_base = "/referentiel/modeles"
+    datamodel = ScopedInterface(ReplyTemplate, _all)
+    class_permission_name = "ReplyTemplates"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    list_title = _l("Modèles de réponse")
+    show_title = _l("Modèle de réponse")
+    add_title = _l("Ajouter un modèle de réponse")
+    edit_title = _l("Modifier un modèle de réponse")
+    label_columns = TEMPLATE_LABELS
+    list_columns = ["title", "office", "topic", "active"]
+    show_columns = ["title", "office", "topic", "body", "active"]
+    add_columns = ["title", "office", "topic", "body", "active"]
+    edit_columns = add_columns
+    search_columns = ["title", "office", "topic", "active"]
+    order_columns = ["title"]
+    base_order = ("title", "asc")
+    formatters_columns = {"active": yes_no, "office": national_or, "topic": any_topic}
+    description_columns = {
+        "office": _l("Vide : modèle national, proposé à tous les services."),
+        "body": TEMPLATE_BODY_HELP,
+    }

@@ -1,0 +1,78 @@
+"""Failed e-mail alerts for administrators: what the outbox gave up on, and a retry button.
+
+An alert is marked failed when the SMTP server refuses its address for good (5xx) or after the
+last of its attempts (jobs.notifications). Retrying puts it back in the outbox as due now, with a
+fresh budget of attempts, and queues it once the change is committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.queue import enqueue_after_commit
+from jobs.notifications import send_notification
+from models import Notification, NotificationStatus, db, utcnow
+
+PAGE_SIZE = 100
+
+
+class FailedAlertsView(BaseView):
+    route_base = "/referentiel/alertes-en-echec"
+    default_view = "index"
+    class_permission_name = "FailedAlerts"
+    method_permission_name = {"index": "list", "retry": "edit"}
+    base_permissions = ["can_list", "can_edit"]
+    template = "admin/failed_alerts.html"
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        try:
+            page = max(1, min(int(request.args.get("page", 1)), 10000))
+        except ValueError:
+            page = 1
+        rows = list(
+            db.session.scalars(
+                select(Notification)
+                .where(Notification.status == NotificationStatus.FAILED)
+                .order_by(Notification.created_at.desc(), Notification.id.desc())
+                .limit(PAGE_SIZE + 1)
+                .offset((page - 1) * PAGE_SIZE)
+            )
+        )
+        return self.render_template(
+            self.template,
+            title=_("Alertes en échec"),
+            rows=rows[:PAGE_SIZE],
+            page=page,
+            has_next=len(rows) > PAGE_SIZE,
+        )
+
+    @expose("/<int:notification_id>/relancer", methods=["POST"])
+    @has_access
+    def retry(self, notification_id: int) -> Any:
+        notification = db.session.scalar(
+            select(Notification).where(Notification.id == notification_id).with_for_update()
+        )
+        if notification is None:
+            abort(404)
+        if notification.status is not NotificationStatus.FAILED:
+            flash(_("Cette alerte n'est plus en échec : elle a déjà été relancée."), "info")
+            return redirect(url_for(f"{type(self).__name__}.index"))
+        notification.status = NotificationStatus.PENDING
+        notification.next_attempt_at = utcnow()
+        notification.locked_at = None
+        notification.attempts = 0
+        enqueue_after_commit(send_notification, notification.id)
+        db.session.commit()
+        flash(
+            _("L'alerte destinée à %(recipient)s est relancée.", recipient=notification.recipient),
+            "success",
+        )
+        return redirect(url_for(f"{type(self).__name__}.index"))
