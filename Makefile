@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app:create_app
 
-.PHONY: setup run test check format translations bench clean
+.PHONY: setup run test check format translations bench bench-smoke clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 not found): install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
