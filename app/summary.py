@@ -1,0 +1,307 @@
+"""The taxpayer's summary sheet (fiche de synthèse): every request and contact, in bounded queries.
+
+Whatever the size of a taxpayer's history, a sheet costs the same number of queries: the figures
+are SQL aggregates (``GROUP BY channel``), the timeline is one keyset page with its joins, and the
+transfers of the listed requests are one more query. Who may read what is decided by
+``app.access``: any agent serving the taxpayer sees the metadata of every request (dates, channel,
+topic, status, offices, agents); the subject, the transfer reasons and the link to the request
+only where ``access.cases_visible_to`` lets the agent open the request.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app import access
+from app.templating import PARIS
+from models import OPEN_STATUSES, Case, Channel, Office, Taxpayer, Topic, Transfer, db, utcnow
+
+PAGE_SIZE = 50
+OPEN_LIMIT = 50
+GLANCE_DAYS = 365
+
+
+def taxpayer_for_agent(agent: Any, taxpayer_id: int) -> Taxpayer | None:
+    """The taxpayer if the agent may look them up, else None (the caller answers 404)."""
+    return db.session.scalar(
+        select(Taxpayer).where(Taxpayer.id == taxpayer_id, access.taxpayers_visible_to(agent))
+    )
+
+
+# --- filters and the keyset cursor ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The timeline's filters: channel, an office the request went through, a period (local
+    dates, both included)."""
+
+    channel: Channel | None = None
+    office_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def clauses(self) -> list[Any]:
+        clauses: list[Any] = []
+        if self.channel is not None:
+            clauses.append(Case.channel == self.channel)
+        if self.office_id is not None:
+            # The office holds it now, or it passed through it (sent from / forwarded to it).
+            went_through = exists().where(
+                Transfer.case_id == Case.id,
+                or_(
+                    Transfer.from_office_id == self.office_id,
+                    Transfer.to_office_id == self.office_id,
+                ),
+            )
+            clauses.append(or_(Case.office_id == self.office_id, went_through))
+        if self.date_from is not None:
+            clauses.append(Case.received_at >= _local_midnight(self.date_from))
+        if self.date_to is not None:
+            clauses.append(Case.received_at < _local_midnight(self.date_to + timedelta(days=1)))
+        return clauses
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=PARIS).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a timeline page starts: strictly older than (received_at, id)."""
+
+    received_at: datetime
+    case_id: int
+
+    def encode(self) -> str:
+        moment = self.received_at.astimezone(UTC)
+        return f"{moment.strftime('%Y%m%dT%H%M%S.%f')}_{self.case_id}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> Cursor | None:
+        if not value:
+            return None
+        try:
+            stamp, case_id = value.split("_", 1)
+            moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+            return cls(moment, int(case_id))
+        except ValueError:
+            return None
+
+    def clause(self) -> Any:
+        return or_(
+            Case.received_at < self.received_at,
+            and_(Case.received_at == self.received_at, Case.id < self.case_id),
+        )
+
+
+# --- at a glance ----------------------------------------------------------------------------
+
+
+@dataclass
+class Glance:
+    counts: list[tuple[Channel, int]]
+    total: int
+    open_cases: list[Case]
+    open_truncated: bool
+    last_contact: Case | None
+
+
+def glance(taxpayer: Taxpayer, *, now: datetime | None = None) -> Glance:
+    """Contacts of the last 12 months by channel, the open requests, the last contact: 3 queries."""
+    since = (now or utcnow()) - timedelta(days=GLANCE_DAYS)
+    by_channel: dict[Channel, int] = dict(
+        db.session.execute(
+            select(Case.channel, func.count(Case.id))
+            .where(Case.taxpayer_id == taxpayer.id, Case.received_at >= since)
+            .group_by(Case.channel)
+        ).all()
+    )
+    counts = [(channel, by_channel.get(channel, 0)) for channel in Channel]
+    open_cases = list(
+        db.session.scalars(
+            select(Case)
+            .options(joinedload(Case.office), *_topic_loads())
+            .where(Case.taxpayer_id == taxpayer.id, Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(OPEN_LIMIT + 1)
+        )
+    )
+    last_contact = db.session.scalar(
+        select(Case)
+        .options(joinedload(Case.office))
+        .where(Case.taxpayer_id == taxpayer.id)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+    return Glance(
+        counts=counts,
+        total=sum(count for _, count in counts),
+        open_cases=open_cases[:OPEN_LIMIT],
+        open_truncated=len(open_cases) > OPEN_LIMIT,
+        last_contact=last_contact,
+    )
+
+
+def _topic_loads() -> list[Any]:
+    return [joinedload(Case.topic).joinedload(Topic.parent)]
+
+
+def offices_of(taxpayer: Taxpayer) -> list[Office]:
+    """The offices the taxpayer's requests are in or went through (the office filter's choices)."""
+    current = select(Case.office_id).where(Case.taxpayer_id == taxpayer.id)
+    passed = (
+        select(Transfer.from_office_id)
+        .join(Case, Transfer.case_id == Case.id)
+        .where(Case.taxpayer_id == taxpayer.id)
+    )
+    return list(
+        db.session.scalars(
+            select(Office).where(Office.id.in_(current.union(passed))).order_by(Office.name)
+        )
+    )
+
+
+# --- the timeline ---------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    case: Case
+    may_open: bool
+    transfers: list[Transfer] = field(default_factory=list)
+
+    @property
+    def agent(self) -> Any:
+        return self.case.created_by or self.case.assignee
+
+
+@dataclass
+class TimelinePage:
+    entries: list[Entry]
+    next_cursor: Cursor | None
+
+
+def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[Case, bool]:
+    return (
+        select(Case, access.cases_visible_to(agent).label("may_open"))
+        .options(
+            *_topic_loads(),
+            joinedload(Case.tax_matter),
+            joinedload(Case.office),
+            joinedload(Case.created_by),
+            joinedload(Case.assignee),
+        )
+        .where(Case.taxpayer_id == taxpayer.id, *filters.clauses())
+    )
+
+
+def timeline(
+    agent: Any,
+    taxpayer: Taxpayer,
+    *,
+    filters: Filters | None = None,
+    cursor: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+) -> TimelinePage:
+    """One page of every request and contact, newest first: 2 queries (cases, their transfers)."""
+    query = _timeline_query(agent, taxpayer, filters or Filters())
+    if cursor is not None:
+        query = query.where(cursor.clause())
+    rows = db.session.execute(
+        query.order_by(Case.received_at.desc(), Case.id.desc()).limit(page_size + 1)
+    ).all()
+    more = len(rows) > page_size
+    entries = [Entry(case=row[0], may_open=bool(row[1])) for row in rows[:page_size]]
+    if entries:
+        by_case: dict[int, list[Transfer]] = defaultdict(list)
+        for transfer in db.session.scalars(
+            select(Transfer)
+            .options(
+                joinedload(Transfer.from_office),
+                joinedload(Transfer.to_office),
+                joinedload(Transfer.agent),
+            )
+            .where(Transfer.case_id.in_([entry.case.id for entry in entries]))
+            .order_by(Transfer.created_at, Transfer.id)
+        ):
+            by_case[transfer.case_id].append(transfer)
+        for entry in entries:
+            entry.transfers = by_case.get(entry.case.id, [])
+    next_cursor = None
+    if more:
+        last = entries[-1].case
+        next_cursor = Cursor(last.received_at, last.id)
+    return TimelinePage(entries=entries, next_cursor=next_cursor)
+
+
+# --- finding a taxpayer (contact form, attaching a contact) --------------------------------------
+
+SEARCH_LIMIT = 20
+
+
+@dataclass
+class SearchResult:
+    taxpayers: list[Taxpayer]
+    truncated: bool
+    error: str | None = None
+
+
+def search_taxpayers(
+    agent: Any, *, identifier: str = "", name: str = "", commune: str = ""
+) -> SearchResult:
+    """By tax number (13 digits) or SIREN (9 digits), or by name with an optional commune (INSEE
+    code, postcode or the start of the city's name). At most ``SEARCH_LIMIT`` results."""
+    digits = "".join(identifier.split())
+    name = name.strip()
+    commune = commune.strip()
+    query = select(Taxpayer).where(access.taxpayers_visible_to(agent))
+    if digits:
+        if digits.isdigit() and len(digits) == 13:
+            query = query.where(Taxpayer.tax_number == digits)
+        elif digits.isdigit() and len(digits) == 9:
+            query = query.where(Taxpayer.siren == digits)
+        else:
+            return SearchResult(
+                [],
+                False,
+                _(
+                    "Saisissez un numéro fiscal (13 chiffres) ou un SIREN (9 chiffres), ou "
+                    "recherchez par nom et commune."
+                ),
+            )
+    elif name:
+        query = query.where(
+            or_(
+                func.lower(Taxpayer.last_name).startswith(name.lower(), autoescape=True),
+                func.lower(Taxpayer.company_name).startswith(name.lower(), autoescape=True),
+            )
+        )
+        if commune:
+            if commune.isdigit() and len(commune) == 5:
+                query = query.where(
+                    or_(Taxpayer.commune_code == commune, Taxpayer.postcode == commune)
+                )
+            else:
+                query = query.where(
+                    func.lower(Taxpayer.city).startswith(commune.lower(), autoescape=True)
+                )
+    else:
+        return SearchResult(
+            [], False, _("Saisissez un numéro fiscal, un SIREN, ou un nom (et sa commune).")
+        )
+    found = list(
+        db.session.scalars(
+            query.order_by(Taxpayer.last_name, Taxpayer.first_name, Taxpayer.id).limit(
+                SEARCH_LIMIT + 1
+            )
+        )
+    )
+    return SearchResult(found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT)
