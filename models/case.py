@@ -69,6 +69,8 @@ class Case(db.Model):  # type: ignore[name-defined]
         ),
         # The taxpayer's inbox and the summary sheet: newest activity first.
         Index("ix_case_taxpayer_activity", "taxpayer_id", "last_activity_at"),
+        # The summary sheet's timeline: one taxpayer's requests, newest received first.
+        Index("ix_case_taxpayer_received", "taxpayer_id", "received_at", "id"),
         # Steering and retention scans by date.
         Index("ix_case_received", "received_at"),
         # Steering: a subtree's requests received in a period, answered from the index alone.
