@@ -29,7 +29,7 @@ from helpers import sign_in_agent, sign_in_taxpayer
 from sqlalchemy import text
 
 from app import create_app
-from app.queue import get_queue
+from app.queue import get_queue, get_redis
 from config import _normalise_database_url
 from models import Agent, OfficeKind, Taxpayer, db
 
@@ -157,6 +157,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 for table in tables:
                     connection.execute(table.delete())
         get_queue().empty()
+        # Rate-limit counters, one-time codes, drafts, presence: nothing carries over.
+        connection = get_redis()
+        keys = list(connection.scan_iter(match="econtacts:*", count=1000))
+        if keys:
+            connection.delete(*keys)
     shutil.rmtree(app.config["ATTACHMENT_DIR"], ignore_errors=True)
     Path(app.config["ATTACHMENT_DIR"]).mkdir(parents=True, exist_ok=True)
 

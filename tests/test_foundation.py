@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pyotp
 import pytest
@@ -101,7 +102,7 @@ def test_agent_login_page_is_in_french(client: FlaskClient) -> None:
 
 
 def test_taxpayer_signs_in_and_a_wrong_password_reveals_nothing(
-    app: Flask, client: FlaskClient, app_context: None
+    app: Flask, client: FlaskClient, app_context: None, smtp_server: Any
 ) -> None:
     taxpayer = make_taxpayer()
     db.session.commit()
@@ -116,9 +117,15 @@ def test_taxpayer_signs_in_and_a_wrong_password_reveals_nothing(
     for response in (wrong, unknown):
         assert response.status_code == 200
         assert "Identifiant ou mot de passe incorrect." in response.get_data(as_text=True)
-    ok = submit_form(
+    first = submit_form(
         client, "/espace/connexion", {"identifier": taxpayer.tax_number, "password": PASSWORD}
     )
+    assert first.headers["Location"].endswith("/espace/connexion/code")  # a new browser
+    run_jobs(app)
+    mail = smtp_server.messages[-1].get_body(preferencelist=("plain",)).get_content()
+    code = re.search(r"\b(\d{6})\b", mail)
+    assert code is not None
+    ok = submit_form(client, "/espace/connexion/code", {"code": code.group(1)})
     assert ok.status_code == 302
     assert ok.headers["Location"].endswith("/espace/")
     inbox = client.get("/espace/").get_data(as_text=True)

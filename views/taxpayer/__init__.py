@@ -14,4 +14,11 @@ def _taxpayer_globals() -> dict[str, object]:
     return {"current_taxpayer": current_taxpayer()}
 
 
-from views.taxpayer import auth, space  # noqa: E402,F401  (routes register on import)
+@blueprint.app_template_filter("file_size")
+def _file_size(size: int) -> str:
+    from app.attachments import human_size
+
+    return human_size(int(size))
+
+
+from views.taxpayer import account, auth, requests, space  # noqa: E402,F401  (routes on import)

@@ -1,32 +1,189 @@
-"""The taxpayer's forms (Flask-WTF: CSRF on every one)."""
+"""The taxpayer's account forms (Flask-WTF: CSRF on every one).
+
+The request and reply forms are parsed in ``views.taxpayer.requests`` (their topic list has
+groups and their CSRF failure must keep the text).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from app.taxpayers import PASSWORD_MAX, PASSWORD_MIN
+from models import TaxpayerKind
+
+_IDENTIFIER = Regexp(
+    r"^\s*(\d\s*){9}$|^\s*(\d\s*){13}$",
+    message=_l("Saisissez 13 chiffres (numéro fiscal) ou 9 chiffres (SIREN)."),
+)
 
 
-class LoginForm(FlaskForm):
-    identifier = StringField(
-        _l("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)"),
-        validators=[
-            DataRequired(_l("Saisissez votre numéro fiscal ou votre SIREN.")),
-            Regexp(
-                r"^\s*(\d\s*){9}$|^\s*(\d\s*){13}$",
-                message=_l("Saisissez 13 chiffres (numéro fiscal) ou 9 chiffres (SIREN)."),
-            ),
-        ],
-    )
-    password = PasswordField(
-        _l("Mot de passe"),
-        validators=[
-            DataRequired(_l("Saisissez votre mot de passe.")),
-            Length(max=200),
-        ],
-    )
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _digits(value: Any) -> Any:
+    return "".join(ch for ch in value if ch.isdigit()) if isinstance(value, str) else value
+
+
+class IdentifierMixin:
+    identifier: StringField
 
     @property
     def normalised_identifier(self) -> str:
         return "".join(ch for ch in (self.identifier.data or "") if ch.isdigit())
+
+
+class LoginForm(IdentifierMixin, FlaskForm):
+    identifier = StringField(
+        _l("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)"),
+        validators=[DataRequired(_l("Saisissez votre numéro fiscal ou votre SIREN.")), _IDENTIFIER],
+    )
+    password = PasswordField(
+        _l("Mot de passe"),
+        validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=PASSWORD_MAX)],
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code reçu par courriel"),
+        filters=[_digits],
+        validators=[
+            DataRequired(_l("Saisissez le code à 6 chiffres reçu par courriel.")),
+            Regexp(r"^\d{6}$", message=_l("Le code est composé de 6 chiffres.")),
+        ],
+    )
+
+
+def _new_password(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_l("Choisissez un mot de passe.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l(
+                    "Le mot de passe doit compter au moins %(min)s caractères.", min=PASSWORD_MIN
+                ),
+            ),
+        ],
+    )
+
+
+def _confirm_password() -> PasswordField:
+    return PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[
+            DataRequired(_l("Saisissez le mot de passe une seconde fois.")),
+            EqualTo("password", message=_l("Les deux mots de passe ne sont pas identiques.")),
+        ],
+    )
+
+
+def _email_field(label: Any) -> StringField:
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Saisissez votre adresse électronique.")),
+            Length(max=254),
+            Email(
+                message=_l("Saisissez une adresse électronique valide, par exemple nom@exemple.fr.")
+            ),
+        ],
+    )
+
+
+class RegisterForm(IdentifierMixin, FlaskForm):
+    kind = RadioField(
+        _l("Vous êtes"),
+        choices=[
+            SelectChoice(TaxpayerKind.INDIVIDUAL.value, _l("Un particulier")),
+            SelectChoice(TaxpayerKind.BUSINESS.value, _l("Un professionnel (entreprise)")),
+        ],
+        validators=[DataRequired(_l("Indiquez si vous êtes un particulier ou un professionnel."))],
+    )
+    identifier = StringField(
+        _l("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)"),
+        validators=[DataRequired(_l("Saisissez votre numéro fiscal ou votre SIREN.")), _IDENTIFIER],
+    )
+    first_name = StringField(_l("Prénom"), filters=[_strip], validators=[Length(max=80)])
+    last_name = StringField(
+        _l("Nom, ou raison sociale pour un professionnel"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=160)],
+    )
+    email = _email_field(_l("Adresse électronique"))
+    password = _new_password(_l("Mot de passe"))
+    password_confirm = _confirm_password()
+    commune_code = StringField(
+        _l("Code commune INSEE de votre domicile ou siège"),
+        filters=[_strip, lambda v: v.upper() if isinstance(v, str) else v],
+        validators=[
+            DataRequired(_l("Saisissez le code commune INSEE (5 caractères).")),
+            Regexp(
+                r"^(\d{5}|2[AB]\d{3})$",
+                message=_l("Le code commune INSEE compte 5 caractères, par exemple 69383."),
+            ),
+        ],
+    )
+    postcode = StringField(
+        _l("Code postal"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Saisissez votre code postal.")),
+            Regexp(r"^\d{5}$", message=_l("Le code postal compte 5 chiffres, par exemple 69003.")),
+        ],
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        digits = self.normalised_identifier
+        if self.kind.data == TaxpayerKind.INDIVIDUAL.value and digits and len(digits) != 13:
+            self.identifier.errors = [
+                *self.identifier.errors,
+                str(_l("Un particulier se connecte avec son numéro fiscal de 13 chiffres.")),
+            ]
+            ok = False
+        if self.kind.data == TaxpayerKind.BUSINESS.value and digits and len(digits) != 9:
+            self.identifier.errors = [
+                *self.identifier.errors,
+                str(_l("Un professionnel se connecte avec son SIREN de 9 chiffres.")),
+            ]
+            ok = False
+        if self.kind.data == TaxpayerKind.INDIVIDUAL.value and not self.first_name.data:
+            self.first_name.errors = [*self.first_name.errors, str(_l("Saisissez votre prénom."))]
+            ok = False
+        return ok
+
+
+class ForgotPasswordForm(IdentifierMixin, FlaskForm):
+    identifier = StringField(
+        _l("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)"),
+        validators=[DataRequired(_l("Saisissez votre numéro fiscal ou votre SIREN.")), _IDENTIFIER],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password(_l("Nouveau mot de passe"))
+    password_confirm = _confirm_password()
+
+
+class EmailChangeForm(FlaskForm):
+    email = _email_field(_l("Nouvelle adresse électronique"))
+    current_password = PasswordField(
+        _l("Votre mot de passe actuel"),
+        validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=PASSWORD_MAX)],
+    )
+
+
+class PreferencesForm(FlaskForm):
+    notify_by_email = BooleanField(
+        _l("Me prévenir par courriel quand un nouveau message m'attend"), validators=[Optional()]
+    )

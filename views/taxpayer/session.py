@@ -2,6 +2,10 @@
 
 An agent and a taxpayer signed in from the same browser stay independent, and signing one out
 never clears the other (no ``session.clear()``).
+
+Drafts: a form posted after the session ended (idle timeout, signed out in another tab, CSRF
+token gone with the session) keeps its text: the fields are stashed (Redis, a day) under an id
+kept in the session (``taxpayer_draft``), the person signs in again and finds the form filled in.
 """
 
 from __future__ import annotations
@@ -10,11 +14,16 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
+from app.taxpayers import stash_draft, take_draft
 from models import Taxpayer, db
 
 SESSION_KEY = "taxpayer_id"
+DRAFT_KEY = "taxpayer_draft"
+PENDING_KEY = "taxpayer_pending"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +36,7 @@ def current_taxpayer() -> Taxpayer | None:
 
 
 def sign_in(taxpayer: Taxpayer) -> None:
+    session.pop(PENDING_KEY, None)
     session[SESSION_KEY] = taxpayer.id
     session.permanent = True
     g.taxpayer = taxpayer
@@ -34,14 +44,49 @@ def sign_in(taxpayer: Taxpayer) -> None:
 
 def sign_out() -> None:
     session.pop(SESSION_KEY, None)
+    session.pop(PENDING_KEY, None)
+    session.pop(DRAFT_KEY, None)
     g.pop("taxpayer", None)
+
+
+def login_url() -> str:
+    return url_for("taxpayer.login", next=request.full_path.rstrip("?"))
+
+
+def keep_draft_and_sign_in(fields: tuple[str, ...], form_url: str) -> Response:
+    """The session is gone: keep the text typed in ``fields`` and ask to sign in again."""
+    values = {name: request.form.get(name, "") for name in fields}
+    if any(value.strip() for value in values.values()):
+        draft_id = stash_draft({"url": form_url, **values})
+        if draft_id:
+            session[DRAFT_KEY] = draft_id
+            flash(
+                _(
+                    "Votre session a expiré. Reconnectez-vous : le texte de votre message a été "
+                    "conservé (les pièces jointes devront être choisies à nouveau)."
+                ),
+                "info",
+            )
+    return redirect(url_for("taxpayer.login", next=form_url))
+
+
+def pop_draft(form_url: str) -> dict[str, str] | None:
+    """The draft kept for this form, if any (given once)."""
+    draft_id = session.get(DRAFT_KEY)
+    if not draft_id:
+        return None
+    draft = take_draft(draft_id)
+    session.pop(DRAFT_KEY, None)
+    if draft is None or draft.pop("url", None) != form_url:
+        return None
+    return draft
 
 
 def taxpayer_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_taxpayer() is None:
-            return redirect(url_for("taxpayer.login", next=request.full_path))
+            return redirect(login_url())
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -1,24 +1,192 @@
-"""The personal space: the requests of the signed-in taxpayer."""
+"""The personal space: inbox, history, a request's thread, attachments.
+
+Every read goes through ``app.access`` (a request or file of someone else is a 404).
+"""
 
 from __future__ import annotations
 
-from flask import render_template
-from sqlalchemy import select
+import secrets
+from datetime import timedelta
+from typing import Any
 
-from models import Case, db
+from flask import abort, render_template, request, send_file
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.wrappers import Response
+
+from app import access, operations, settings
+from app.attachments import limits, path_of
+from models import Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db
 from views.taxpayer import blueprint
-from views.taxpayer.session import current_taxpayer, taxpayer_required
+from views.taxpayer.session import current_taxpayer, pop_draft, taxpayer_required
+
+PAGE_SIZE = 20
+MAX_PAGE = 100  # past 2,000 requests, the history export has them all
+
+
+def _me() -> Taxpayer:
+    taxpayer = current_taxpayer()
+    assert taxpayer is not None
+    return taxpayer
+
+
+def _page() -> int:
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+def _paginate(query: Any, page: int) -> tuple[list[Case], bool]:
+    rows = list(
+        db.session.scalars(
+            query.options(
+                joinedload(Case.topic).joinedload(Topic.parent),
+                joinedload(Case.office),
+            )
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).unique()
+    )
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE and page < MAX_PAGE
 
 
 @blueprint.get("/")
 @taxpayer_required
 def inbox() -> str:
-    taxpayer = current_taxpayer()
-    assert taxpayer is not None
-    cases = db.session.scalars(
+    taxpayer = _me()
+    page = _page()
+    cases, has_next = _paginate(
         select(Case)
-        .where(Case.taxpayer_id == taxpayer.id, Case.visible_to_taxpayer.is_(True))
-        .order_by(Case.last_activity_at.desc(), Case.id.desc())
-        .limit(20)
+        .where(access.cases_of_taxpayer(taxpayer))
+        .order_by(Case.last_activity_at.desc(), Case.id.desc()),
+        page,
+    )
+    return render_template(
+        "taxpayer/inbox.html",
+        taxpayer=taxpayer,
+        cases=cases,
+        page=page,
+        has_next=has_next,
+        intake=settings.intake(),
+    )
+
+
+@blueprint.get("/historique")
+@taxpayer_required
+def history() -> str:
+    taxpayer = _me()
+    page = _page()
+    cases, has_next = _paginate(
+        select(Case)
+        .where(access.cases_of_taxpayer(taxpayer))
+        .order_by(Case.received_at.desc(), Case.id.desc()),
+        page,
+    )
+    return render_template("taxpayer/history.html", cases=cases, page=page, has_next=has_next)
+
+
+def case_or_404(taxpayer: Taxpayer, reference: str) -> Case:
+    case = access.case_by_reference_for_taxpayer(taxpayer, reference)
+    if case is None:
+        abort(404)
+    return case
+
+
+def reply_state(case: Case) -> dict[str, Any]:
+    """What the taxpayer may do next on this request, for the thread page."""
+    intake = settings.intake()
+    period = settings.messaging().reopen_period_days
+    may_reply = operations.may_taxpayer_reopen(case)
+    return {
+        "may_reply": may_reply and intake.accepts_replies,
+        "replies_paused": may_reply and not intake.accepts_replies,
+        "reopen_until": (
+            case.closed_at + timedelta(days=period) if case.closed_at and may_reply else None
+        ),
+        "intake": intake,
+    }
+
+
+def render_thread(
+    case: Case,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    draft_restored: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    messages = db.session.scalars(
+        select(Message)
+        .where(Message.case_id == case.id, access.messages_for_taxpayer())
+        .options(
+            selectinload(Message.attachments),
+            joinedload(Message.author_office),
+            joinedload(Message.author_agent),
+        )
+        .order_by(Message.created_at, Message.id)
     ).all()
-    return render_template("taxpayer/inbox.html", taxpayer=taxpayer, cases=cases)
+    transfers = db.session.scalars(
+        select(Transfer)
+        .where(Transfer.case_id == case.id)
+        .options(joinedload(Transfer.to_office))
+        .order_by(Transfer.created_at, Transfer.id)
+    ).all()
+    max_count, max_bytes = limits()
+    return (
+        render_template(
+            "taxpayer/thread.html",
+            case=case,
+            messages=messages,
+            transfers=transfers,
+            show_agent_names=settings.messaging().show_agent_names,
+            form=form or {"body": "", "submission_token": new_token()},
+            errors=errors or {},
+            draft_restored=draft_restored,
+            sent=request.args.get("envoye") == "1",
+            max_count=max_count,
+            max_bytes=max_bytes,
+            statuses=CaseStatus,
+            **reply_state(case),
+        ),
+        status,
+    )
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@blueprint.get("/demandes/<reference>")
+@taxpayer_required
+def thread(reference: str) -> tuple[str, int]:
+    case = case_or_404(_me(), reference)
+    operations.mark_read_by_taxpayer(case)
+    db.session.commit()
+    draft = pop_draft(request.path)
+    if draft is not None:
+        form = {"body": draft.get("body", ""), "submission_token": new_token()}
+        return render_thread(case, form=form, draft_restored=True)
+    return render_thread(case)
+
+
+@blueprint.get("/pieces-jointes/<int:attachment_id>")
+@taxpayer_required
+def attachment(attachment_id: int) -> Response:
+    item = access.attachment_for_taxpayer(_me(), attachment_id)
+    if item is None:
+        abort(404)
+    path = path_of(item.storage_key)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
