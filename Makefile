@@ -57,6 +57,7 @@ format: .stamp-python
 translations: .stamp-python
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching
+	$(BIN)/python scripts/fill_catalogue.py translations/fr/LC_MESSAGES/messages.po
 
 # The benchmark (issue 9; docs/benchmarks.md): seeds or reuses a dataset in PostgreSQL, serves the
 # app with gunicorn + the RQ worker, drives every operation over HTTP, writes the report. Needs
