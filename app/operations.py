@@ -570,19 +570,29 @@ def transfer_case(
     """Forward to the competent office with a mandatory reason; thread and history go along."""
     _require(agent, "transfer", case)
     _check_version(case, expected_version)
+    to_office, reason = _check_destination(
+        to_office,
+        reason,
+        current_office_id=case.office_id,
+        same_office=_("La demande est déjà dans ce service : choisissez un autre service."),
+    )
+    return _transfer(agent, case, to_office, reason, utcnow())
+
+
+def _check_destination(
+    to_office: Office | None, reason: str | None, *, current_office_id: int | None, same_office: str
+) -> tuple[Office, str]:
+    """The office a request is forwarded to, and the mandatory reason, both checked."""
     if to_office is None or not to_office.active or to_office.kind.steers:
         raise OperationError(_("Choisissez le service destinataire."), field="to_office")
-    if to_office.id == case.office_id:
-        raise OperationError(
-            _("La demande est déjà dans ce service : choisissez un autre service."),
-            field="to_office",
-        )
-    reason = _text(reason, field="reason", label=_("Motif de la transmission"), maximum=2000)
-    if len(reason) < REASON_MIN:
+    if to_office.id == current_office_id:
+        raise OperationError(same_office, field="to_office")
+    text = _text(reason, field="reason", label=_("Motif de la transmission"), maximum=2000)
+    if len(text) < REASON_MIN:
         raise OperationError(
             _("Expliquez le motif de la transmission en une phrase au moins."), field="reason"
         )
-    return _transfer(agent, case, to_office, reason, utcnow())
+    return to_office, text
 
 
 def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: datetime) -> Transfer:
@@ -736,18 +746,12 @@ def record_contact(
     subject = _text(subject, field="subject", label=_("Objet"), maximum=SUBJECT_MAX)
     summary = _text(summary, field="summary", label=_("Résumé de l'échange"))
     if disposition == FORWARDED:
-        if to_office is None or not to_office.active or to_office.kind.steers:
-            raise OperationError(_("Choisissez le service destinataire."), field="to_office")
-        if to_office.id == agent.office_id:
-            raise OperationError(
-                _("Pour garder la demande dans votre service, choisissez « À traiter »."),
-                field="to_office",
-            )
-        reason = _text(reason, field="reason", label=_("Motif de la transmission"), maximum=2000)
-        if len(reason) < REASON_MIN:
-            raise OperationError(
-                _("Expliquez le motif de la transmission en une phrase au moins."), field="reason"
-            )
+        to_office, reason = _check_destination(
+            to_office,
+            reason,
+            current_office_id=agent.office_id,
+            same_office=_("Pour garder la demande dans votre service, choisissez « À traiter »."),
+        )
     case = Case(
         reference=new_reference(now),
         taxpayer_id=taxpayer.id if taxpayer else None,
@@ -796,7 +800,7 @@ def record_contact(
         case.first_answer_at = now
         _close(agent, case, _("Traité lors du contact"), now)
     elif disposition == FORWARDED:
-        assert to_office is not None and reason is not None
+        assert to_office is not None and reason is not None  # checked above
         _transfer(agent, case, to_office, reason, now)
     db.session.flush()
     return case

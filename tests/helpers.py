@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
+from sqlalchemy import event
 
 from app.queue import get_redis
-from models import Agent, Taxpayer
+from models import Agent, Taxpayer, db
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -54,3 +57,20 @@ def run_jobs(app: Flask) -> int:
         AppWorker.flask_app = app
         AppWorker([queue], connection=get_redis()).work(burst=True, with_scheduler=False)
     return count
+
+
+@contextmanager
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run inside the block, on any session of the app (query-count tests)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

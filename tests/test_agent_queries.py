@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from factories import World, make_agent, make_case
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from helpers import count_queries
 from test_agent_support import (
     case_with_thread,
     clean_presence,  # noqa: F401
@@ -16,22 +13,6 @@ from test_agent_support import (
 
 from app import operations
 from models import db
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _inbox_cases(world: World, count: int) -> None:
@@ -43,7 +24,7 @@ def _inbox_cases(world: World, count: int) -> None:
 
 def _queries(app: Flask, client: FlaskClient, url: str) -> list[str]:
     client.get(url)  # warm up (FAB's permission caches)
-    with counting(app) as statements:
+    with count_queries(app) as statements:
         assert client.get(url).status_code == 200
     return statements
 

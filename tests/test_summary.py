@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -13,7 +11,8 @@ import pytest
 from factories import World, make_agent, make_case, make_contact, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from helpers import count_queries
+from sqlalchemy import select
 
 from app import operations
 from models import AccessLog, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
@@ -294,22 +293,6 @@ def test_pages_of_fifty_newest_first_without_gaps(
     ).all()
     assert page_one + page_two == list(everything)
     assert "Revenir aux plus récentes" in second
-
-
-@contextmanager
-def count_queries(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _bulk_history(world: World, taxpayer: Taxpayer, count: int) -> None:
