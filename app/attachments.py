@@ -246,7 +246,11 @@ def scan(stream: IO[bytes], name: str) -> None:
 def _instream(address: str, stream: IO[bytes]) -> bytes:
     if address.startswith("unix:") or address.startswith("/"):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(address.removeprefix("unix:"))
+        try:
+            sock.connect(address.removeprefix("unix:"))
+        except OSError:
+            sock.close()
+            raise
     else:
         host, _sep, port = address.rpartition(":")
         sock = socket.create_connection((host or "127.0.0.1", int(port)))
