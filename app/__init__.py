@@ -36,7 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app import errors, headers, querycount, queue, templating
+    from app import errors, fabguard, headers, querycount, queue, templating
     from app.security import EContactsSecurityManager
 
     headers.init_app(app)
@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     querycount.init_app(app)
+    fabguard.init_app(app)
 
     with app.app_context():
         appbuilder = AppBuilder(security_manager_class=EContactsSecurityManager)
