@@ -11,8 +11,10 @@ Fixture names start with ``fault_`` or ``private_`` so that they never shadow th
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 from faultkit import ControlledSmtp, PrivateDatabase, PrivatePostgres, PrivateRedis
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy.engine import Engine
 
 from app import create_app
 from models import db
@@ -137,3 +140,17 @@ def private_postgres(
             db.engine.dispose()
     finally:
         server.destroy()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_what_the_faults_left() -> Iterator[None]:
+    """The fault tests kill servers under open connections on purpose: at the end, close every
+    pool and let the connections orphaned by a killed PostgreSQL go quietly, so that their
+    ResourceWarning at garbage collection does not fail the session."""
+    yield
+    for candidate in gc.get_objects():
+        if isinstance(candidate, Engine):
+            candidate.dispose()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
