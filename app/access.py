@@ -227,8 +227,13 @@ def access_log_visible_to(user: Any) -> ColumnElement[bool]:
     return false()
 
 
-def agents_assignable_by(user: Any) -> ColumnElement[bool]:
-    """The agents an office manager may assign a request to: those of their office."""
-    if not is_office_manager(user):
+def colleagues_of(user: Any) -> ColumnElement[bool]:
+    """The active agents of the user's office (the inbox's assignee filter)."""
+    if not handles_cases(user):
         return false()
     return (Agent.office_id == user.office_id) & Agent.active.is_(True)
+
+
+def agents_assignable_by(user: Any) -> ColumnElement[bool]:
+    """The agents an office manager may assign a request to: those of their office."""
+    return colleagues_of(user) if is_office_manager(user) else false()

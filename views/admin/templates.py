@@ -16,9 +16,10 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from app import access
-from models import ReplyTemplate
+from models import ReplyTemplate, db
 from views.admin.common import DirectoryModelView, ScopedInterface, yes_no
 from views.admin.directory import TEMPLATE_BODY_HELP, TEMPLATE_LABELS, any_topic
 
@@ -67,6 +68,11 @@ class OfficeTemplateView(DirectoryModelView):
         self._own_office(item)
 
     def pre_update(self, item: ReplyTemplate) -> None:
-        if item.office_id != current_user.office_id:
+        managed = select(ReplyTemplate.id).where(
+            ReplyTemplate.id == item.id, access.templates_managed_by(current_user)
+        )
+        with db.session.no_autoflush:  # the stored row decides, not what the form changed
+            stored = db.session.scalar(managed)
+        if stored is None:
             abort(404)
         self._own_office(item)

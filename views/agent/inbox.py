@@ -295,7 +295,7 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
         agents=list(
             db.session.scalars(
                 select(Agent)
-                .where(Agent.office_id == agent.office_id, Agent.active.is_(True))
+                .where(access.colleagues_of(agent))
                 .order_by(Agent.last_name, Agent.first_name)
             )
         ),
