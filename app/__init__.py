@@ -10,6 +10,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from jinja2 import StrictUndefined
 
+from app import rollups
 from app.extensions import csrf, db, mail, migrate
 from config import BASE_DIR, load_settings
 
@@ -32,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         Path(folder).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    rollups.install()
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -76,6 +78,24 @@ def retention_command(dry_run: bool, batch_size: int) -> None:
         return
     report = apply_retention(commit=db.session.commit, progress=click.echo, batch_size=batch_size)
     click.echo(f"Done: {report.summary()}.")
+
+
+@econtacts.command("rollups")
+@click.argument("action", type=click.Choice(["fold", "rebuild"]))
+def rollups_command(action: str) -> None:
+    """Steering rollups: fold the journal, or rebuild everything from the requests."""
+    from app import rollups
+
+    if action == "fold":
+        folded = rollups.fold()
+        db.session.commit()
+        click.echo(f"{folded} change(s) folded into the steering rollups.")
+        return
+    click.echo("Rebuilding the steering rollups from the requests (writers wait meanwhile)...")
+    started = time.monotonic()
+    rollups.rebuild()
+    db.session.commit()
+    click.echo(f"Steering rollups rebuilt in {time.monotonic() - started:.1f} s.")
 
 
 def register_cli(app: Flask) -> None:

@@ -44,6 +44,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
+from app import rollups
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from models import Agent, Office, OfficeKind, OfficeTerritory, db
 
@@ -278,6 +279,9 @@ def move_office(office: Office, parent: Office | None) -> None:
         return
     office.path = new_path
     if old_path and old_path != "/":
+        # Its requests now count under other ancestors: the steering rollups are rebuilt when
+        # the transaction commits (once, however many offices moved).
+        rollups.request_rebuild(db.session())
         for descendant in db.session.scalars(
             select(Office).where(Office.path.startswith(old_path), Office.id != office.id)
         ):

@@ -33,6 +33,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
 
+from app import rollups
 from app.attachments import path_of
 from models import (
     AccessLog,
@@ -249,6 +250,7 @@ def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE) -> Report:
     db.session.execute(
         update(Case).where(Case.linked_case_id.in_(case_ids)).values(linked_case_id=None)
     )
+    rollups.journal_deleted(case_ids)  # the steering figures lose them too
     db.session.execute(delete(Case).where(Case.id.in_(case_ids)))
     db.session.expire_all()
     report.purged_cases = len(case_ids)

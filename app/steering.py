@@ -1,7 +1,10 @@
-"""Steering figures (pilotage): SQL aggregates over the requests of a subtree of the office tree.
+"""Steering figures (pilotage): aggregates over the requests of a subtree of the office tree.
 
-Every figure is computed by the database (GROUP BY, conditional sums, ``percentile_cont`` on
-PostgreSQL); Python only folds a handful of aggregated rows. The scope of every query is
+The figures of requests received in a period (volumes, by channel, topic and tax matter, answered,
+closed, on time, the percentiles of the handling times) come from the rollups of
+``app.rollups`` (per office of the tree, per year, month and day, kept exact by a journal); the
+open backlog, the transfers, the workload and the detailed export are SQL aggregates over the
+live tables. Python only folds a handful of aggregated rows. The scope of every query is
 ``app.access.offices_steered_by(user)``; a node (the office whose page is shown) out of scope is
 ``None`` here and a 404 in the view. See docs/steering.md for the precise definitions.
 
@@ -17,8 +20,7 @@ Vocabulary:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,22 +29,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     Subquery,
     and_,
     case,
-    cast,
-    extract,
+    false,
     func,
     literal,
     or_,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import aliased
 
+from app import rollups
 from app.access import is_admin, is_office_manager, is_steering, offices_steered_by
 from app.templating import local
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
@@ -150,25 +150,6 @@ def parse_period(
     return period, typed, errors
 
 
-# --- percentiles -----------------------------------------------------------------------------
-
-
-def percentile_cont(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """PostgreSQL's ``percentile_cont``: linear interpolation between the closest ranks."""
-    if not sorted_values:
-        return None
-    position = fraction * (len(sorted_values) - 1)
-    low = math.floor(position)
-    high = math.ceil(position)
-    if low == high:
-        return float(sorted_values[low])
-    weight = position - low
-    return float(sorted_values[low] * (1 - weight) + sorted_values[high] * weight)
-
-
-# --- scope and the tree ----------------------------------------------------------------------
-
-
 @dataclass
 class Group:
     id: int
@@ -185,6 +166,9 @@ class Node:
     groups: list[Group]
     breadcrumbs: list[Office]
     leaf: bool
+    # Every child office of the node, in the user's scope or not (the node's own requests are
+    # the node's rollups less its children's).
+    children: list[int] = field(default_factory=list)
 
     @property
     def id(self) -> int | None:
@@ -222,10 +206,12 @@ def resolve_node(user: Any, office_id: int | None) -> Node | None:
     children = db.session.scalars(select(Office).where(child_filter, scope).order_by(Office.name))
     groups = [Group(c.id, c.name, str(c.kind.label), True) for c in children]
     leaf = office is not None and not groups
+    every_child: list[int] = []
     if office is not None:
         # The node's own requests (a leaf office; rarely, a directorate) form a group of its own.
         groups.insert(0, Group(office.id, office.name, str(office.kind.label), False))
-    return Node(office, groups, _breadcrumbs(user, office), leaf)
+        every_child = list(db.session.scalars(select(Office.id).where(child_filter)))
+    return Node(office, groups, _breadcrumbs(user, office), leaf, every_child)
 
 
 def _breadcrumbs(user: Any, office: Office | None) -> list[Office]:
@@ -268,17 +254,6 @@ def _received_in(period: Period) -> ColumnElement[bool]:
     return and_(Case.received_at >= period.start, Case.received_at < period.end)
 
 
-def _is_postgresql() -> bool:
-    return bool(db.session.get_bind().dialect.name == "postgresql")
-
-
-def _days_between(end: Any, start: Any) -> ColumnElement[Any]:
-    """``end - start`` in days (a float), NULL when either is NULL."""
-    if _is_postgresql():
-        return cast(extract("epoch", end - start), Float) / 86400.0
-    return cast(func.julianday(end) - func.julianday(start), Float)
-
-
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -318,105 +293,139 @@ class Backlog:
     awaiting_taxpayer: int = 0
     buckets: dict[str, int] = field(default_factory=lambda: {b[0]: 0 for b in AGE_BUCKETS})
     oldest: datetime | None = None
+    # Of them: received in the period, still unanswered and past their due date (late).
+    overdue_in_period: int = 0
 
 
-def _answered_at() -> ColumnElement[datetime]:
-    """The first handling of a request: its first answer, or its closing without one."""
-    return func.coalesce(Case.first_answer_at, Case.closed_at)
+def _window(period: Period) -> rollups.Window:
+    return rollups.Window(period.first_day, period.last_day + timedelta(days=1))
 
 
-def on_time_conditions(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    answered = _answered_at()
-    has_due = Case.due_at.is_not(None)
-    on_time = and_(has_due, answered.is_not(None), answered <= Case.due_at)
-    late = and_(
-        has_due,
-        or_(
-            and_(answered.is_not(None), answered > Case.due_at),
-            and_(answered.is_(None), Case.due_at < now),
-        ),
-    )
-    return on_time, late
+def _is_own(node: Node, group_id: int) -> bool:
+    return node.office is not None and group_id == node.office.id
+
+
+def _rollup_nodes(node: Node) -> list[int]:
+    """The rollup nodes a page reads: its groups, and every child of the node."""
+    return sorted({g.id for g in node.groups} | set(node.children))
+
+
+def _fold_groups(
+    node: Node, value: Callable[[int], Any], minus: Callable[[Any, Any], Any]
+) -> dict[int, Any]:
+    """Per group, from per-node values: a child group is its node; the node's own group is the
+    node less all its children (the total is then the sum of the groups)."""
+    per_group: dict[int, Any] = {}
+    for group in node.groups:
+        if _is_own(node, group.id):
+            own = value(group.id)
+            for child in node.children:
+                own = minus(own, value(child))
+            per_group[group.id] = own
+        else:
+            per_group[group.id] = value(group.id)
+    return per_group
 
 
 def handling(
-    user: Any, node: Node, period: Period, now: datetime
+    user: Any,
+    node: Node,
+    period: Period,
+    now: datetime,
+    overdue: dict[int, int] | None = None,
 ) -> tuple[dict[int, Handling], Handling]:
-    """Per group and in total: received, answered, closed, percentiles, on time."""
-    rows = members(user, node)
-    on_time, late = on_time_conditions(now)
-    first = _days_between(Case.first_answer_at, Case.received_at)
-    closing = _days_between(Case.closed_at, Case.received_at)
-    counts = [
-        func.count().label("received"),
-        _count(Case.first_answer_at.is_not(None)).label("answered"),
-        _count(Case.closed_at.is_not(None)).label("closed"),
-        _count(on_time).label("on_time"),
-        _count(late).label("late"),
-    ]
-    base = Case.__table__.join(rows, Case.office_id == rows.c.office_id)
-    where = _received_in(period)
-    result: dict[int, Handling] = {}
-    total = Handling()
-    if _is_postgresql():
-        # One sort per duration: both fractions at once (an array of two).
-        fractions = array([0.5, 0.9])
-        percentiles = [
-            func.percentile_cont(fractions).within_group(first).label("first"),
-            func.percentile_cont(fractions).within_group(closing).label("closing"),
-        ]
-        query = (
-            select(rows.c.group_id, *counts, *percentiles)
-            .select_from(base)
-            .where(where)
-            .group_by(func.rollup(rows.c.group_id))
+    """Per group and in total: received, answered, closed, percentiles, on time.
+
+    Read from the rollups (app/rollups.py); the requests still unanswered past their due date
+    are counted live among the open ones (the only figure that moves with the clock)."""
+    window = _window(period)
+    nodes = _rollup_nodes(node)
+    counts = rollups.counts(nodes, window)
+    hists = rollups.histograms(nodes, window)
+    empty = dict.fromkeys(rollups.COUNT_MEASURES, 0)
+
+    def count_of(node_id: int) -> dict[str, int]:
+        return counts.get((node_id, rollups.ALL, ""), empty)
+
+    def hist_of(node_id: int) -> dict[str, list[tuple[int, int, float]]]:
+        return {m: hists.get((node_id, m), []) for m in (rollups.FIRST_ANSWER, rollups.CLOSING)}
+
+    def minus_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return {m: a[m] - b[m] for m in rollups.COUNT_MEASURES}
+
+    def minus_hists(a: dict[str, list[Any]], b: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return {m: rollups.subtract(a[m], [b[m]]) for m in a}
+
+    per_counts = _fold_groups(node, count_of, minus_counts)
+    per_hists = _fold_groups(node, hist_of, minus_hists)
+    if overdue is None:
+        overdue = _overdue_unanswered(user, node, period, now)
+
+    def figures(count: dict[str, int], hist: dict[str, list[Any]], late_open: int) -> Handling:
+        result = Handling(
+            count["received"],
+            count["answered"],
+            count["closed"],
+            count["on_time"],
+            count["late_answered"] + late_open,
         )
-        for row in db.session.execute(query):
-            figures = Handling(row.received, row.answered, row.closed, row.on_time, row.late)
-            for prefix, pair in (("first_answer", row.first), ("closing", row.closing)):
-                median, p90 = pair or (None, None)
-                setattr(figures, f"{prefix}_median", None if median is None else float(median))
-                setattr(figures, f"{prefix}_p90", None if p90 is None else float(p90))
-            if row.group_id is None:
-                total = figures
-            else:
-                result[row.group_id] = figures
-        return result, total
-    # SQLite (single machine): counts in SQL, percentiles from the sorted durations (docs).
-    query = select(rows.c.group_id, *counts).select_from(base).where(where)
-    for row in db.session.execute(query.group_by(rows.c.group_id)):
-        result[row.group_id] = Handling(
-            row.received, row.answered, row.closed, row.on_time, row.late
-        )
-        for name in ("received", "answered", "closed", "on_time", "late"):
-            setattr(total, name, getattr(total, name) + getattr(row, name))
-    for duration, prefix in ((first, "first_answer"), (closing, "closing")):
-        values: dict[int, list[float]] = {}
-        every: list[float] = []
-        query = (
-            select(rows.c.group_id, duration.label("d"))
-            .select_from(base)
-            .where(where, duration.is_not(None))
-            .order_by("d")
-        )
-        for group_id, value in db.session.execute(query):
-            values.setdefault(group_id, []).append(value)
-            every.append(value)
-        for group_id, sorted_values in values.items():
-            setattr(result[group_id], f"{prefix}_median", percentile_cont(sorted_values, 0.5))
-            setattr(result[group_id], f"{prefix}_p90", percentile_cont(sorted_values, 0.9))
-        setattr(total, f"{prefix}_median", percentile_cont(every, 0.5))
-        setattr(total, f"{prefix}_p90", percentile_cont(every, 0.9))
+        for prefix, measure in (
+            ("first_answer", rollups.FIRST_ANSWER),
+            ("closing", rollups.CLOSING),
+        ):
+            setattr(result, f"{prefix}_median", rollups.percentile(hist[measure], 0.5))
+            setattr(result, f"{prefix}_p90", rollups.percentile(hist[measure], 0.9))
+        return result
+
+    result = {
+        group_id: figures(per_counts[group_id], per_hists[group_id], overdue.get(group_id, 0))
+        for group_id in per_counts
+        if per_counts[group_id]["received"] > 0
+    }
+    total_count = {m: sum(c[m] for c in per_counts.values()) for m in rollups.COUNT_MEASURES}
+    total_hist = {
+        m: rollups.merge(h[m] for h in per_hists.values())
+        for m in (rollups.FIRST_ANSWER, rollups.CLOSING)
+    }
+    total = figures(total_count, total_hist, sum(overdue.values()))
     return result, total
 
 
-def backlog(user: Any, node: Node, now: datetime) -> tuple[dict[int, Backlog], Backlog]:
-    """Open requests per group: by age bucket, awaiting the taxpayer, the oldest."""
+def _overdue_unanswered(user: Any, node: Node, period: Period, now: datetime) -> dict[int, int]:
+    """Per group: requests received in the period, still unanswered, past their due date."""
     rows = members(user, node)
+    query = (
+        select(rows.c.group_id, func.count())
+        .select_from(Case.__table__.join(rows, Case.office_id == rows.c.office_id))
+        .where(
+            Case.status != CaseStatus.CLOSED,
+            _received_in(period),
+            Case.first_answer_at.is_(None),
+            Case.closed_at.is_(None),
+            Case.due_at < now,
+        )
+        .group_by(rows.c.group_id)
+    )
+    return {int(group_id): int(count) for group_id, count in db.session.execute(query)}
+
+
+def backlog(
+    user: Any, node: Node, now: datetime, period: Period | None = None
+) -> tuple[dict[int, Backlog], Backlog]:
+    """Open requests per group: by age bucket, awaiting the taxpayer, the oldest; and, with a
+    period, those of them received in it, unanswered and past due (late, for ``handling``)."""
+    rows = members(user, node)
+    overdue = and_(
+        _received_in(period) if period is not None else false(),
+        Case.first_answer_at.is_(None),
+        Case.closed_at.is_(None),
+        Case.due_at < now,
+    )
     columns = [
         func.count().label("open"),
         _count(Case.status == CaseStatus.AWAITING_TAXPAYER).label("awaiting"),
         func.min(Case.received_at).label("oldest"),
+        _count(overdue).label("overdue"),
     ]
     for key, _label, low, high in AGE_BUCKETS:
         # Age in whole days = floor((now - received) / 1 day).
@@ -438,9 +447,11 @@ def backlog(user: Any, node: Node, now: datetime) -> tuple[dict[int, Backlog], B
             row.awaiting,
             {key: getattr(row, f"b{key}") for key, *_rest in AGE_BUCKETS},
             row.oldest,
+            row.overdue,
         )
         result[row.group_id] = figures
         total.open += figures.open
+        total.overdue_in_period += figures.overdue_in_period
         total.awaiting_taxpayer += figures.awaiting_taxpayer
         for key in total.buckets:
             total.buckets[key] += figures.buckets[key]
@@ -451,22 +462,19 @@ def backlog(user: Any, node: Node, now: datetime) -> tuple[dict[int, Backlog], B
 
 def received_series(user: Any, node: Node, period: Period) -> list[tuple[date, int]]:
     """Requests received per day (or per week, Monday first), with the empty days."""
-    rows = members(user, node)
-    if _is_postgresql():
-        unit = "day" if period.granularity == "day" else "week"
-        bucket: Any = func.date_trunc(unit, func.timezone("UTC", Case.received_at))
-    elif period.granularity == "day":
-        bucket = func.date(Case.received_at)
+    window = _window(period)
+    if node.office is None:
+        per_day = rollups.daily_received([g.id for g in node.groups], window)
     else:
-        bucket = func.date(Case.received_at, "weekday 0", "-6 days")
-    bucket = bucket.label("bucket")
-    query = (
-        select(bucket, func.count()).where(_in_subtree(rows), _received_in(period)).group_by(bucket)
-    )
+        per_day = rollups.daily_received([node.office.id], window)
+        outside = set(node.children) - {g.id for g in node.groups}
+        if outside:  # children out of the user's scope (an office manager's own office)
+            for day, count in rollups.daily_received(sorted(outside), window).items():
+                per_day[day] = per_day.get(day, 0) - count
     counts: dict[date, int] = {}
-    for value, count in db.session.execute(query):
-        day = value.date() if isinstance(value, datetime) else date.fromisoformat(str(value))
-        counts[day] = counts.get(day, 0) + count
+    for day, count in per_day.items():
+        bucket = day if period.granularity == "day" else day - timedelta(days=day.weekday())
+        counts[bucket] = counts.get(bucket, 0) + count
     return [(day, counts.get(day, 0)) for day in period.buckets()]
 
 
@@ -484,51 +492,65 @@ def _shares(query: Select[Any] | Any, labels: dict[Any, str], missing: str) -> l
     return sorted(shares, key=lambda s: (-s.count, s.label))
 
 
-def by_channel(user: Any, node: Node, period: Period) -> list[Share]:
-    query = (
-        select(Case.channel, func.count())
-        .where(_in_subtree(members(user, node)), _received_in(period))
-        .group_by(Case.channel)
+def _received_by(user: Any, node: Node, period: Period, dimension: str) -> dict[str, int]:
+    """Requests received in the period by key of one dimension, over the user's part of the
+    node (the node less its children out of scope)."""
+    nodes = _rollup_nodes(node)
+    counts = rollups.counts(nodes, _window(period))
+    in_groups = {g.id for g in node.groups}
+    if node.office is None:
+        plus, minus = in_groups, set()
+    else:
+        plus, minus = {node.office.id}, set(node.children) - in_groups
+    result: dict[str, int] = {}
+    for (node_id, of, key), figures in counts.items():
+        if of != dimension:
+            continue
+        if node_id in plus:
+            result[key] = result.get(key, 0) + figures["received"]
+        elif node_id in minus:
+            result[key] = result.get(key, 0) - figures["received"]
+    return {key: count for key, count in result.items() if count}
+
+
+def _sorted_shares(pairs: Iterable[tuple[str, int]]) -> list[Share]:
+    return sorted(
+        (Share(label, count) for label, count in pairs), key=lambda s: (-s.count, s.label)
     )
-    return _shares(query, {c: str(c.label) for c in Channel}, _("Non précisé"))
+
+
+def by_channel(user: Any, node: Node, period: Period) -> list[Share]:
+    labels = {c.value: str(c.label) for c in Channel}
+    received = _received_by(user, node, period, rollups.CHANNEL)
+    return _sorted_shares((labels.get(k, _("Non précisé")), n) for k, n in received.items())
 
 
 def by_topic(user: Any, node: Node, period: Period) -> list[Share]:
     """By topic, sub-topics counted under their parent topic."""
-    key = func.coalesce(Topic.parent_id, Topic.id).label("topic_key")
-    query = (
-        select(key, func.count())
-        .select_from(Case)
-        .join(Topic, Case.topic_id == Topic.id)
-        .where(_in_subtree(members(user, node)), _received_in(period))
-        .group_by(key)
-    )
-    rows = db.session.execute(query).all()
+    received = _received_by(user, node, period, rollups.TOPIC)
+    topics = db.session.execute(
+        select(Topic.id, Topic.parent_id).where(Topic.id.in_([int(k) for k in received]))
+    ).all()
+    parent_of = {topic_id: parent_id or topic_id for topic_id, parent_id in topics}
+    per_parent: dict[int, int] = {}
+    for key, count in received.items():
+        parent = parent_of.get(int(key), int(key))
+        per_parent[parent] = per_parent.get(parent, 0) + count
     labels = dict(
-        db.session.execute(
-            select(Topic.id, Topic.label).where(Topic.id.in_([r[0] for r in rows]))
-        ).all()
+        db.session.execute(select(Topic.id, Topic.label).where(Topic.id.in_(per_parent))).all()
     )
-    return sorted(
-        (Share(labels.get(k, _("Non précisé")), n) for k, n in rows),
-        key=lambda s: (-s.count, s.label),
-    )
+    return _sorted_shares((labels.get(k, _("Non précisé")), n) for k, n in per_parent.items())
 
 
 def by_tax_matter(user: Any, node: Node, period: Period) -> list[Share]:
-    query = (
-        select(Case.tax_matter_id, func.count())
-        .where(_in_subtree(members(user, node)), _received_in(period))
-        .group_by(Case.tax_matter_id)
-    )
-    rows = db.session.execute(query).all()
-    ids = [r[0] for r in rows if r[0] is not None]
+    received = _received_by(user, node, period, rollups.TAX_MATTER)
+    ids = [int(k) for k in received if k]
     labels = dict(
         db.session.execute(select(TaxMatter.id, TaxMatter.label).where(TaxMatter.id.in_(ids))).all()
     )
-    return sorted(
-        (Share(labels[k] if k is not None else _("Non précisé"), n) for k, n in rows),
-        key=lambda s: (-s.count, s.label),
+    return _sorted_shares(
+        (labels.get(int(k), _("Non précisé")) if k else _("Non précisé"), n)
+        for k, n in received.items()
     )
 
 
@@ -675,7 +697,8 @@ def workload(user: Any, node: Node, period: Period) -> list[Workload]:
 
 
 def on_time_label(answered_at: datetime | None, due_at: datetime | None, now: datetime) -> str:
-    """The row-level twin of ``on_time_conditions``."""
+    """Answered on time (yes / no / pending): the row-level twin of the rollups' on-time and
+    late counts (``app.rollups._on_time_parts``) and of the backlog's overdue count."""
     if due_at is None:
         return ""
     if answered_at is not None:

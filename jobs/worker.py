@@ -33,6 +33,7 @@ class AppWorker(SimpleWorker):
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
     from jobs.notifications import sweep_outbox
     from jobs.retention import enqueue_daily
+    from jobs.rollups import fold_journal
 
     while not stop.wait(interval):
         try:
@@ -40,6 +41,7 @@ def _sweep_forever(stop: threading.Event, interval: float) -> None:
             if count:
                 log.info("Sweep queued %s due notification(s)", count)
             enqueue_daily()  # the retention periods, once a day across all workers
+            fold_journal()  # the steering journal into the rollups
         except Exception:  # the sweep must outlive a Redis or database outage
             log.exception("Outbox sweep failed; next try in %s s", interval)
 

@@ -16,6 +16,7 @@ from models.event import AccessLog, Event, EventKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import Office, OfficeKind, OfficeTerritory
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
+from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.taxpayer import Taxpayer, TaxpayerKind
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
     "ReplyTemplate",
     "RoutingRule",
     "Setting",
+    "SteeringChange",
+    "SteeringCount",
+    "SteeringDuration",
     "TaxMatter",
     "Taxpayer",
     "TaxpayerKind",

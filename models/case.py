@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -88,30 +89,47 @@ class Case(db.Model):  # type: ignore[name-defined]
                 "due_at",
             ],
         ),
+        # Steering: a subtree's open backlog (ages, awaiting, overdue) from the index alone.
+        Index(
+            "ix_case_open_office_steering",
+            "office_id",
+            "received_at",
+            postgresql_include=["status", "first_answer_at", "closed_at", "due_at"],
+            postgresql_where=text("status <> 'closed'"),
+            sqlite_where=text("status <> 'closed'"),
+        ),
         CheckConstraint("version > 0", name="version_positive"),
     )
 
+    # The attributes the steering rollups depend on keep their old value when set
+    # (active_history), for the journal of app/rollups.py.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     # None only for a contact recorded for someone not yet known (identity given at the counter).
     taxpayer_id: Mapped[int | None] = mapped_column(ForeignKey("taxpayer.id", ondelete="RESTRICT"))
     declared_identity: Mapped[str | None] = mapped_column(String(255))
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="RESTRICT"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), active_history=True)
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topic.id", ondelete="RESTRICT"), active_history=True
+    )
     tax_matter_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tax_matter.id", ondelete="RESTRICT")
+        ForeignKey("tax_matter.id", ondelete="RESTRICT"), active_history=True
     )
     tax_year: Mapped[int | None] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(String(200))
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.NEW)
-    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="RESTRICT"), active_history=True
+    )
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
     # Who recorded it (phone, counter, letter); None for a request the taxpayer sent online.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, active_history=True
+    )
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outcome: Mapped[str | None] = mapped_column(String(255))
     # A request written after the reopening period of an earlier one links to it.

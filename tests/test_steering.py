@@ -43,7 +43,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import sign_in_agent
 
-from app.steering import percentile_cont
 from app.templating import local
 from models import (
     Agent,
@@ -273,17 +272,6 @@ def assert_table(
     assert exported[0] == on_page[0]  # same headers
     assert exported[1:] == expected, f"CSV {table}"
     assert on_page[1:] == expected, f"page {table}"
-
-
-# --- the percentile method itself ------------------------------------------------------------
-
-
-def test_percentile_cont_interpolates_like_postgresql() -> None:
-    assert percentile_cont([], 0.5) is None
-    assert percentile_cont([7.0], 0.9) == 7.0
-    assert percentile_cont([0.5, 1, 1, 3, 5], 0.5) == 1
-    assert percentile_cont([0.5, 1, 1, 3, 5], 0.9) == pytest.approx(4.2)  # 3 + 0.6 × (5 − 3)
-    assert percentile_cont([0, 6], 0.5) == 3
 
 
 # --- figures at each level -------------------------------------------------------------------

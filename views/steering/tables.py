@@ -52,11 +52,13 @@ class Figures:
 
     @cached_property
     def handling(self) -> tuple[dict[int, Handling], Handling]:
-        return steering.handling(self.user, self.node, self.period, self.now)
+        per_backlog, _total = self.backlog
+        overdue = {group_id: b.overdue_in_period for group_id, b in per_backlog.items()}
+        return steering.handling(self.user, self.node, self.period, self.now, overdue)
 
     @cached_property
     def backlog(self) -> tuple[dict[int, Backlog], Backlog]:
-        return steering.backlog(self.user, self.node, self.now)
+        return steering.backlog(self.user, self.node, self.now, self.period)
 
     @cached_property
     def transfers(self) -> tuple[list[steering.TransferPair], dict[int, tuple[int, int]]]:

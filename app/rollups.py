@@ -1,0 +1,631 @@
+"""Steering rollups, kept exact (docs/steering.md, "Rollups").
+
+The steering figures of a period (requests received, answered, closed, on time, by channel, topic
+and tax matter, and the time to first answer and to closing) are read from ``steering_count`` and
+``steering_duration`` (models/steering.py) rather than from the million requests of a delegation:
+
+- every office is a *node* whose rows sum its whole subtree, per day (grain ``d``) and per month
+  (grain ``m``); a period reads the months it covers whole and the days at its two edges;
+- every flush that creates, changes or deletes a request writes the request's steering
+  attributes before (-1) and after (+1) into the ``steering_change`` journal, in the same
+  transaction (an append-only table: writers never wait on each other);
+- readers add the journal, expanded the same way, to the rollups: figures are exact at every
+  moment, whether or not the journal has been folded;
+- ``fold()`` (the worker, every minute; ``flask econtacts rollups fold``) moves the journal into
+  the rollups; ``rebuild()`` recomputes everything from the requests (after an office moves in the
+  tree, after a bulk load; ``flask econtacts rollups rebuild``).
+
+One SQL expansion (``_count_rows`` and ``_duration_rows``) serves the rebuild, the fold and the
+readers, on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    extract,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from models import Case, Office, db
+from models.steering import SteeringChange, SteeringCount, SteeringDuration
+
+# The attributes of a request that the figures depend on (a change of any other is not journaled).
+TRACKED = (
+    "office_id",
+    "received_at",
+    "channel",
+    "topic_id",
+    "tax_matter_id",
+    "first_answer_at",
+    "closed_at",
+    "due_at",
+)
+# Dimensions of steering_count: the key is "" for "all", else the value as text.
+ALL, CHANNEL, TOPIC, TAX_MATTER = "all", "channel", "topic", "tax_matter"
+FIRST_ANSWER, CLOSING = "first_answer", "closing"
+# Histogram buckets of a duration in hours: (from, width) — 1 h below 2 days, 4 h below 10 days,
+# 1 day below 60 days, 1 week below a year, 30 days beyond.
+BUCKETS: tuple[tuple[int, int], ...] = ((0, 1), (48, 4), (240, 24), (1440, 168), (8760, 720))
+# The advisory lock that keeps two folds or rebuilds from running at once (PostgreSQL).
+_LOCK_KEY = 7_315_001
+
+
+def _postgresql() -> bool:
+    return _DIALECT.get() == "postgresql"
+
+
+# The dialect of the connection the SQL is built for (set by each entry point).
+_DIALECT: ContextVar[str] = ContextVar("rollups_dialect", default="")
+
+
+def _use(executor: Any) -> Any:
+    """Note the executor's dialect (a Session or a Connection) and return it."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    _DIALECT.set(bind.dialect.name)
+    return executor
+
+
+# --- the source rows: requests, or the journal ------------------------------------------------
+
+
+def _source_from_cases() -> Any:
+    return select(
+        literal(1).label("sign"),
+        Case.office_id,
+        Case.received_at,
+        Case.channel,
+        Case.topic_id,
+        Case.tax_matter_id,
+        Case.first_answer_at,
+        Case.closed_at,
+        Case.due_at,
+    )
+
+
+def _source_from_journal(up_to: int | None = None) -> Any:
+    j = SteeringChange
+    query = select(
+        j.sign,
+        j.office_id,
+        j.received_at,
+        j.channel,
+        j.topic_id,
+        j.tax_matter_id,
+        j.first_answer_at,
+        j.closed_at,
+        j.due_at,
+    )
+    return query if up_to is None else query.where(j.id <= up_to)
+
+
+def _ancestry() -> Any:
+    """(office_id, node_id) for every office and each of its ancestors, itself included."""
+    ancestor = aliased(Office)
+    return select(Office.id.label("office_id"), ancestor.id.label("node_id")).join(
+        ancestor, Office.path.startswith(ancestor.path)
+    )
+
+
+GRAINS = ("d", "m", "y")
+
+
+def _day(moment: Any, grain: str) -> ColumnElement[Any]:
+    """The first day of the grain's period holding the moment (UTC)."""
+    if _postgresql():
+        utc = func.timezone("UTC", moment)
+        unit = {"d": "day", "m": "month", "y": "year"}[grain]
+        return cast(func.date_trunc(unit, utc), db.Date)
+    modifier = {"d": (), "m": ("start of month",), "y": ("start of year",)}[grain]
+    return func.date(moment, *modifier)
+
+
+def _hours(end: Any, start: Any) -> ColumnElement[Any]:
+    if _postgresql():
+        return extract("epoch", end - start) / 3600.0
+    # julianday's doubles are ~10 µs off: round to the millisecond, so that a whole hour stays one
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3) / 3600.0
+
+
+def _floor(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    if _postgresql():
+        return cast(func.floor(value), db.Integer)
+    return cast(value, db.Integer)  # value >= 0 here: truncation is the floor
+
+
+def _bucket(hours: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The lower bound (hours) of the histogram bucket of a duration; negative ones count as 0."""
+    whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [(hours < 0, literal(0))]
+    for (start, width), (next_start, _w) in zip(BUCKETS, BUCKETS[1:], strict=False):
+        whens.append((hours < next_start, start + width * _floor((hours - start) / width)))
+    last, width = BUCKETS[-1]
+    return case(*whens, else_=last + width * _floor((hours - last) / width))
+
+
+def bucket_of(hours: float) -> int:
+    """The Python twin of ``_bucket`` (tests and documentation)."""
+    if hours < 0:
+        return 0
+    bound = BUCKETS[0]
+    for start, width in BUCKETS:
+        if hours >= start:
+            bound = (start, width)
+    start, width = bound
+    return int(start + width * ((hours - start) // width))
+
+
+def _on_time_parts(source: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Answered on time, answered late (unanswered requests past due are counted live)."""
+    answered = func.coalesce(source.c.first_answer_at, source.c.closed_at)
+    has_due = source.c.due_at.is_not(None)
+    on_time = and_(has_due, answered.is_not(None), answered <= source.c.due_at)
+    late = and_(has_due, answered.is_not(None), answered > source.c.due_at)
+    return on_time, late
+
+
+def _signed(condition: ColumnElement[bool], sign: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, sign), else_=0)), 0)
+
+
+def _count_rows(source_query: Select[Any]) -> Select[Any]:
+    """Rows of steering_count (summed by key) for the source's requests, every grain and
+    dimension; signs add up, so the journal's -1/+1 pairs cancel."""
+    source = source_query.subquery("source")
+    ancestry = _ancestry().subquery("ancestry")
+    on_time, late = _on_time_parts(source)
+    keys: dict[str, ColumnElement[Any]] = {
+        ALL: literal(""),
+        CHANNEL: cast(source.c.channel, db.String),
+        TOPIC: cast(source.c.topic_id, db.String),
+        TAX_MATTER: func.coalesce(cast(source.c.tax_matter_id, db.String), ""),
+    }
+    parts = []
+    for grain in GRAINS:
+        day = _day(source.c.received_at, grain)
+        for dimension, key in keys.items():
+            parts.append(
+                select(
+                    ancestry.c.node_id.label("node_id"),
+                    literal(grain).label("grain"),
+                    day.label("day"),
+                    literal(dimension).label("dimension"),
+                    key.label("key"),
+                    func.sum(source.c.sign).label("received"),
+                    _signed(source.c.first_answer_at.is_not(None), source.c.sign).label("answered"),
+                    _signed(source.c.closed_at.is_not(None), source.c.sign).label("closed"),
+                    _signed(on_time, source.c.sign).label("on_time"),
+                    _signed(late, source.c.sign).label("late_answered"),
+                )
+                .select_from(source.join(ancestry, ancestry.c.office_id == source.c.office_id))
+                .group_by(ancestry.c.node_id, day, key)
+            )
+    return union_all(*parts).subquery("counts").select()
+
+
+def _duration_rows(source_query: Select[Any]) -> Select[Any]:
+    """Rows of steering_duration for the source's requests: both measures, both grains."""
+    source = source_query.subquery("source")
+    ancestry = _ancestry().subquery("ancestry")
+    parts = []
+    for measure, end in ((FIRST_ANSWER, source.c.first_answer_at), (CLOSING, source.c.closed_at)):
+        hours = _hours(end, source.c.received_at)
+        bucket = _bucket(hours)
+        for grain in GRAINS:
+            day = _day(source.c.received_at, grain)
+            parts.append(
+                select(
+                    ancestry.c.node_id.label("node_id"),
+                    literal(grain).label("grain"),
+                    day.label("day"),
+                    literal(measure).label("measure"),
+                    bucket.label("bucket"),
+                    func.sum(source.c.sign).label("count"),
+                    cast(func.sum(source.c.sign * hours), Float).label("hours"),
+                )
+                .select_from(source.join(ancestry, ancestry.c.office_id == source.c.office_id))
+                .where(end.is_not(None))
+                .group_by(ancestry.c.node_id, day, bucket)
+            )
+    return union_all(*parts).subquery("durations").select()
+
+
+COUNT_COLUMNS = ("node_id", "grain", "day", "dimension", "key")
+COUNT_MEASURES = ("received", "answered", "closed", "on_time", "late_answered")
+DURATION_COLUMNS = ("node_id", "grain", "day", "measure", "bucket")
+DURATION_MEASURES = ("count", "hours")
+
+
+def _insert(model: Any) -> Any:
+    return pg_insert(model) if _postgresql() else sqlite_insert(model)
+
+
+def _add_into(
+    run: Any, model: Any, rows: Select[Any], keys: Sequence[str], measures: Sequence[str]
+) -> None:
+    """INSERT the rows, adding their measures to the rows already there (an upsert)."""
+    columns = [*keys, *measures]
+    statement = _insert(model).from_select(columns, rows.where(true()))
+    table = model.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in measures},
+    )
+    run.execute(statement)
+
+
+def _lock(run: Any) -> None:
+    if _postgresql():
+        run.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+
+
+# --- writing: the journal, the fold, the rebuild ----------------------------------------------
+
+
+def _snapshot(case_row: Case, sign: int, old: bool) -> dict[str, Any] | None:
+    state: Any = inspect(case_row)
+    values: dict[str, Any] = {"sign": sign}
+    for name in TRACKED:
+        attribute = state.attrs[name]
+        history = attribute.history
+        if old:
+            if history.deleted:
+                value = history.deleted[0]
+            elif history.unchanged:
+                value = history.unchanged[0]
+            elif history.added:  # was None (active_history loaded it before the change)
+                value = None
+            else:
+                value = attribute.value
+        else:
+            value = attribute.value
+        values[name] = value
+    if values["office_id"] is None or values["received_at"] is None:
+        return None
+    channel = values["channel"]
+    values["channel"] = getattr(channel, "value", channel)
+    return values
+
+
+def _changed(case_row: Case) -> bool:
+    state: Any = inspect(case_row)
+    return any(state.attrs[name].history.has_changes() for name in TRACKED)
+
+
+def load_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """before_flush: a request about to change a figure's attribute has all of them loaded, so
+    that the journal knows its old values (attributes expired by a commit are read again)."""
+    for instance in session.dirty:
+        if isinstance(instance, Case) and _changed(instance):
+            state: Any = inspect(instance)
+            for name in TRACKED:
+                if name in state.unloaded:
+                    getattr(instance, name)
+
+
+def journal_flush(session: Session, _context: Any) -> None:
+    """after_flush: journal every request created, changed (a tracked attribute) or deleted."""
+    rows: list[dict[str, Any]] = []
+    for instance in session.new:
+        if isinstance(instance, Case):
+            row = _snapshot(instance, 1, old=False)
+            if row:
+                rows.append(row)
+    for instance in session.dirty:
+        if isinstance(instance, Case) and _changed(instance):
+            for sign, old in ((-1, True), (1, False)):
+                row = _snapshot(instance, sign, old)
+                if row:
+                    rows.append(row)
+    for instance in session.deleted:
+        if isinstance(instance, Case):
+            row = _snapshot(instance, -1, old=True)
+            if row:
+                rows.append(row)
+    if rows:
+        session.connection().execute(SteeringChange.__table__.insert(), rows)
+
+
+def journal_deleted(case_ids: Iterable[int]) -> None:
+    """Before a bulk DELETE of requests (retention): journal them out."""
+    ids = list(case_ids)
+    if not ids:
+        return
+    source = select(literal(-1), *(getattr(Case, name) for name in TRACKED)).where(Case.id.in_(ids))
+    db.session.execute(SteeringChange.__table__.insert().from_select(["sign", *TRACKED], source))
+
+
+def request_rebuild(session: Session) -> None:
+    """The tree changed (an office moved): rebuild the rollups when the transaction commits."""
+    session.info["rollups_rebuild"] = True
+
+
+def _rebuild_before_commit(session: Session) -> None:
+    if session.info.pop("rollups_rebuild", False):
+        rebuild()
+
+
+def fold() -> int:
+    """Move the journal into the rollups; returns how many journal rows were folded."""
+    run = _use(db.session)
+    _lock(run)
+    up_to = run.scalar(select(func.max(SteeringChange.id)))
+    if up_to is None:
+        return 0
+    folded = run.scalar(select(func.count()).where(SteeringChange.id <= up_to)) or 0
+    source = _source_from_journal(up_to)
+    _add_into(run, SteeringCount, _count_rows(source), COUNT_COLUMNS, COUNT_MEASURES)
+    _add_into(run, SteeringDuration, _duration_rows(source), DURATION_COLUMNS, DURATION_MEASURES)
+    run.execute(delete(SteeringChange).where(SteeringChange.id <= up_to))
+    # Rows that came back to nothing (a request moved away) are dropped.
+    run.execute(
+        delete(SteeringCount).where(*(getattr(SteeringCount, m) == 0 for m in COUNT_MEASURES))
+    )
+    run.execute(delete(SteeringDuration).where(SteeringDuration.count == 0))
+    return int(folded)
+
+
+def rebuild() -> None:
+    """Recompute every rollup from the requests (the journal is emptied: it is included)."""
+    rebuild_with(db.session)
+
+
+def rebuild_with(executor: Any) -> None:
+    """``rebuild`` on a given Session or Connection (the migration uses Alembic's)."""
+    run = _use(executor)
+    _lock(run)
+    if _postgresql():
+        # Writers wait (their journal rows would otherwise be lost between the two steps).
+        run.execute(text("LOCK TABLE steering_change IN EXCLUSIVE MODE"))
+    run.execute(delete(SteeringChange))
+    run.execute(delete(SteeringCount))
+    run.execute(delete(SteeringDuration))
+    source = _source_from_cases()
+    run.execute(
+        SteeringCount.__table__.insert().from_select(
+            [*COUNT_COLUMNS, *COUNT_MEASURES], _count_rows(source)
+        )
+    )
+    run.execute(
+        SteeringDuration.__table__.insert().from_select(
+            [*DURATION_COLUMNS, *DURATION_MEASURES], _duration_rows(source)
+        )
+    )
+
+
+def install() -> None:
+    """Journal every flush of every session (called once, at start-up)."""
+    if not event.contains(Session, "after_flush", journal_flush):
+        event.listen(Session, "before_flush", load_before_flush)
+        event.listen(Session, "after_flush", journal_flush)
+        event.listen(Session, "before_commit", _rebuild_before_commit)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period [start, end) of whole days, read as year rows for the years it covers whole,
+    month rows for the whole months left, and day rows for the days left at its edges."""
+
+    start: date
+    end: date
+
+    def pieces(self) -> list[tuple[str, date, date]]:
+        """(grain, from, to) ranges of rows covering the window exactly once."""
+        first_month = self.start if self.start.day == 1 else _next_month(self.start)
+        last_month = self.end.replace(day=1)
+        if first_month >= last_month:
+            return [("d", self.start, self.end)]
+        pieces = [("d", self.start, first_month), ("d", last_month, self.end)]
+        first_year = first_month if first_month.month == 1 else date(first_month.year + 1, 1, 1)
+        last_year = date(last_month.year, 1, 1)
+        if first_year >= last_year:
+            pieces.append(("m", first_month, last_month))
+        else:
+            pieces += [
+                ("m", first_month, first_year),
+                ("y", first_year, last_year),
+                ("m", last_year, last_month),
+            ]
+        return [(grain, low, high) for grain, low, high in pieces if low < high]
+
+    def condition(self, table: Any) -> ColumnElement[bool]:
+        return or_(
+            *(
+                and_(table.c.grain == grain, table.c.day >= low, table.c.day < high)
+                for grain, low, high in self.pieces()
+            )
+        )
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+@cache
+def _journal_counts(dialect: str) -> Any:
+    return _count_rows(_source_from_journal())
+
+
+@cache
+def _journal_durations(dialect: str) -> Any:
+    return _duration_rows(_source_from_journal())
+
+
+def _with_journal(
+    model: Any, expansion: Select[Any], columns: Sequence[str], where: Any
+) -> FromClause:
+    """The rollup rows plus the expanded journal, both filtered by ``where(rows)``."""
+    table = model.__table__
+    stored = select(*(table.c[name] for name in columns)).where(where(table))
+    journal = expansion.subquery("journal")
+    pending = select(*(journal.c[name] for name in columns)).where(where(journal))
+    return union_all(stored, pending).subquery("rows")
+
+
+def _measures(row: Any) -> dict[str, int]:
+    return {m: int(getattr(row, m) or 0) for m in COUNT_MEASURES}
+
+
+def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], dict[str, int]]:
+    """{(node, dimension, key): {measure: sum}} over the window, every dimension at once
+    (remembered for the rest of the request: a dashboard asks for several dimensions)."""
+    if not nodes:
+        return {}
+    memo_key = ("rollups.counts", tuple(sorted(nodes)), window)
+    memo = g.setdefault("rollups_memo", {}) if has_request_context() else {}
+    if memo_key in memo:
+        cached: dict[tuple[int, str, str], dict[str, int]] = memo[memo_key]
+        return cached
+    _use(db.session)
+    rows = _with_journal(
+        SteeringCount,
+        _journal_counts(_DIALECT.get()),
+        [*COUNT_COLUMNS, *COUNT_MEASURES],
+        lambda t: and_(t.c.node_id.in_(nodes), window.condition(t)),
+    )
+    query = select(
+        rows.c.node_id,
+        rows.c.dimension,
+        rows.c.key,
+        *(func.sum(rows.c[m]).label(m) for m in COUNT_MEASURES),
+    ).group_by(rows.c.node_id, rows.c.dimension, rows.c.key)
+    result = {
+        (row.node_id, row.dimension, row.key): {
+            m: int(getattr(row, m) or 0) for m in COUNT_MEASURES
+        }
+        for row in db.session.execute(query)
+    }
+    memo[memo_key] = result
+    return result
+
+
+def daily_received(nodes: Sequence[int], window: Window) -> dict[date, int]:
+    """Requests received per day in [start, end) under the nodes."""
+    if not nodes:
+        return {}
+    _use(db.session)
+    rows = _with_journal(
+        SteeringCount,
+        _journal_counts(_DIALECT.get()),
+        [*COUNT_COLUMNS, "received"],
+        lambda t: and_(
+            t.c.node_id.in_(nodes),
+            t.c.grain == "d",
+            t.c.day >= window.start,
+            t.c.day < window.end,
+            t.c.dimension == ALL,
+        ),
+    )
+    query = select(rows.c.day, func.sum(rows.c.received)).group_by(rows.c.day)
+    result: dict[date, int] = {}
+    for day, received in db.session.execute(query):
+        value = day if isinstance(day, date) else date.fromisoformat(str(day))
+        result[value] = result.get(value, 0) + int(received or 0)
+    return result
+
+
+def histograms(
+    nodes: Sequence[int], window: Window
+) -> dict[tuple[int, str], list[tuple[int, int, float]]]:
+    """{(node, measure): [(bucket, count, hours), ...] sorted by bucket} over the window."""
+    if not nodes:
+        return {}
+    _use(db.session)
+    rows = _with_journal(
+        SteeringDuration,
+        _journal_durations(_DIALECT.get()),
+        [*DURATION_COLUMNS, *DURATION_MEASURES],
+        lambda t: and_(t.c.node_id.in_(nodes), window.condition(t)),
+    )
+    query = (
+        select(
+            rows.c.node_id,
+            rows.c.measure,
+            rows.c.bucket,
+            func.sum(rows.c["count"]).label("n"),
+            func.sum(rows.c.hours).label("h"),
+        )
+        .group_by(rows.c.node_id, rows.c.measure, rows.c.bucket)
+        .order_by(rows.c.node_id, rows.c.measure, rows.c.bucket)
+    )
+    result: dict[tuple[int, str], list[tuple[int, int, float]]] = {}
+    for node_id, measure, bucket, count, hours in db.session.execute(query):
+        if count:
+            result.setdefault((node_id, measure), []).append(
+                (int(bucket), int(count), float(hours or 0))
+            )
+    return result
+
+
+def subtract(
+    whole: list[tuple[int, int, float]], parts: Iterable[list[tuple[int, int, float]]]
+) -> list[tuple[int, int, float]]:
+    """A histogram minus others (a node's own requests: the node less its children)."""
+    left = {bucket: (count, hours) for bucket, count, hours in whole}
+    for part in parts:
+        for bucket, count, hours in part:
+            have = left.get(bucket, (0, 0.0))
+            left[bucket] = (have[0] - count, have[1] - hours)
+    return [(b, c, h) for b, (c, h) in sorted(left.items()) if c > 0]
+
+
+def merge(parts: Iterable[list[tuple[int, int, float]]]) -> list[tuple[int, int, float]]:
+    total: dict[int, tuple[int, float]] = {}
+    for part in parts:
+        for bucket, count, hours in part:
+            have = total.get(bucket, (0, 0.0))
+            total[bucket] = (have[0] + count, have[1] + hours)
+    return [(b, c, h) for b, (c, h) in sorted(total.items()) if c > 0]
+
+
+def percentile(histogram: Sequence[tuple[int, int, float]], fraction: float) -> float | None:
+    """PostgreSQL's ``percentile_cont`` over the durations, in days, each bucket's durations
+    read as their mean: exact when a bucket holds equal values, else within the bucket's width
+    (1 hour below 2 days, 4 hours below 10 days, 1 day below 60 days)."""
+    total = sum(count for _b, count, _h in histogram)
+    if total <= 0:
+        return None
+    rank = fraction * (total - 1)
+    low_rank = int(rank)
+    high_rank = min(low_rank + 1, total - 1)
+
+    def value_at(index: int) -> float:
+        seen = 0
+        for _bucket, count, hours in histogram:
+            if index < seen + count:
+                return hours / count / 24
+            seen += count
+        _bucket, count, hours = histogram[-1]
+        return hours / count / 24
+
+    low = value_at(low_rank)
+    high = value_at(high_rank)
+    return low + (rank - low_rank) * (high - low)
