@@ -279,9 +279,8 @@ def move_office(office: Office, parent: Office | None) -> None:
         return
     office.path = new_path
     if old_path and old_path != "/":
-        # Its requests now count under other ancestors: the steering rollups are rebuilt when
-        # the transaction commits (once, however many offices moved).
-        rollups.request_rebuild(db.session())
+        # Its requests now count under other ancestors (the steering rollups).
+        rollups.office_moved(office.id, old_path, new_path)
         for descendant in db.session.scalars(
             select(Office).where(Office.path.startswith(old_path), Office.id != office.id)
         ):

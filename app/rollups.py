@@ -11,9 +11,10 @@ and tax matter, and the time to first answer and to closing) are read from ``ste
   transaction (an append-only table: writers never wait on each other);
 - readers add the journal, expanded the same way, to the rollups: figures are exact at every
   moment, whether or not the journal has been folded;
-- ``fold()`` (the worker, every minute; ``flask econtacts rollups fold``) moves the journal into
-  the rollups; ``rebuild()`` recomputes everything from the requests (after an office moves in the
-  tree, after a bulk load; ``flask econtacts rollups rebuild``).
+- ``fold()`` (the worker's sweep; ``flask econtacts rollups fold``) moves the journal into the
+  rollups; ``office_moved()`` moves an office's rows from its old ancestors to its new ones;
+  ``rebuild()`` recomputes everything from the requests (after a bulk load;
+  ``flask econtacts rollups rebuild``).
 
 One SQL expansion (``_count_rows`` and ``_duration_rows``) serves the rebuild, the fold and the
 readers, on PostgreSQL and SQLite alike.
@@ -360,14 +361,43 @@ def journal_deleted(case_ids: Iterable[int]) -> None:
     db.session.execute(SteeringChange.__table__.insert().from_select(["sign", *TRACKED], source))
 
 
-def request_rebuild(session: Session) -> None:
-    """The tree changed (an office moved): rebuild the rollups when the transaction commits."""
-    session.info["rollups_rebuild"] = True
+def _ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part.isdigit()]
 
 
-def _rebuild_before_commit(session: Session) -> None:
-    if session.info.pop("rollups_rebuild", False):
-        rebuild()
+def office_moved(office_id: int, old_path: str, new_path: str) -> None:
+    """An office (and its subtree) moved in the tree: its rows (which sum its subtree) leave its
+    old ancestors and join its new ones, in the same transaction. The journal needs nothing: it
+    is expanded with the paths of the moment it is read or folded."""
+    run = _use(db.session)
+    old = [i for i in _ids(old_path) if i != office_id]
+    new = [i for i in _ids(new_path) if i != office_id]
+    moves = [(node, -1) for node in old if node not in new]
+    moves += [(node, 1) for node in new if node not in old]
+    if not moves:
+        return
+    _lock(run)
+    for model, keys, measures in (
+        (SteeringCount, COUNT_COLUMNS, COUNT_MEASURES),
+        (SteeringDuration, DURATION_COLUMNS, DURATION_MEASURES),
+    ):
+        table = model.__table__
+        for node, sign in moves:
+            rows = select(
+                literal(node).label("node_id"),
+                *(table.c[k] for k in keys[1:]),
+                *((table.c[m] * sign).label(m) for m in measures),
+            ).where(table.c.node_id == office_id)
+            _add_into(run, model, rows, keys, measures)
+    _drop_empty(run)
+
+
+def _drop_empty(run: Any) -> None:
+    """Rows that came back to nothing (requests moved away) are dropped."""
+    run.execute(
+        delete(SteeringCount).where(*(getattr(SteeringCount, m) == 0 for m in COUNT_MEASURES))
+    )
+    run.execute(delete(SteeringDuration).where(SteeringDuration.count == 0))
 
 
 def fold() -> int:
@@ -382,11 +412,7 @@ def fold() -> int:
     _add_into(run, SteeringCount, _count_rows(source), COUNT_COLUMNS, COUNT_MEASURES)
     _add_into(run, SteeringDuration, _duration_rows(source), DURATION_COLUMNS, DURATION_MEASURES)
     run.execute(delete(SteeringChange).where(SteeringChange.id <= up_to))
-    # Rows that came back to nothing (a request moved away) are dropped.
-    run.execute(
-        delete(SteeringCount).where(*(getattr(SteeringCount, m) == 0 for m in COUNT_MEASURES))
-    )
-    run.execute(delete(SteeringDuration).where(SteeringDuration.count == 0))
+    _drop_empty(run)
     return int(folded)
 
 
@@ -423,7 +449,6 @@ def install() -> None:
     if not event.contains(Session, "after_flush", journal_flush):
         event.listen(Session, "before_flush", load_before_flush)
         event.listen(Session, "after_flush", journal_flush)
-        event.listen(Session, "before_commit", _rebuild_before_commit)
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -305,7 +305,14 @@ def test_a_retention_purge_and_an_office_move_keep_them_right(
     assert from_rollups(world.delegation, start, end) == expected(
         cases_under(world.delegation), start, end
     )
-    # Office C moves from the other directorate to the Rhône: its requests count there now.
+    # Office C moves from the other directorate to the Rhône: its requests count there now
+    # (its folded rows move; its journal is read with the new tree).
+    rollups.fold()
+    db.session.commit()
+    late = db.session.scalars(select(Case).where(Case.office_id == world.office_c.id)).first()
+    assert late is not None
+    late.first_answer_at = late.received_at + timedelta(hours=5)  # a journal row pending
+    db.session.commit()
     office_c = db.session.get(Office, world.office_c.id)
     rhone = db.session.get(Office, world.directorate.id)
     move_office(office_c, rhone)

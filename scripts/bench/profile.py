@@ -1,6 +1,10 @@
 """Profile one page of the app on the bench dataset with pyinstrument (docs/benchmarks.md).
 
     SCALE=national .venv/bin/python scripts/bench/profile.py AGENT_LOGIN URL [REPEAT]
+    SCALE=national .venv/bin/python scripts/bench/profile.py --submit TAX_NUMBER [REPEAT]
+
+The second form profiles a taxpayer's new request with a 100 KB PDF (the POST only: the GET
+of the form before each one is not profiled).
 
 The app runs in this process with the production settings of the benchmark; the agent is signed
 in by writing Flask-Login's session keys (both factors passed), as the tests do. The page is
@@ -10,10 +14,13 @@ prints the mean time and query count per request and pyinstrument's call tree.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -37,6 +44,8 @@ def main() -> int:
 
     app = create_app()
     client = app.test_client()
+    if login == "--submit":
+        return profile_submit(app, client, url, repeat)
     with app.app_context():
         agent = db.session.scalar(select(Agent).where(Agent.username == login))
         if agent is None:
@@ -68,6 +77,63 @@ def main() -> int:
     event.remove(engine, "before_cursor_execute", count)
     each = elapsed / repeat * 1000
     print(f"{repeat} requests: {each:.1f} ms each, {queries / repeat:.1f} queries")
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return 0
+
+
+def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
+    from pyinstrument import Profiler
+    from sqlalchemy import event, select
+
+    from driver import make_pdf
+    from models import Taxpayer, db
+
+    with app.app_context():
+        taxpayer = db.session.scalar(select(Taxpayer).where(Taxpayer.tax_number == tax_number))
+        if taxpayer is None:
+            print(f"No taxpayer {tax_number!r} in the bench database.")
+            return 1
+        taxpayer_id = taxpayer.id
+        engine = db.engine
+    with client.session_transaction() as session:
+        session["taxpayer_id"] = taxpayer_id
+    pdf = make_pdf(100 * 1024)
+    queries = 0
+
+    def count(*_args: object) -> None:
+        nonlocal queries
+        queries += 1
+
+    def form() -> dict[str, Any]:
+        page = client.get("/espace/demandes/nouvelle").get_data(as_text=True)
+        fields = dict(re.findall(r'name="(csrf_token|submission_token)"[^>]*value="([^"]+)"', page))
+        topic = re.search(r'<option value="(\d+)"', page)
+        return {
+            **fields,
+            "topic": topic.group(1) if topic else "",
+            "subject": "Question sur ma déclaration",
+            "body": "Bonjour, je joins mon avis d'impôt : le montant me paraît trop élevé.",
+        }
+
+    profiler = Profiler(interval=0.0005)
+    elapsed = 0.0
+    for number in range(repeat + 1):
+        data = form()
+        data["files"] = (io.BytesIO(pdf), "avis-impot.pdf", "application/pdf")
+        if number:
+            event.listen(engine, "before_cursor_execute", count)
+            profiler.start()
+        started = time.perf_counter()
+        response = client.post("/espace/demandes/nouvelle", data=data)
+        if number:
+            elapsed += time.perf_counter() - started
+            profiler.stop()
+            event.remove(engine, "before_cursor_execute", count)
+        if response.status_code not in (302, 303) or "/envoyee" not in response.location:
+            print(f"Submission refused: HTTP {response.status_code}")
+            return 1
+    each = elapsed / repeat * 1000
+    print(f"{repeat} submissions: {each:.1f} ms each, {queries / repeat:.1f} queries")
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     return 0
 
