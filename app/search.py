@@ -19,7 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, Select, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    Select,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import selectinload
 
 from app import access
@@ -152,15 +163,41 @@ def text_match(query: str) -> ColumnElement[bool]:
     return or_(_like(Case.subject, query), Case.id.in_(in_messages))
 
 
+def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
+    """PostgreSQL: the newest ``RESULT_LIMIT + 1`` requests matching by subject, and as many
+    matching by a message, each found on its own (a UNION of two short queries).
+
+    ``subject @@ q OR id IN (messages @@ q)`` made PostgreSQL collect every matching message of
+    the country before ordering the office's requests: 22 s for a common word on 5 M messages.
+    Apart, each side gets the plan its words call for: a common word walks the office's newest
+    requests and stops at the limit; a rare one reads the few matches from the GIN index."""
+    words = text_query(query)
+    newest = (Case.received_at.desc(), Case.id.desc())
+    by_subject = (
+        select(Case.id)
+        .where(access.cases_visible_to(agent), text_document(Case.subject).op("@@")(words))
+        .order_by(*newest)
+        .limit(RESULT_LIMIT + 1)
+        .subquery()
+    )
+    by_message = (
+        select(Case.id)
+        .where(
+            access.cases_visible_to(agent),
+            exists().where(Message.case_id == Case.id, text_document(Message.body).op("@@")(words)),
+        )
+        .order_by(*newest)
+        .limit(RESULT_LIMIT + 1)
+        .subquery()
+    )
+    return Case.id.in_(union_all(select(by_subject.c.id), select(by_message.c.id)))
+
+
 def _cases(agent: Any, *criteria: ColumnElement[bool]) -> Select[Any]:
     return (
         select(Case)
         .where(access.cases_visible_to(agent), *criteria)
-        .options(
-            selectinload(Case.taxpayer),
-            selectinload(Case.topic),
-            selectinload(Case.assignee),
-        )
+        .options(selectinload(Case.taxpayer), selectinload(Case.assignee))
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(RESULT_LIMIT + 1)
     )
@@ -199,5 +236,12 @@ def search(agent: Any, raw: str | None) -> SearchResults:
     if len(query) < 2:
         return results
     results.mode = "text"
-    _limited(db.session.scalars(_cases(agent, text_match(query))).all(), results)
+    if _is_postgresql():
+        # A parallel plan starts workers to walk a few hundred rows, and two cores serve many
+        # agents: this transaction's search stays in one process.
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        criterion = _newest_matches(agent, query)
+    else:
+        criterion = text_match(query)
+    _limited(db.session.scalars(_cases(agent, criterion)).all(), results)
     return results

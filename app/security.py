@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +23,19 @@ import redis
 from flask import current_app, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import (
+    Group,
+    Permission,
+    PermissionView,
+    Role,
+    ViewMenu,
+    assoc_permissionview_role,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.cache import VersionedCache
 from app.permissions import ROLE_PERMISSIONS
 from app.queue import get_redis
 from app.ratelimit import PREFIX as RATE_PREFIX
@@ -53,6 +65,36 @@ PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret 
 PENDING_SECONDS = 300  # the code must follow the password within this time
 LOGIN_WINDOW_SECONDS = 300
 OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
+
+
+@dataclass(frozen=True)
+class RolePermissions:
+    """Every role's (permission, view or menu) pairs: the cached copy of FAB's role tables."""
+
+    by_id: dict[int, frozenset[tuple[str, str]]]
+    by_name: dict[str, frozenset[tuple[str, str]]]
+
+    def allows(self, role_ids: list[int], permission_name: str, view_name: str) -> bool:
+        pair = (permission_name, view_name)
+        return any(pair in self.by_id.get(role_id, ()) for role_id in role_ids)
+
+
+# Reloaded when a role, permission, view or their links change (app.cache, docs/security.md).
+PERMISSIONS_CACHE: VersionedCache[RolePermissions] = VersionedCache(
+    "permissions", Role, Permission, ViewMenu, PermissionView
+)
+
+
+@dataclass(frozen=True)
+class _ViewMenuName:
+    name: str
+
+
+@dataclass(frozen=True)
+class _PermissionViewName:
+    """What FAB's menu code reads of a permission-view row (``pvm.view_menu.name``)."""
+
+    view_menu: _ViewMenuName
 
 
 class LoginOutcome(enum.Enum):
@@ -88,6 +130,67 @@ class EContactsSecurityManager(SecurityManager):
         from views.auth import AuthDBView
 
         return AuthDBView
+
+    # --- permissions, cached per process (FAB asks the database at each check) -------------
+
+    def role_permissions(self) -> RolePermissions:
+        return PERMISSIONS_CACHE.get(self._load_role_permissions)
+
+    def _load_role_permissions(self) -> RolePermissions:
+        rows = self.session.execute(
+            select(Role.id, Role.name, Permission.name, ViewMenu.name)
+            .select_from(Role)
+            .outerjoin(assoc_permissionview_role, assoc_permissionview_role.c.role_id == Role.id)
+            .outerjoin(
+                PermissionView, PermissionView.id == assoc_permissionview_role.c.permission_view_id
+            )
+            .outerjoin(Permission, Permission.id == PermissionView.permission_id)
+            .outerjoin(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+        ).all()
+        pairs: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        names: dict[int, str] = {}
+        for role_id, role_name, permission_name, view_name in rows:
+            names[role_id] = role_name
+            if permission_name is not None and view_name is not None:
+                pairs[role_id].add((permission_name, view_name))
+        by_id = {role_id: frozenset(pairs[role_id]) for role_id in names}
+        return RolePermissions(
+            by_id=by_id, by_name={name: by_id[role_id] for role_id, name in names.items()}
+        )
+
+    def exist_permission_on_roles(
+        self, view_name: str, permission_name: str, role_ids: list[int]
+    ) -> bool:
+        return self.role_permissions().allows(role_ids, permission_name, view_name)
+
+    def find_roles_permission_view_menus(
+        self, permission_name: str, role_ids: list[int]
+    ) -> list[Any]:
+        by_id = self.role_permissions().by_id
+        views = {
+            view
+            for role_id in role_ids
+            for permission, view in by_id.get(role_id, ())
+            if permission == permission_name
+        }
+        return [_PermissionViewName(_ViewMenuName(view)) for view in sorted(views)]
+
+    def is_item_public(self, permission_name: str, view_name: str) -> bool:
+        public = self.role_permissions().by_name.get(self.auth_role_public, frozenset())
+        return (permission_name, view_name) in public
+
+    def get_user_by_id(self, pk: int) -> Any | None:
+        """The agent with their roles, groups and office in one query (FAB reads the roles at
+        every permission check, the pages the office)."""
+        return self.session.get(
+            self.user_model,
+            pk,
+            options=[
+                joinedload(Agent.roles),
+                joinedload(Agent.groups).joinedload(Group.roles),
+                joinedload(Agent.office),
+            ],
+        )
 
     # --- the one gate of the second factor -------------------------------------------------
 
@@ -223,3 +326,4 @@ class EContactsSecurityManager(SecurityManager):
                     perm_views.append(perm_view)
             role.permissions = perm_views
         self.session.commit()
+        PERMISSIONS_CACHE.invalidate()  # also when nothing changed: a sync is a reset

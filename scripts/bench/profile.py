@@ -82,10 +82,10 @@ def main() -> int:
 
 
 def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
+    from driver import make_pdf
     from pyinstrument import Profiler
     from sqlalchemy import event, select
 
-    from driver import make_pdf
     from models import Taxpayer, db
 
     with app.app_context():

@@ -96,7 +96,6 @@ class CasesView(BaseView):
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         page = inbox.load_page(agent, request.args)
-        now = utcnow()
         return self.render_template(
             "agent/inbox.html",
             page=page,
@@ -106,8 +105,7 @@ class CasesView(BaseView):
             channels=list(Channel),
             unassigned=inbox.UNASSIGNED,
             count_label=inbox.count_label,
-            age_in_days=lambda case: inbox.age_in_days(case, now),
-            is_overdue=lambda case: inbox.is_overdue(case, now),
+            row=inbox.RowText(utcnow()),
         )
 
     def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
@@ -130,9 +128,12 @@ class CasesView(BaseView):
             reason=_("Traitement de la demande"),
         )
         operations.mark_read_by_office(case)
-        db.session.commit()
         # The template variable chooser also works without JavaScript: ?modele=<id>.
-        return self._render_case(case, values={"body": self._template_body(case)})
+        html = self._render_case(case, values={"body": self._template_body(case)})
+        # The page goes out only once the access log is committed; rendering first means
+        # nothing loaded for it (the agent, their roles, the request) is expired and reloaded.
+        db.session.commit()
+        return html
 
     def _template_body(self, case: Case) -> str:
         template_id = _int(request.args.get("modele"))

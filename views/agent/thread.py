@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from app import access, presence
+from app.cache import VersionedCache, references
 from app.templating import format_date
 from models import (
     Agent,
@@ -39,10 +41,53 @@ class FilledTemplate:
     body: str
 
 
-@dataclass
+@dataclass(frozen=True)
+class TargetOffice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class OfficeGroup:
     label: str
-    offices: list[Office]
+    offices: tuple[TargetOffice, ...]
+
+
+@dataclass
+class TransferDirectory:
+    """Every office that receives requests, by directorate: one copy per process (app.cache),
+    with the ``<optgroup>`` markup of the forward select built once per sending office."""
+
+    groups: tuple[OfficeGroup, ...]
+    _options: dict[int, Markup] = field(default_factory=dict)
+
+    def excluding(self, office_id: int | None) -> list[OfficeGroup]:
+        groups = []
+        for group in self.groups:
+            offices = tuple(office for office in group.offices if office.id != office_id)
+            if offices:
+                groups.append(OfficeGroup(label=group.label, offices=offices))
+        return groups
+
+    def options(self, office_id: int | None) -> Markup:
+        key = office_id or 0
+        if key not in self._options:
+            self._options[key] = Markup("").join(
+                Markup('<optgroup label="{}">{}</optgroup>').format(
+                    group.label,
+                    Markup("").join(
+                        Markup('<option value="{}">{}</option>').format(office.id, office.name)
+                        for office in group.offices
+                    ),
+                )
+                for group in self.excluding(office_id)
+            )
+        return self._options[key]
+
+
+# Reloaded when an office changes (app.cache); the label of offices without a directorate is
+# translated when the copy is built (the agents' screens are in French only).
+TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache("transfer-offices", Office)
 
 
 @dataclass
@@ -61,8 +106,11 @@ class CasePage:
     templates: list[FilledTemplate]
     assignable: list[Agent]
     office_groups: list[OfficeGroup]
+    office_options: Markup
     viewers: list[presence.Viewer]
     last_message_id: int
+    topic_label: str = ""
+    tax_matter_label: str = ""
     may: dict[str, bool] = field(default_factory=dict)
 
 
@@ -172,10 +220,14 @@ def load(agent: Any, case: Case) -> CasePage:
             )
         )
     office_groups: list[OfficeGroup] = []
+    office_options = Markup("")
     if may["transfer"]:
-        office_groups = transfer_targets(case)
+        directory = transfer_directory()
+        office_groups = directory.excluding(case.office_id)
+        office_options = directory.options(case.office_id)
     viewers = presence.mark(case.id, agent.id, agent.full_name)
     last_message_id = max((message.id for message in messages), default=0)
+    lists = references()
     return CasePage(
         case=case,
         messages=messages,
@@ -184,28 +236,39 @@ def load(agent: Any, case: Case) -> CasePage:
         templates=templates,
         assignable=assignable,
         office_groups=office_groups,
+        office_options=office_options,
         viewers=viewers,
         last_message_id=last_message_id,
+        topic_label=lists.topic_labels.get(case.topic_id or 0, ""),
+        tax_matter_label=lists.tax_matter_labels.get(case.tax_matter_id or 0, ""),
         may=may,
     )
 
 
-def transfer_targets(case: Case) -> list[OfficeGroup]:
-    """Active offices that receive requests, grouped by their directorate."""
-    offices = db.session.scalars(
-        select(Office)
-        .where(
-            Office.active.is_(True),
-            Office.kind.not_in(STEERING_KINDS),
-            Office.id != case.office_id,
-        )
-        .options(selectinload(Office.parent))
-        .order_by(Office.name)
+def _load_transfer_directory() -> TransferDirectory:
+    parent = aliased(Office)
+    rows = db.session.execute(
+        select(Office.id, Office.name, parent.name.label("parent_name"))
+        .outerjoin(parent, parent.id == Office.parent_id)
+        .where(Office.active.is_(True), Office.kind.not_in(STEERING_KINDS))
+        .order_by(Office.name, Office.id)
     ).all()
-    groups: dict[str, list[Office]] = defaultdict(list)
-    for office in offices:
-        groups[office.parent.name if office.parent else _("Autres services")].append(office)
-    return [OfficeGroup(label=label, offices=groups[label]) for label in sorted(groups)]
+    groups: dict[str, list[TargetOffice]] = defaultdict(list)
+    for row in rows:
+        groups[row.parent_name or _("Autres services")].append(TargetOffice(row.id, row.name))
+    return TransferDirectory(
+        groups=tuple(OfficeGroup(label, tuple(groups[label])) for label in sorted(groups))
+    )
+
+
+def transfer_directory() -> TransferDirectory:
+    return TRANSFER_DIRECTORY.get(_load_transfer_directory)
+
+
+def transfer_targets(case: Case) -> list[OfficeGroup]:
+    """Active offices that receive requests, grouped by their directorate (the case's own
+    office left out)."""
+    return transfer_directory().excluding(case.office_id)
 
 
 def newer_messages_by_others(case: Case, agent: Any, last_message_id: int | None) -> int:

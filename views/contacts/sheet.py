@@ -83,6 +83,7 @@ class SummaryView(BaseView):
             reason=reason,
             glance=summary.glance(taxpayer),
             offices=summary.offices_of(taxpayer),
+            labels=summary.Labels(),
             page=page,
             channels=list(Channel),
             filters=raw,

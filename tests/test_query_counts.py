@@ -1,0 +1,188 @@
+"""The agents' hot pages run a fixed, small number of queries whatever the number of rows, and
+the per-process caches that make it so (app.cache: permissions, directory labels, transfer
+offices) never show what the database no longer says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from factories import World, make_case, make_office
+from flask import Flask
+from flask.testing import FlaskClient
+from helpers import count_queries
+from test_agent_support import (
+    case_with_thread,
+    clean_presence,  # noqa: F401
+)
+
+from app.access import ROLE_AGENT
+from app.queue import get_redis
+from models import OfficeKind, db
+
+# Queries of the first request after a restart or an edit fill the caches; the counts below
+# are those of the next one, as every request but a few of a running server sees them.
+INBOX_MAX = 6  # agent (with roles and office), page, taxpayers, assignees, tab counts, colleagues
+# agent, request, log, messages (+ offices, agents, files), events (+ agents), transfers,
+# templates, taxpayer
+CASE_MAX = 12
+SUMMARY_MAX = 10  # agent, taxpayer, timeline, transfers, figures, open, last, offices, log
+SEARCH_MAX = 6  # agent, matches, taxpayers, assignees
+
+
+def _queries(app: Flask, client: FlaskClient, url: str) -> list[str]:
+    assert client.get(url).status_code == 200  # fills the caches
+    with count_queries(app) as statements:
+        assert client.get(url).status_code == 200
+    return statements
+
+
+def _permission_queries(statements: list[str]) -> list[str]:
+    return [s for s in statements if "ab_permission" in s or "ab_view_menu" in s]
+
+
+def test_inbox_queries_do_not_grow_with_rows(
+    app: Flask, world: World, agent_a_client: FlaskClient
+) -> None:
+    def add(count: int) -> None:
+        for n in range(count):
+            case = make_case(world.taxpayer_a if n % 2 else world.taxpayer_b, world.office_a)
+            case.assignee = world.agent_a if n % 3 else world.manager_a
+        db.session.commit()
+
+    add(5)
+    few = _queries(app, agent_a_client, "/agent/demandes/?onglet=ouvertes")
+    add(45)
+    many = _queries(app, agent_a_client, "/agent/demandes/?onglet=ouvertes")
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= INBOX_MAX, "\n".join(many)
+    assert not _permission_queries(many)
+    # What the rows show still comes through: topic, channel, assignee.
+    page = agent_a_client.get("/agent/demandes/?onglet=ouvertes").get_data(as_text=True)
+    assert "Question générale" in page and "Internet" in page
+    assert world.manager_a.full_name in page
+
+
+def test_case_page_queries_do_not_grow_with_the_thread(
+    app: Flask, world: World, agent_a_client: FlaskClient
+) -> None:
+    small = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 3)
+    big = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 30)
+    few = _queries(app, agent_a_client, f"/agent/demandes/{small.id}")
+    many = _queries(app, agent_a_client, f"/agent/demandes/{big.id}")
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= CASE_MAX, "\n".join(many)
+    assert not _permission_queries(many)
+    assert not [s for s in many if "FROM office" in s and "kind NOT IN" in s], "list cached"
+    page = agent_a_client.get(f"/agent/demandes/{big.id}").get_data(as_text=True)
+    assert "Note numéro 29" in page
+    # The forward select: every other receiving office, not the request's own.
+    assert f'<option value="{world.office_b.id}">{world.office_b.name}</option>' in page
+    assert f'<option value="{world.office_a.id}">' not in page
+
+
+def test_summary_sheet_queries_do_not_grow_with_contacts(
+    app: Flask, world: World, agent_a_client: FlaskClient
+) -> None:
+    url = f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Accueil"
+
+    def add(count: int) -> None:
+        for n in range(count):
+            make_case(world.taxpayer_a, world.office_b if n % 2 else world.office_a)
+        db.session.commit()
+
+    add(4)
+    few = _queries(app, agent_a_client, url)
+    add(60)
+    many = _queries(app, agent_a_client, url)
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= SUMMARY_MAX, "\n".join(many)
+    page = agent_a_client.get(url).get_data(as_text=True)
+    assert world.office_b.name in page and "Question générale" in page
+
+
+def test_full_text_search_queries_do_not_grow_with_matches(
+    app: Flask, world: World, agent_a_client: FlaskClient
+) -> None:
+    url = "/agent/recherche/?q=remboursement"
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            make_case(world.taxpayer_a, world.office_a, subject="Demande de remboursement")
+        db.session.commit()
+
+    add(3)
+    few = _queries(app, agent_a_client, url)
+    add(40)
+    many = _queries(app, agent_a_client, url)
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= SEARCH_MAX, "\n".join(many)
+    assert agent_a_client.get(url).get_data(as_text=True).count("Demande de remboursement") == 43
+
+
+# --- the caches follow the database -------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_roles(app: Flask) -> Iterator[None]:
+    yield
+    with app.app_context():
+        app.appbuilder.sm.sync_roles()  # type: ignore[attr-defined]
+
+
+def _agent_role_pv(app: Flask, permission: str, view: str) -> tuple[object, object]:
+    sm = app.appbuilder.sm  # type: ignore[attr-defined]
+    role = sm.find_role(ROLE_AGENT)
+    pv = sm.find_permission_view_menu(permission, view)
+    assert pv in role.permissions
+    return role, pv
+
+
+def test_a_permission_removed_in_the_admin_is_refused_at_once(
+    app: Flask, world: World, agent_a_client: FlaskClient, restore_roles: None
+) -> None:
+    assert agent_a_client.get("/agent/recherche/").status_code == 200  # cached as allowed
+    assert 'href="/agent/recherche/"' in agent_a_client.get("/agent/demandes/").get_data(
+        as_text=True
+    )
+    role, pv = _agent_role_pv(app, "can_access", "AgentSearch")
+    role.permissions.remove(pv)  # type: ignore[attr-defined]
+    _, menu = _agent_role_pv(app, "menu_access", "Rechercher")
+    role.permissions.remove(menu)  # type: ignore[attr-defined]
+    db.session.commit()
+    assert agent_a_client.get("/agent/recherche/").status_code != 200
+    inbox = agent_a_client.get("/agent/demandes/").get_data(as_text=True)
+    assert 'href="/agent/recherche/"' not in inbox
+
+
+def test_another_process_change_is_seen_through_the_redis_token(
+    app: Flask, world: World, agent_a_client: FlaskClient, restore_roles: None
+) -> None:
+    assert agent_a_client.get("/agent/recherche/").status_code == 200
+    role, pv = _agent_role_pv(app, "can_access", "AgentSearch")
+    # Written without this process's ORM session: as another server would, then its token.
+    with db.engine.begin() as connection:
+        connection.execute(
+            db.text(
+                "DELETE FROM ab_permission_view_role WHERE role_id = :role AND "
+                "permission_view_id = :pv"
+            ),
+            {"role": role.id, "pv": pv.id},  # type: ignore[attr-defined]
+        )
+    assert agent_a_client.get("/agent/recherche/").status_code == 200  # token unchanged
+    get_redis().set("econtacts:cache:permissions", "changed-by-another-server")
+    assert agent_a_client.get("/agent/recherche/").status_code != 200
+
+
+def test_a_new_office_appears_in_the_transfer_list(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    case = make_case(world.taxpayer_a, world.office_a)
+    db.session.commit()
+    assert "SIP Villeurbanne" not in agent_a_client.get(f"/agent/demandes/{case.id}").get_data(
+        as_text=True
+    )
+    make_office(OfficeKind.SIP, parent=world.directorate, name="SIP Villeurbanne")
+    db.session.commit()
+    page = agent_a_client.get(f"/agent/demandes/{case.id}").get_data(as_text=True)
+    assert "SIP Villeurbanne" in page
