@@ -12,6 +12,7 @@ from factories import World, make_agent, make_case
 from flask.testing import FlaskClient
 
 from app import operations
+from app.templating import local
 from models import AccessLog, db
 
 
@@ -48,7 +49,7 @@ def log(world: World) -> None:
 def test_manager_sees_their_office_only_and_filters_by_taxpayer_and_period(
     world: World, log: None, manager_client: FlaskClient
 ) -> None:
-    today = datetime.now(UTC).date()
+    today = local(datetime.now(UTC)).date()  # the filter's dates are Paris days, as shown
     page = manager_client.get(
         "/journal-des-consultations/",
         query_string={
