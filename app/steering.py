@@ -696,14 +696,25 @@ def workload(user: Any, node: Node, period: Period) -> list[Workload]:
 # --- the detailed export ---------------------------------------------------------------------
 
 
-def on_time_label(answered_at: datetime | None, due_at: datetime | None, now: datetime) -> str:
+def on_time_label(
+    answered_at: datetime | None,
+    due_at: datetime | None,
+    now: datetime,
+    words: dict[str, str] | None = None,
+) -> str:
     """Answered on time (yes / no / pending): the row-level twin of the rollups' on-time and
-    late counts (``app.rollups._on_time_parts``) and of the backlog's overdue count."""
+    late counts (``app.rollups._on_time_parts``) and of the backlog's overdue count. ``words``
+    (``on_time_words()``) spares a translation per row in the million-row export."""
+    words = words or on_time_words()
     if due_at is None:
         return ""
     if answered_at is not None:
-        return _("oui") if answered_at <= due_at else _("non")
-    return _("non") if due_at < now else _("en attente")
+        return words["yes"] if answered_at <= due_at else words["no"]
+    return words["no"] if due_at < now else words["pending"]
+
+
+def on_time_words() -> dict[str, str]:
+    return {"yes": _("oui"), "no": _("non"), "pending": _("en attente")}
 
 
 def detailed_cases(user: Any, node: Node, period: Period) -> Select[Any]:

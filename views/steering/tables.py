@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from app import steering
 from app.steering import AGE_BUCKETS, Backlog, Handling, Node, Period
+from models import CaseStatus, Channel
 
 
 @dataclass
@@ -303,6 +304,10 @@ def detailed_headers() -> list[str]:
 def detailed_rows(figures: Figures) -> Iterator[list[str]]:
     """The million-row export: streamed from a server-side cursor, one request per row."""
     query = steering.detailed_cases(figures.user, figures.node, figures.period)
+    # Labels translated once, not once per row (they were 60 % of the export's time).
+    channels = {channel: str(channel.label) for channel in Channel}
+    statuses = {status: str(status.label) for status in CaseStatus}
+    words = steering.on_time_words()
     for row in steering.stream(query):
         (reference, code, office, channel, topic, subtopic, matter, status) = row[:8]
         received, first_answer, closed, due = row[8:]
@@ -311,16 +316,16 @@ def detailed_rows(figures: Figures) -> Iterator[list[str]]:
             reference,
             code,
             office,
-            str(channel.label),
+            channels[channel],
             topic,
             subtopic or "",
             matter or "",
-            str(status.label),
+            statuses[status],
             steering.format_local(received),
             steering.format_local(first_answer),
             steering.format_local(closed),
             steering.format_local(due),
-            steering.on_time_label(answered, due, figures.now),
+            steering.on_time_label(answered, due, figures.now, words),
         ]
 
 
