@@ -481,14 +481,6 @@ class Window:
             ]
         return [(grain, low, high) for grain, low, high in pieces if low < high]
 
-    def condition(self, table: Any) -> ColumnElement[bool]:
-        return or_(
-            *(
-                and_(table.c.grain == grain, table.c.day >= low, table.c.day < high)
-                for grain, low, high in self.pieces()
-            )
-        )
-
 
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
@@ -505,14 +497,29 @@ def _journal_durations(dialect: str) -> Any:
 
 
 def _with_journal(
-    model: Any, expansion: Select[Any], columns: Sequence[str], where: Any
+    model: Any,
+    expansion: Select[Any],
+    columns: Sequence[str],
+    where: Any,
+    pieces: Sequence[tuple[str, date, date]],
 ) -> FromClause:
-    """The rollup rows plus the expanded journal, both filtered by ``where(rows)``."""
+    """The rollup rows plus the expanded journal, filtered by ``where(rows)`` and the window's
+    pieces: one range scan of the covering index per piece (an OR of ranges would make
+    PostgreSQL fetch every row from the heap)."""
     table = model.__table__
-    stored = select(*(table.c[name] for name in columns)).where(where(table))
+
+    def piece(rows: Any, grain: str, low: date, high: date) -> ColumnElement[bool]:
+        return and_(rows.c.grain == grain, rows.c.day >= low, rows.c.day < high)
+
+    stored = [
+        select(*(table.c[name] for name in columns)).where(where(table), piece(table, *p))
+        for p in pieces
+    ]
     journal = expansion.subquery("journal")
-    pending = select(*(journal.c[name] for name in columns)).where(where(journal))
-    return union_all(stored, pending).subquery("rows")
+    pending = select(*(journal.c[name] for name in columns)).where(
+        where(journal), or_(*(piece(journal, *p) for p in pieces))
+    )
+    return union_all(*stored, pending).subquery("rows")
 
 
 def _measures(row: Any) -> dict[str, int]:
@@ -534,7 +541,8 @@ def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], d
         SteeringCount,
         _journal_counts(_DIALECT.get()),
         [*COUNT_COLUMNS, *COUNT_MEASURES],
-        lambda t: and_(t.c.node_id.in_(nodes), window.condition(t)),
+        lambda t: t.c.node_id.in_(nodes),
+        window.pieces(),
     )
     query = select(
         rows.c.node_id,
@@ -561,13 +569,8 @@ def daily_received(nodes: Sequence[int], window: Window) -> dict[date, int]:
         SteeringCount,
         _journal_counts(_DIALECT.get()),
         [*COUNT_COLUMNS, "received"],
-        lambda t: and_(
-            t.c.node_id.in_(nodes),
-            t.c.grain == "d",
-            t.c.day >= window.start,
-            t.c.day < window.end,
-            t.c.dimension == ALL,
-        ),
+        lambda t: and_(t.c.node_id.in_(nodes), t.c.dimension == ALL),
+        [("d", window.start, window.end)],
     )
     query = select(rows.c.day, func.sum(rows.c.received)).group_by(rows.c.day)
     result: dict[date, int] = {}
@@ -588,7 +591,8 @@ def histograms(
         SteeringDuration,
         _journal_durations(_DIALECT.get()),
         [*DURATION_COLUMNS, *DURATION_MEASURES],
-        lambda t: and_(t.c.node_id.in_(nodes), window.condition(t)),
+        lambda t: t.c.node_id.in_(nodes),
+        window.pieces(),
     )
     query = (
         select(
