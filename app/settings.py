@@ -1,7 +1,8 @@
 """Settings an administrator changes at run time (the intake pause...), kept in the database.
 
 The environment gives the default (``config.py``); a row of ``Setting`` overrides it. Read them
-through :func:`current` so that every server of a multi-machine deployment agrees.
+through :func:`intake` and :func:`messaging`: every server of a multi-machine deployment sees a
+change at its next request (a per-process copy, invalidated through Redis, app/cache.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from app.cache import VersionedCache
 from models import Setting, db, utcnow
 
 INTAKE = "intake"
@@ -41,9 +43,18 @@ class Messaging:
     show_agent_names: bool
 
 
+# Read on every taxpayer page and submission, changed a few times a year (app/cache.py: a commit
+# that changes a Setting row reloads every process's copy at its next request).
+SETTINGS_CACHE: VersionedCache[dict[str, dict[str, Any]]] = VersionedCache("settings", Setting)
+
+
+def _load() -> dict[str, dict[str, Any]]:
+    rows = db.session.execute(select(Setting.key, Setting.value))
+    return {key: value for key, value in rows if isinstance(value, dict)}
+
+
 def _row(key: str) -> dict[str, Any]:
-    value = db.session.scalar(select(Setting.value).where(Setting.key == key))
-    return value if isinstance(value, dict) else {}
+    return dict(SETTINGS_CACHE.get(_load).get(key, {}))
 
 
 def intake() -> Intake:
