@@ -1,4 +1,4 @@
-"""steering rollups: per-node daily and monthly figures, and their journal
+"""steering rollups: per-node yearly, monthly and daily figures, and their journal
 
 Revision ID: d7e2a4b19c53
 Revises: c4d2f8a61e07
