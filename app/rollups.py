@@ -96,34 +96,13 @@ def _use(executor: Any) -> Any:
 # --- the source rows: requests, or the journal ------------------------------------------------
 
 
-def _source_from_cases() -> Any:
-    return select(
-        literal(1).label("sign"),
-        Case.office_id,
-        Case.received_at,
-        Case.channel,
-        Case.topic_id,
-        Case.tax_matter_id,
-        Case.first_answer_at,
-        Case.closed_at,
-        Case.due_at,
-    )
+def _source_from_cases(sign: int = 1) -> Any:
+    return select(literal(sign).label("sign"), *(getattr(Case, name) for name in TRACKED))
 
 
 def _source_from_journal(up_to: int | None = None) -> Any:
-    j = SteeringChange
-    query = select(
-        j.sign,
-        j.office_id,
-        j.received_at,
-        j.channel,
-        j.topic_id,
-        j.tax_matter_id,
-        j.first_answer_at,
-        j.closed_at,
-        j.due_at,
-    )
-    return query if up_to is None else query.where(j.id <= up_to)
+    query = select(SteeringChange.sign, *(getattr(SteeringChange, name) for name in TRACKED))
+    return query if up_to is None else query.where(SteeringChange.id <= up_to)
 
 
 def _ancestry() -> Any:
@@ -173,11 +152,7 @@ def bucket_of(hours: float) -> int:
     """The Python twin of ``_bucket`` (tests and documentation)."""
     if hours < 0:
         return 0
-    bound = BUCKETS[0]
-    for start, width in BUCKETS:
-        if hours >= start:
-            bound = (start, width)
-    start, width = bound
+    start, width = max(bucket for bucket in BUCKETS if hours >= bucket[0])
     return int(start + width * ((hours - start) // width))
 
 
@@ -192,6 +167,19 @@ def _on_time_parts(source: Any) -> tuple[ColumnElement[bool], ColumnElement[bool
 
 def _signed(condition: ColumnElement[bool], sign: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, sign), else_=0)), 0)
+
+
+def _per_node(
+    source: Any, ancestry: Any, columns: Sequence[Any], by: Sequence[Any], where: Any = None
+) -> Select[Any]:
+    """One part of an expansion: the source's requests summed per node of the tree (each
+    request counts for its office and every ancestor) and per ``by``."""
+    query = select(ancestry.c.node_id.label("node_id"), *columns).select_from(
+        source.join(ancestry, ancestry.c.office_id == source.c.office_id)
+    )
+    if where is not None:
+        query = query.where(where)
+    return query.group_by(ancestry.c.node_id, *by)
 
 
 def _count_rows(source_query: Select[Any]) -> Select[Any]:
@@ -210,27 +198,23 @@ def _count_rows(source_query: Select[Any]) -> Select[Any]:
     for grain in GRAINS:
         day = _day(source.c.received_at, grain)
         for dimension, key in keys.items():
-            parts.append(
-                select(
-                    ancestry.c.node_id.label("node_id"),
-                    literal(grain).label("grain"),
-                    day.label("day"),
-                    literal(dimension).label("dimension"),
-                    key.label("key"),
-                    func.sum(source.c.sign).label("received"),
-                    _signed(source.c.first_answer_at.is_not(None), source.c.sign).label("answered"),
-                    _signed(source.c.closed_at.is_not(None), source.c.sign).label("closed"),
-                    _signed(on_time, source.c.sign).label("on_time"),
-                    _signed(late, source.c.sign).label("late_answered"),
-                )
-                .select_from(source.join(ancestry, ancestry.c.office_id == source.c.office_id))
-                .group_by(ancestry.c.node_id, day, key)
-            )
+            columns = [
+                literal(grain).label("grain"),
+                day.label("day"),
+                literal(dimension).label("dimension"),
+                key.label("key"),
+                func.sum(source.c.sign).label("received"),
+                _signed(source.c.first_answer_at.is_not(None), source.c.sign).label("answered"),
+                _signed(source.c.closed_at.is_not(None), source.c.sign).label("closed"),
+                _signed(on_time, source.c.sign).label("on_time"),
+                _signed(late, source.c.sign).label("late_answered"),
+            ]
+            parts.append(_per_node(source, ancestry, columns, by=(day, key)))
     return union_all(*parts).subquery("counts").select()
 
 
 def _duration_rows(source_query: Select[Any]) -> Select[Any]:
-    """Rows of steering_duration for the source's requests: both measures, both grains."""
+    """Rows of steering_duration for the source's requests: both measures, every grain."""
     source = source_query.subquery("source")
     ancestry = _ancestry().subquery("ancestry")
     parts = []
@@ -239,19 +223,16 @@ def _duration_rows(source_query: Select[Any]) -> Select[Any]:
         bucket = _bucket(hours)
         for grain in GRAINS:
             day = _day(source.c.received_at, grain)
+            columns = [
+                literal(grain).label("grain"),
+                day.label("day"),
+                literal(measure).label("measure"),
+                bucket.label("bucket"),
+                func.sum(source.c.sign).label("count"),
+                cast(func.sum(source.c.sign * hours), Float).label("hours"),
+            ]
             parts.append(
-                select(
-                    ancestry.c.node_id.label("node_id"),
-                    literal(grain).label("grain"),
-                    day.label("day"),
-                    literal(measure).label("measure"),
-                    bucket.label("bucket"),
-                    func.sum(source.c.sign).label("count"),
-                    cast(func.sum(source.c.sign * hours), Float).label("hours"),
-                )
-                .select_from(source.join(ancestry, ancestry.c.office_id == source.c.office_id))
-                .where(end.is_not(None))
-                .group_by(ancestry.c.node_id, day, bucket)
+                _per_node(source, ancestry, columns, by=(day, bucket), where=end.is_not(None))
             )
     return union_all(*parts).subquery("durations").select()
 
@@ -357,7 +338,7 @@ def journal_deleted(case_ids: Iterable[int]) -> None:
     ids = list(case_ids)
     if not ids:
         return
-    source = select(literal(-1), *(getattr(Case, name) for name in TRACKED)).where(Case.id.in_(ids))
+    source = _source_from_cases(sign=-1).where(Case.id.in_(ids))
     db.session.execute(SteeringChange.__table__.insert().from_select(["sign", *TRACKED], source))
 
 
@@ -614,25 +595,26 @@ def histograms(
     return result
 
 
-def subtract(
-    whole: list[tuple[int, int, float]], parts: Iterable[list[tuple[int, int, float]]]
-) -> list[tuple[int, int, float]]:
-    """A histogram minus others (a node's own requests: the node less its children)."""
-    left = {bucket: (count, hours) for bucket, count, hours in whole}
-    for part in parts:
-        for bucket, count, hours in part:
-            have = left.get(bucket, (0, 0.0))
-            left[bucket] = (have[0] - count, have[1] - hours)
-    return [(b, c, h) for b, (c, h) in sorted(left.items()) if c > 0]
+Histogram = list[tuple[int, int, float]]
 
 
-def merge(parts: Iterable[list[tuple[int, int, float]]]) -> list[tuple[int, int, float]]:
+def _weighted(terms: Iterable[tuple[int, Histogram]]) -> Histogram:
+    """Σ sign × histogram, bucket by bucket; buckets left empty are dropped."""
     total: dict[int, tuple[int, float]] = {}
-    for part in parts:
-        for bucket, count, hours in part:
+    for sign, histogram in terms:
+        for bucket, count, hours in histogram:
             have = total.get(bucket, (0, 0.0))
-            total[bucket] = (have[0] + count, have[1] + hours)
+            total[bucket] = (have[0] + sign * count, have[1] + sign * hours)
     return [(b, c, h) for b, (c, h) in sorted(total.items()) if c > 0]
+
+
+def subtract(whole: Histogram, parts: Iterable[Histogram]) -> Histogram:
+    """A histogram minus others (a node's own requests: the node less its children)."""
+    return _weighted([(1, whole), *((-1, part) for part in parts)])
+
+
+def merge(parts: Iterable[Histogram]) -> Histogram:
+    return _weighted((1, part) for part in parts)
 
 
 def percentile(histogram: Sequence[tuple[int, int, float]], fraction: float) -> float | None:

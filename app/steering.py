@@ -44,6 +44,7 @@ from sqlalchemy.orm import aliased
 
 from app import rollups
 from app.access import is_admin, is_office_manager, is_steering, offices_steered_by
+from app.cache import references
 from app.templating import local
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
 from models.agent import Agent
@@ -305,6 +306,16 @@ def _is_own(node: Node, group_id: int) -> bool:
     return node.office is not None and group_id == node.office.id
 
 
+def _total_terms(node: Node) -> list[tuple[int, int]]:
+    """(sign, rollup node) whose sum is the user's part of the node: the node less its children
+    out of the user's scope (an office manager's own office); all the roots for the whole tree."""
+    if node.office is None:
+        return [(1, group.id) for group in node.groups]
+    in_groups = {group.id for group in node.groups}
+    outside = [(-1, child) for child in node.children if child not in in_groups]
+    return [(1, node.office.id), *outside]
+
+
 def _rollup_nodes(node: Node) -> list[int]:
     """The rollup nodes a page reads: its groups, and every child of the node."""
     return sorted({g.id for g in node.groups} | set(node.children))
@@ -332,12 +343,13 @@ def handling(
     node: Node,
     period: Period,
     now: datetime,
-    overdue: dict[int, int] | None = None,
+    overdue: dict[int, int],
 ) -> tuple[dict[int, Handling], Handling]:
     """Per group and in total: received, answered, closed, percentiles, on time.
 
     Read from the rollups (app/rollups.py); the requests still unanswered past their due date
-    are counted live among the open ones (the only figure that moves with the clock)."""
+    are counted live among the open ones (the only figure that moves with the clock): they come
+    per group in ``overdue``, from ``backlog`` with the same period."""
     window = _window(period)
     nodes = _rollup_nodes(node)
     counts = rollups.counts(nodes, window)
@@ -358,8 +370,6 @@ def handling(
 
     per_counts = _fold_groups(node, count_of, minus_counts)
     per_hists = _fold_groups(node, hist_of, minus_hists)
-    if overdue is None:
-        overdue = _overdue_unanswered(user, node, period, now)
 
     def figures(count: dict[str, int], hist: dict[str, list[Any]], late_open: int) -> Handling:
         result = Handling(
@@ -389,24 +399,6 @@ def handling(
     }
     total = figures(total_count, total_hist, sum(overdue.values()))
     return result, total
-
-
-def _overdue_unanswered(user: Any, node: Node, period: Period, now: datetime) -> dict[int, int]:
-    """Per group: requests received in the period, still unanswered, past their due date."""
-    rows = members(user, node)
-    query = (
-        select(rows.c.group_id, func.count())
-        .select_from(Case.__table__.join(rows, Case.office_id == rows.c.office_id))
-        .where(
-            Case.status != CaseStatus.CLOSED,
-            _received_in(period),
-            Case.first_answer_at.is_(None),
-            Case.closed_at.is_(None),
-            Case.due_at < now,
-        )
-        .group_by(rows.c.group_id)
-    )
-    return {int(group_id): int(count) for group_id, count in db.session.execute(query)}
 
 
 def backlog(
@@ -463,18 +455,12 @@ def backlog(
 def received_series(user: Any, node: Node, period: Period) -> list[tuple[date, int]]:
     """Requests received per day (or per week, Monday first), with the empty days."""
     window = _window(period)
-    if node.office is None:
-        per_day = rollups.daily_received([g.id for g in node.groups], window)
-    else:
-        per_day = rollups.daily_received([node.office.id], window)
-        outside = set(node.children) - {g.id for g in node.groups}
-        if outside:  # children out of the user's scope (an office manager's own office)
-            for day, count in rollups.daily_received(sorted(outside), window).items():
-                per_day[day] = per_day.get(day, 0) - count
     counts: dict[date, int] = {}
-    for day, count in per_day.items():
-        bucket = day if period.granularity == "day" else day - timedelta(days=day.weekday())
-        counts[bucket] = counts.get(bucket, 0) + count
+    for sign in (1, -1):
+        nodes = [node_id for s, node_id in _total_terms(node) if s == sign]
+        for day, count in rollups.daily_received(nodes, window).items():
+            bucket = day if period.granularity == "day" else day - timedelta(days=day.weekday())
+            counts[bucket] = counts.get(bucket, 0) + sign * count
     return [(day, counts.get(day, 0)) for day in period.buckets()]
 
 
@@ -484,32 +470,15 @@ class Share:
     count: int
 
 
-def _shares(query: Select[Any] | Any, labels: dict[Any, str], missing: str) -> list[Share]:
-    shares = [
-        Share(labels.get(key, missing) if key is not None else missing, count)
-        for key, count in db.session.execute(query)
-    ]
-    return sorted(shares, key=lambda s: (-s.count, s.label))
-
-
 def _received_by(user: Any, node: Node, period: Period, dimension: str) -> dict[str, int]:
     """Requests received in the period by key of one dimension, over the user's part of the
     node (the node less its children out of scope)."""
-    nodes = _rollup_nodes(node)
-    counts = rollups.counts(nodes, _window(period))
-    in_groups = {g.id for g in node.groups}
-    if node.office is None:
-        plus, minus = in_groups, set()
-    else:
-        plus, minus = {node.office.id}, set(node.children) - in_groups
+    counts = rollups.counts(_rollup_nodes(node), _window(period))
+    sign_of = {node_id: sign for sign, node_id in _total_terms(node)}
     result: dict[str, int] = {}
     for (node_id, of, key), figures in counts.items():
-        if of != dimension:
-            continue
-        if node_id in plus:
-            result[key] = result.get(key, 0) + figures["received"]
-        elif node_id in minus:
-            result[key] = result.get(key, 0) - figures["received"]
+        if of == dimension and node_id in sign_of:
+            result[key] = result.get(key, 0) + sign_of[node_id] * figures["received"]
     return {key: count for key, count in result.items() if count}
 
 
@@ -544,10 +513,7 @@ def by_topic(user: Any, node: Node, period: Period) -> list[Share]:
 
 def by_tax_matter(user: Any, node: Node, period: Period) -> list[Share]:
     received = _received_by(user, node, period, rollups.TAX_MATTER)
-    ids = [int(k) for k in received if k]
-    labels = dict(
-        db.session.execute(select(TaxMatter.id, TaxMatter.label).where(TaxMatter.id.in_(ids))).all()
-    )
+    labels = references().tax_matter_labels
     return _sorted_shares(
         (labels.get(int(k), _("Non précisé")) if k else _("Non précisé"), n)
         for k, n in received.items()
@@ -585,9 +551,7 @@ def transfers(
     )
     pairs = db.session.execute(query).all()
     office_ids = {r[0] for r in pairs} | {r[1] for r in pairs}
-    names = dict(
-        db.session.execute(select(Office.id, Office.name).where(Office.id.in_(office_ids))).all()
-    )
+    names = references().office_names
     rows = members(user, node)
     group_of = dict(
         db.session.execute(
