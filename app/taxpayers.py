@@ -30,9 +30,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import false, or_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import ratelimit
+from app.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications import public_url, queue_email
 from app.queue import get_redis
 from models import (
@@ -42,6 +44,7 @@ from models import (
     NotificationKind,
     Taxpayer,
     TaxpayerKind,
+    Topic,
     db,
     utcnow,
 )
@@ -528,15 +531,21 @@ def export_data(taxpayer: Taxpayer) -> dict[str, Any]:
     def when(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
 
-    from app.access import cases_of_taxpayer, messages_for_taxpayer
-
     cases = db.session.scalars(
-        select(Case).where(cases_of_taxpayer(taxpayer)).order_by(Case.received_at, Case.id)
+        select(Case)
+        .where(cases_of_taxpayer(taxpayer))
+        .options(
+            joinedload(Case.topic).joinedload(Topic.parent),
+            joinedload(Case.tax_matter),
+            joinedload(Case.office),
+        )
+        .order_by(Case.received_at, Case.id)
     ).all()
     messages = db.session.scalars(
         select(Message)
         .where(Message.case_id.in_([c.id for c in cases]) if cases else false())
         .where(messages_for_taxpayer())
+        .options(joinedload(Message.author_office))
         .order_by(Message.created_at, Message.id)
     ).all()
     attachments = db.session.scalars(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,16 +24,6 @@ LINK = re.compile(r"http://127\.0\.0\.1:5000(/espace/\S+)")
 CODE = re.compile(r"\b(\d{6})\b")
 GENERIC = "Identifiant ou mot de passe incorrect."
 LOCKED = "la connexion avec cet identifiant est bloquée pendant 15 minutes"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(app: Flask) -> Iterator[None]:
-    with app.app_context():
-        connection = get_redis()
-        for key in connection.scan_iter("econtacts:*"):
-            if key.startswith((b"econtacts:rl:", b"econtacts:taxpayer:")):
-                connection.delete(key)
-    yield
 
 
 def mails_to(app: Flask, smtp_server: Any, recipient: str) -> list[Any]:

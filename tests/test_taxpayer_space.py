@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,10 @@ import pytest
 from factories import World, make_case, make_tax_matter, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token, run_jobs
-from sqlalchemy import event, func, select
+from helpers import count_queries, csrf_token, run_jobs
+from sqlalchemy import func, select
 
 from app import operations, settings
-from app.queue import get_redis
 from models import (
     Attachment,
     AuthorKind,
@@ -34,16 +32,6 @@ from models import (
 DATA = Path(__file__).parent / "data"
 NEW = "/espace/demandes/nouvelle"
 _TOKEN = re.compile(r'name="submission_token" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(app: Flask) -> Iterator[None]:
-    with app.app_context():
-        connection = get_redis()
-        for key in connection.scan_iter("econtacts:*"):
-            if key.startswith((b"econtacts:rl:", b"econtacts:taxpayer:")):
-                connection.delete(key)
-    yield
 
 
 @pytest.fixture
@@ -293,22 +281,6 @@ def test_signed_out_visitors_are_sent_to_the_login(anonymous_client: FlaskClient
 # --- inbox --------------------------------------------------------------------------------------
 
 
-def count_queries(app: Flask) -> Any:
-    class Counter:
-        def __init__(self) -> None:
-            self.count = 0
-
-        def __call__(self, *args: Any, **kwargs: Any) -> None:
-            self.count += 1
-
-    counter = Counter()
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", counter)
-    counter.engine = engine  # type: ignore[attr-defined]
-    return counter
-
-
 def test_inbox_newest_activity_first_with_unread_marker_and_pages(
     app: Flask, taxpayer_client: FlaskClient, world: World
 ) -> None:
@@ -323,15 +295,12 @@ def test_inbox_newest_activity_first_with_unread_marker_and_pages(
     make_case(world.taxpayer_b, world.office_a, topic=topic, subject="Pas à moi")
     db.session.commit()
 
-    counter = count_queries(app)
-    try:
+    with count_queries(app) as statements:
         first = taxpayer_client.get("/espace/").get_data(as_text=True)
-        queries_first = counter.count
-        counter.count = 0
+    queries_first = len(statements)
+    with count_queries(app) as statements:
         second = taxpayer_client.get("/espace/?page=2").get_data(as_text=True)
-        queries_second = counter.count
-    finally:
-        event.remove(counter.engine, "before_cursor_execute", counter)
+    queries_second = len(statements)
     assert "Pas à moi" not in first + second
     subjects = re.findall(r">(Demande [^<]+)</a>", first)
     assert subjects[:7] == [

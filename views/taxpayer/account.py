@@ -11,16 +11,10 @@ from werkzeug.wrappers import Response
 
 from app import taxpayers
 from app.ratelimit import too_many
-from models import Taxpayer, db, utcnow
+from models import db, utcnow
 from views.taxpayer import blueprint
 from views.taxpayer.forms import EmailChangeForm, PreferencesForm
-from views.taxpayer.session import current_taxpayer, taxpayer_required
-
-
-def _me() -> Taxpayer:
-    taxpayer = current_taxpayer()
-    assert taxpayer is not None
-    return taxpayer
+from views.taxpayer.session import me, taxpayer_required
 
 
 def _render(
@@ -28,7 +22,7 @@ def _render(
     preferences_form: PreferencesForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    taxpayer = _me()
+    taxpayer = me()
     if preferences_form is None:
         preferences_form = PreferencesForm(notify_by_email=taxpayer.notify_by_email)
     return (
@@ -51,7 +45,7 @@ def account() -> tuple[str, int]:
 @blueprint.post("/compte/courriel")
 @taxpayer_required
 def change_email() -> Response | tuple[str, int]:
-    taxpayer = _me()
+    taxpayer = me()
     form = EmailChangeForm()
     if not form.validate_on_submit():
         return _render(email_form=form, status=400)
@@ -94,7 +88,7 @@ def confirm_email_change(token: str) -> str | tuple[str, int]:
 @blueprint.post("/compte/preferences")
 @taxpayer_required
 def preferences() -> Response | tuple[str, int]:
-    taxpayer = _me()
+    taxpayer = me()
     form = PreferencesForm()
     if not form.validate_on_submit():
         return _render(preferences_form=form, status=400)
@@ -108,7 +102,7 @@ def preferences() -> Response | tuple[str, int]:
 @taxpayer_required
 def export() -> Response:
     """Right of access: everything about the taxpayer, as one JSON file."""
-    data = taxpayers.export_data(_me())
+    data = taxpayers.export_data(me())
     body = json.dumps(data, ensure_ascii=False, indent=2)
     stamp = utcnow().strftime("%Y%m%d")
     return Response(

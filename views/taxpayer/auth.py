@@ -37,8 +37,13 @@ def _client_key() -> str:
     return request.remote_addr or "unknown"
 
 
-def _limit(name: str, default: int) -> int:
-    return int(current_app.config.get(name, default))
+def _address_over_limit(action: str, setting: str, default: int, window_seconds: int) -> bool:
+    """Whether this address sent ``action`` too often (limit from the ``setting`` config key)."""
+    return too_many(
+        f"taxpayer-{action}-ip:{_client_key()}",
+        limit=int(current_app.config.get(setting, default)),
+        window_seconds=window_seconds,
+    )
 
 
 def _too_many_message() -> str:
@@ -82,14 +87,9 @@ def login() -> str | Response | tuple[str, int]:
     if current_taxpayer() is not None:
         return redirect(_safe_next(next_url))
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
         identifier = form.normalised_identifier
-        if too_many(
-            f"taxpayer-login-ip:{_client_key()}",
-            limit=_limit("TAXPAYER_LOGIN_IP_LIMIT", 50),
-            window_seconds=600,
-        ):
+        if _address_over_limit("login", "TAXPAYER_LOGIN_IP_LIMIT", 50, 600):
             form.password.errors = [_too_many_message()]
             return render_template("taxpayer/login.html", form=form), 429
         attempt = taxpayers.attempt_login(identifier, form.password.data or "")
@@ -128,8 +128,7 @@ def login() -> str | Response | tuple[str, int]:
         else:
             # One message whatever went wrong: it never tells whether an account exists.
             form.password.errors = [_("Identifiant ou mot de passe incorrect.")]
-        status = 200
-    return render_template("taxpayer/login.html", form=form), status
+    return render_template("taxpayer/login.html", form=form), 200
 
 
 @blueprint.route("/connexion/code", methods=["GET", "POST"])
@@ -142,7 +141,6 @@ def login_code() -> str | Response:
         try:
             outcome, taxpayer_id = taxpayers.check_code(pending["c"], form.code.data or "")
         except taxpayers.CodeUnavailable:
-            outcome, taxpayer_id = taxpayers.WRONG, None
             form.code.errors = [
                 _("La vérification est momentanément impossible. Réessayez dans quelques minutes.")
             ]
@@ -183,11 +181,7 @@ def register() -> str | Response | tuple[str, int]:
     form = RegisterForm()
     if form.validate_on_submit():
         identifier = form.normalised_identifier
-        if too_many(
-            f"taxpayer-register-ip:{_client_key()}",
-            limit=_limit("TAXPAYER_REGISTER_IP_LIMIT", 10),
-            window_seconds=HOUR,
-        ):
+        if _address_over_limit("register", "TAXPAYER_REGISTER_IP_LIMIT", 10, HOUR):
             form.identifier.errors = [_too_many_message()]
             return render_template("taxpayer/register.html", form=form), 429
         # Per identifier: past the limit nothing more is sent, and the page says the same.
@@ -232,11 +226,7 @@ def forgot_password() -> str | Response | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         identifier = form.normalised_identifier
-        if too_many(
-            f"taxpayer-reset-ip:{_client_key()}",
-            limit=_limit("TAXPAYER_RESET_IP_LIMIT", 10),
-            window_seconds=HOUR,
-        ):
+        if _address_over_limit("reset", "TAXPAYER_RESET_IP_LIMIT", 10, HOUR):
             form.identifier.errors = [_too_many_message()]
             return render_template("taxpayer/forgot.html", form=form), 429
         if not too_many(f"taxpayer-reset-id:{identifier}", limit=3, window_seconds=HOUR):

@@ -28,6 +28,7 @@ from views.taxpayer import blueprint
 from views.taxpayer.session import (
     current_taxpayer,
     keep_draft_and_sign_in,
+    me,
     pop_draft,
     taxpayer_required,
 )
@@ -155,8 +156,7 @@ def _render_new(
 @blueprint.get("/demandes/nouvelle")
 @taxpayer_required
 def new_request() -> tuple[str, int]:
-    taxpayer = current_taxpayer()
-    assert taxpayer is not None
+    taxpayer = me()
     form = dict.fromkeys(REQUEST_FIELDS, "")
     form["suite"] = request.args.get("suite", "")
     draft = pop_draft(request.path)
@@ -274,16 +274,14 @@ def _existing_case(taxpayer: Taxpayer, token: str) -> Case | None:
     if not token:
         return None
     return db.session.scalar(
-        select(Case).where(Case.submission_token == token, Case.taxpayer_id == taxpayer.id)
+        select(Case).where(Case.submission_token == token, access.cases_of_taxpayer(taxpayer))
     )
 
 
 @blueprint.get("/demandes/<reference>/envoyee")
 @taxpayer_required
 def request_sent(reference: str) -> str:
-    taxpayer = current_taxpayer()
-    assert taxpayer is not None
-    case = case_or_404(taxpayer, reference)
+    case = case_or_404(me(), reference)
     return render_template("taxpayer/request_sent.html", case=case)
 
 

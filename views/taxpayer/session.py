@@ -35,6 +35,13 @@ def current_taxpayer() -> Taxpayer | None:
     return g.taxpayer
 
 
+def me() -> Taxpayer:
+    """The signed-in taxpayer, in a view behind ``taxpayer_required``."""
+    taxpayer = current_taxpayer()
+    assert taxpayer is not None
+    return taxpayer
+
+
 def sign_in(taxpayer: Taxpayer) -> None:
     session.pop(PENDING_KEY, None)
     session[SESSION_KEY] = taxpayer.id

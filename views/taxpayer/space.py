@@ -18,16 +18,10 @@ from app import access, operations, settings
 from app.attachments import limits, path_of
 from models import Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db
 from views.taxpayer import blueprint
-from views.taxpayer.session import current_taxpayer, pop_draft, taxpayer_required
+from views.taxpayer.session import me, pop_draft, taxpayer_required
 
 PAGE_SIZE = 20
 MAX_PAGE = 100  # past 2,000 requests, the history export has them all
-
-
-def _me() -> Taxpayer:
-    taxpayer = current_taxpayer()
-    assert taxpayer is not None
-    return taxpayer
 
 
 def _page() -> int:
@@ -38,34 +32,32 @@ def _page() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
-def _paginate(query: Any, page: int) -> tuple[list[Case], bool]:
+def _my_cases(*order_by: Any) -> tuple[list[Case], int, bool]:
+    """A page of the signed-in taxpayer's requests: (rows, page number, whether more follow)."""
+    page = _page()
     rows = list(
         db.session.scalars(
-            query.options(
+            select(Case)
+            .where(access.cases_of_taxpayer(me()))
+            .options(
                 joinedload(Case.topic).joinedload(Topic.parent),
                 joinedload(Case.office),
             )
+            .order_by(*order_by)
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
         ).unique()
     )
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE and page < MAX_PAGE
+    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE and page < MAX_PAGE
 
 
 @blueprint.get("/")
 @taxpayer_required
 def inbox() -> str:
-    taxpayer = _me()
-    page = _page()
-    cases, has_next = _paginate(
-        select(Case)
-        .where(access.cases_of_taxpayer(taxpayer))
-        .order_by(Case.last_activity_at.desc(), Case.id.desc()),
-        page,
-    )
+    cases, page, has_next = _my_cases(Case.last_activity_at.desc(), Case.id.desc())
     return render_template(
         "taxpayer/inbox.html",
-        taxpayer=taxpayer,
+        taxpayer=me(),
         cases=cases,
         page=page,
         has_next=has_next,
@@ -76,14 +68,7 @@ def inbox() -> str:
 @blueprint.get("/historique")
 @taxpayer_required
 def history() -> str:
-    taxpayer = _me()
-    page = _page()
-    cases, has_next = _paginate(
-        select(Case)
-        .where(access.cases_of_taxpayer(taxpayer))
-        .order_by(Case.received_at.desc(), Case.id.desc()),
-        page,
-    )
+    cases, page, has_next = _my_cases(Case.received_at.desc(), Case.id.desc())
     return render_template("taxpayer/history.html", cases=cases, page=page, has_next=has_next)
 
 
@@ -161,7 +146,7 @@ def new_token() -> str:
 @blueprint.get("/demandes/<reference>")
 @taxpayer_required
 def thread(reference: str) -> tuple[str, int]:
-    case = case_or_404(_me(), reference)
+    case = case_or_404(me(), reference)
     operations.mark_read_by_taxpayer(case)
     db.session.commit()
     draft = pop_draft(request.path)
@@ -174,7 +159,7 @@ def thread(reference: str) -> tuple[str, int]:
 @blueprint.get("/pieces-jointes/<int:attachment_id>")
 @taxpayer_required
 def attachment(attachment_id: int) -> Response:
-    item = access.attachment_for_taxpayer(_me(), attachment_id)
+    item = access.attachment_for_taxpayer(me(), attachment_id)
     if item is None:
         abort(404)
     path = path_of(item.storage_key)
