@@ -62,6 +62,12 @@ def is_admin(user: Any) -> bool:
 # --- requests -------------------------------------------------------------------------------
 
 
+def handles_case(user: Any, case: Case) -> bool:
+    """Whether a request already loaded is one the agent handles (``cases_visible_to`` in Python:
+    operations recheck it once the row is locked, as a transfer may have moved it meanwhile)."""
+    return handles_cases(user) and case.office_id == user.office_id
+
+
 def cases_visible_to(user: Any) -> ColumnElement[bool]:
     """The requests an agent may list and open, as a WHERE clause on ``Case``."""
     if not handles_cases(user):
@@ -138,7 +144,7 @@ def may(user: Any, action: str, case: Case) -> bool:
     """Whether the agent may do ``action`` on a request they can see."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if not handles_cases(user) or case.office_id != user.office_id:
+    if not handles_case(user, case):
         return False
     if case.archived_at is not None:
         return False

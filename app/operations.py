@@ -137,7 +137,7 @@ def _lock(case: Case) -> None:
 
 def _require(agent: Agent, action: str, case: Case) -> None:
     _lock(case)
-    if case.office_id != agent.office_id or not access.handles_cases(agent):
+    if not access.handles_case(agent, case):
         raise NotAllowed(_("Cette demande n'est pas (ou plus) traitée par votre service."))
     if not access.may(agent, action, case):
         messages = {

@@ -154,11 +154,8 @@ def _like(column: Any, query: str) -> ColumnElement[bool]:
 
 
 def text_match(query: str) -> ColumnElement[bool]:
-    """Requests whose subject or one of whose messages matches the words of ``query``."""
-    if _is_postgresql():
-        words = text_query(query)
-        in_messages = select(Message.case_id).where(text_document(Message.body).op("@@")(words))
-        return or_(text_document(Case.subject).op("@@")(words), Case.id.in_(in_messages))
+    """SQLite: requests whose subject or one of whose messages contains ``query`` (PostgreSQL
+    searches with ``_newest_matches``)."""
     in_messages = select(Message.case_id).where(_like(Message.body, query))
     return or_(_like(Case.subject, query), Case.id.in_(in_messages))
 

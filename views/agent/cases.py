@@ -25,6 +25,7 @@ from app import access, operations, presence
 from app.attachments import IncomingFile, human_size, path_of
 from models import Agent, Case, Channel, Message, Office, ReplyTemplate, db, utcnow
 from views.agent import inbox, thread
+from views.agent.inbox import int_or_none
 
 PERMISSION = "AgentCases"
 TOKEN_MAX = 64
@@ -35,13 +36,6 @@ OUTCOMES = (
     _l("Demande rejetée"),
     _l("Sans suite"),
 )
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _files() -> list[IncomingFile]:
@@ -136,7 +130,7 @@ class CasesView(BaseView):
         return html
 
     def _template_body(self, case: Case) -> str:
-        template_id = _int(request.args.get("modele"))
+        template_id = int_or_none(request.args.get("modele"))
         if template_id is None:
             return ""
         template = db.session.scalar(
@@ -201,7 +195,7 @@ class CasesView(BaseView):
             operations.take_case(
                 agent=current_user,
                 case=case,
-                expected_version=_int(request.form.get("expected_version")),
+                expected_version=int_or_none(request.form.get("expected_version")),
             )
             db.session.commit()
         except operations.OperationError as error:
@@ -218,7 +212,8 @@ class CasesView(BaseView):
             if raw:
                 assignee = db.session.scalar(
                     select(Agent).where(
-                        Agent.id == (_int(raw) or 0), access.agents_assignable_by(current_user)
+                        Agent.id == (int_or_none(raw) or 0),
+                        access.agents_assignable_by(current_user),
                     )
                 )
                 if assignee is None:
@@ -229,7 +224,7 @@ class CasesView(BaseView):
                 agent=current_user,
                 case=case,
                 assignee=assignee,
-                expected_version=_int(request.form.get("expected_version")),
+                expected_version=int_or_none(request.form.get("expected_version")),
             )
             db.session.commit()
         except operations.OperationError as error:
@@ -247,7 +242,7 @@ class CasesView(BaseView):
                 agent=current_user,
                 case=case,
                 outcome=request.form.get("outcome", ""),
-                expected_version=_int(request.form.get("expected_version")),
+                expected_version=int_or_none(request.form.get("expected_version")),
             )
             db.session.commit()
         except operations.OperationError as error:
@@ -263,7 +258,7 @@ class CasesView(BaseView):
                 agent=current_user,
                 case=case,
                 reason=request.form.get("reason", "").strip() or None,
-                expected_version=_int(request.form.get("expected_version")),
+                expected_version=int_or_none(request.form.get("expected_version")),
             )
             db.session.commit()
         except operations.OperationError as error:
@@ -274,7 +269,7 @@ class CasesView(BaseView):
     @has_access
     def transfer(self, case_id: int) -> Any:
         case = self._case_or_404(case_id, for_update=True)
-        office_id = _int(request.form.get("to_office_id"))
+        office_id = int_or_none(request.form.get("to_office_id"))
         to_office = db.session.get(Office, office_id) if office_id else None
         try:
             operations.transfer_case(
@@ -282,7 +277,7 @@ class CasesView(BaseView):
                 case=case,
                 to_office=to_office,
                 reason=request.form.get("reason", ""),
-                expected_version=_int(request.form.get("expected_version")),
+                expected_version=int_or_none(request.form.get("expected_version")),
             )
             name = to_office.name if to_office else ""
             db.session.commit()
@@ -318,7 +313,7 @@ class CasesView(BaseView):
         kind = request.form.get("kind", "reponse")
         close = kind == "reponse" and request.form.get("close") == "1"
         newer = thread.newer_messages_by_others(
-            case, agent, _int(request.form.get("last_message_id"))
+            case, agent, int_or_none(request.form.get("last_message_id"))
         )
         try:
             if kind == "precision":
@@ -364,7 +359,7 @@ class CasesView(BaseView):
             flash(_("Cette note a déjà été ajoutée."), "info")
             return redirect(url_for("CasesView.show", case_id=case_id))
         newer = thread.newer_messages_by_others(
-            case, agent, _int(request.form.get("last_message_id"))
+            case, agent, int_or_none(request.form.get("last_message_id"))
         )
         try:
             written = operations.add_note(
@@ -411,9 +406,11 @@ class CasesView(BaseView):
         notices = [
             _("%(name)s consulte aussi cette demande.", name=viewer.name) for viewer in viewers
         ]
-        if thread.newer_messages_by_others(case, agent, _int(request.form.get("last_message_id"))):
+        if thread.newer_messages_by_others(
+            case, agent, int_or_none(request.form.get("last_message_id"))
+        ):
             notices.append(_("Un nouveau message a été ajouté depuis l'ouverture de la page."))
-        version = _int(request.form.get("version"))
+        version = int_or_none(request.form.get("version"))
         if version is not None and version != case.version:
             notices.append(
                 _("La demande a été modifiée depuis l'ouverture de la page (statut, attribution…).")

@@ -93,11 +93,11 @@ class InboxFilters:
         channel = args.get("canal") or None
         age = args.get("age") or None
         assignee = args.get("agent") or None
-        if assignee is not None and assignee != UNASSIGNED and _int(assignee) is None:
+        if assignee is not None and assignee != UNASSIGNED and int_or_none(assignee) is None:
             assignee = None
         return cls(
-            topic_id=_int(args.get("motif")),
-            tax_matter_id=_int(args.get("impot")),
+            topic_id=int_or_none(args.get("motif")),
+            tax_matter_id=int_or_none(args.get("impot")),
             channel={c.value: c for c in Channel}.get(channel or ""),
             age=age if age in AGES else None,
             assignee=assignee,
@@ -140,7 +140,8 @@ class InboxFilters:
         return bool(self.as_args())
 
 
-def _int(value: str | None) -> int | None:
+def int_or_none(value: str | None) -> int | None:
+    """A query or form value as a number, None when empty or not a number."""
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -160,7 +161,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime | None, int] | None:
     if not raw or "~" not in raw:
         return None
     stamp, _, raw_id = raw.partition("~")
-    case_id = _int(raw_id)
+    case_id = int_or_none(raw_id)
     if case_id is None:
         return None
     if stamp == "-":

@@ -37,11 +37,9 @@ class SearchView(BaseView):
                     reason=_("Recherche par identifiant"),
                 )
             db.session.commit()
-        now = utcnow()
         return self.render_template(
             "agent/search.html",
             results=results,
             limit=search.RESULT_LIMIT,
-            age_in_days=lambda case: inbox.age_in_days(case, now),
-            is_overdue=lambda case: inbox.is_overdue(case, now),
+            row=inbox.RowText(utcnow()),
         )

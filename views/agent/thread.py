@@ -265,12 +265,6 @@ def transfer_directory() -> TransferDirectory:
     return TRANSFER_DIRECTORY.get(_load_transfer_directory)
 
 
-def transfer_targets(case: Case) -> list[OfficeGroup]:
-    """Active offices that receive requests, grouped by their directorate (the case's own
-    office left out)."""
-    return transfer_directory().excluding(case.office_id)
-
-
 def newer_messages_by_others(case: Case, agent: Any, last_message_id: int | None) -> int:
     """How many messages others added after the one the page showed last."""
     if last_message_id is None:

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from app import access, operations
 from app.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
 from app.summary import search_taxpayers, taxpayer_for_agent
-from models import Channel, Office, OfficeKind, TaxMatter, Taxpayer, Topic, db
+from models import Channel, Office, TaxMatter, Taxpayer, Topic, db
 from views.contacts.guard import PERMISSION, agents_only
 
 
@@ -62,13 +62,12 @@ def _tax_matters(taxpayer: Taxpayer | None) -> list[TaxMatter]:
 
 
 def _receiving_offices(agent: Any) -> list[Office]:
-    steering = [kind for kind in OfficeKind if kind.steers]
     return list(
         db.session.scalars(
             select(Office)
             .where(
                 Office.active.is_(True),
-                Office.kind.not_in(steering),
+                Office.kind.in_(operations.office_kinds_receiving_transfers()),
                 Office.id != agent.office_id,
             )
             .order_by(Office.name)
@@ -204,7 +203,7 @@ class ContactView(BaseView):
                 )
             )
         if access.case_for_agent(agent, case_id) is not None:
-            return redirect(f"/agent/demandes/{case_id}")
+            return redirect(url_for("CasesView.show", case_id=case_id))
         return redirect(url_for("ContactView.new"))
 
     # --- attach a contact of someone not identified at the time -------------------------------
