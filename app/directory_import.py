@@ -43,6 +43,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import selectinload
 
 from app import rollups
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
@@ -212,9 +213,17 @@ def parse_territories(text: str) -> list[tuple[str, str | None]]:
     return found
 
 
+def territory_code(territory: OfficeTerritory) -> str:
+    """``69`` for a whole département, ``42:42218`` for one commune (what ``parse_territories``
+    reads)."""
+    if territory.commune_code:
+        return f"{territory.departement}:{territory.commune_code}"
+    return territory.departement
+
+
 def format_territories(office: Office) -> str:
     return ";".join(
-        f"{t.departement}:{t.commune_code}" if t.commune_code else t.departement
+        territory_code(t)
         for t in sorted(office.territories, key=lambda t: (t.departement, t.commune_code or ""))
     )
 
@@ -308,7 +317,10 @@ class _OfficeLine:
 def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
     report = ImportReport(kind=OFFICES, dry_run=dry_run)
     text = decode(data) if isinstance(data, bytes) else data
-    known = {office.code: office for office in db.session.scalars(select(Office))}
+    offices = select(Office)
+    if not dry_run:  # applying the file replaces each existing office's territories
+        offices = offices.options(selectinload(Office.territories))
+    known = {office.code: office for office in db.session.scalars(offices)}
     # The tree as it would be after the import: code → parent code.
     parents: dict[str, str | None] = {
         office.code: (office.parent.code if office.parent else None) for office in known.values()
@@ -487,7 +499,10 @@ def import_agents(data: bytes | str, *, dry_run: bool) -> ImportReport:
     report = ImportReport(kind=AGENTS, dry_run=dry_run)
     text = decode(data) if isinstance(data, bytes) else data
     offices = {office.code: office for office in db.session.scalars(select(Office))}
-    agents = {agent.username.lower(): agent for agent in db.session.scalars(select(Agent))}
+    known = select(Agent)
+    if not dry_run:  # applying the file replaces each existing agent's roles
+        known = known.options(selectinload(Agent.roles))
+    agents = {agent.username.lower(): agent for agent in db.session.scalars(known)}
     emails = {agent.email.lower(): agent.username for agent in agents.values()}
     seen: dict[str, int] = {}
     seen_emails: dict[str, int] = {}

@@ -45,9 +45,14 @@ h.huit,Hugo,Huit,hugo.huit@dgfip.example,,agent
 """
 
 
+def _reasons(report: directory_import.ImportReport) -> dict[int, str]:
+    """Each rejected line's reason, lower-cased at its start to be quoted mid-sentence."""
+    return {r.line: r.message[:1].lower() + r.message[1:] for r in report.rejected}
+
+
 def test_dry_run_of_a_file_full_of_errors_reports_each_line(world: World) -> None:
     report = directory_import.import_offices(BAD_OFFICES, dry_run=True)
-    reasons = {r.line: r.message[:1].lower() + r.message[1:] for r in report.rejected}
+    reasons = _reasons(report)
     assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10]
     assert "service parent « INCONNU » inconnu" in reasons[4]
     assert "type de service inconnu « bureau »" in reasons[5]
@@ -125,7 +130,7 @@ def test_agents_dry_run_reports_each_bad_line(world: World) -> None:
     directory_import.import_offices(CLEAN_OFFICES, dry_run=False)
     db.session.commit()
     report = directory_import.import_agents(BAD_AGENTS, dry_run=True)
-    reasons = {r.line: r.message[:1].lower() + r.message[1:] for r in report.rejected}
+    reasons = _reasons(report)
     assert sorted(reasons) == [3, 4, 5, 6, 7, 8, 9, 10]
     assert "identifiant « a.un » en double dans le fichier (déjà ligne 2)" in reasons[3]
     assert "identifiant « b deux » invalide" in reasons[4]
@@ -151,11 +156,11 @@ def test_missing_columns_and_cycles_are_reported(world: World) -> None:
 
 
 def test_import_page_dry_run_then_real_run(world: World, admin_client: FlaskClient) -> None:
-    def send(content: str, dry_run: bool, kind: str = "offices") -> str:
+    def send(content: str, dry_run: bool, kind: str = "offices", encoding: str = "utf-8") -> str:
         data = {
             "csrf_token": csrf_token(admin_client, "/referentiel/import/"),
             "kind": kind,
-            "file": (io.BytesIO(content.encode("utf-8")), "annuaire.csv"),
+            "file": (io.BytesIO(content.encode(encoding)), "annuaire.csv"),
         }
         if dry_run:
             data["dry_run"] = "y"
@@ -175,7 +180,7 @@ def test_import_page_dry_run_then_real_run(world: World, admin_client: FlaskClie
     assert "aucune ligne refusée" in page and "À créer (4)" in page
     assert db.session.scalar(select(Office).where(Office.code == "SIP011")) is None
 
-    page = send(CLEAN_OFFICES.encode("utf-8").decode("utf-8"), dry_run=False)
+    page = send(CLEAN_OFFICES, dry_run=False)
     assert "Import appliqué : 4 créé(s), 0 mis à jour." in page
     assert db.session.scalar(select(Office).where(Office.code == "SIP011")) is not None
 
@@ -184,15 +189,8 @@ def test_import_page_dry_run_then_real_run(world: World, admin_client: FlaskClie
         "identifiant,prenom,nom,courriel,service,roles\n"
         "z.zoe,Zoé,Zèbre,z@dgfip.example,SIP011,agent\n"
     )
-    data = {
-        "csrf_token": csrf_token(admin_client, "/referentiel/import/"),
-        "kind": "agents",
-        "file": (io.BytesIO(agents.encode("cp1252")), "agents.csv"),
-    }
-    response = admin_client.post(
-        "/referentiel/import/", data=data, content_type="multipart/form-data"
-    )
-    assert "Import appliqué : 1 créé(s)" in response.get_data(as_text=True)
+    page = send(agents, dry_run=False, kind="agents", encoding="cp1252")
+    assert "Import appliqué : 1 créé(s)" in page
     agent = db.session.scalar(select(Agent).where(Agent.username == "z.zoe"))
     assert agent is not None and agent.first_name == "Zoé"
 

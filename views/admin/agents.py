@@ -10,17 +10,20 @@ from flask_appbuilder import expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterIn
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory_import import ROLES_NEEDING_OFFICE
 from models import Agent, db
-from views.admin.common import InUse, refuse_delete_if_referenced, yes_no
+from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no
 
 ROLE_LABELS = {
     ROLE_AGENT: _l("Agent"),
@@ -28,7 +31,6 @@ ROLE_LABELS = {
     ROLE_STEERING: _l("Pilotage"),
     ROLE_ADMIN: _l("Administrateur"),
 }
-ROLES_NEEDING_OFFICE = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING)
 
 
 def _roles(roles: Any) -> str:
@@ -37,6 +39,18 @@ def _roles(roles: Any) -> str:
 
 def _second_factor(secret: str | None) -> str:
     return _("Activé") if secret else _("Non activé")
+
+
+class AgentInterface(SQLAInterface):
+    """FAB's data model of ``ab_user``, loading each agent's roles with the page of agents (one
+    query for the page rather than one per row of the list)."""
+
+    def get_related_interface(self, col_name: str) -> SQLAInterface:
+        # FAB builds the related models' interfaces (the form's offices, roles) from this class.
+        return SQLAInterface(self.get_related_model(col_name), self.session)
+
+    def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().apply_all(query, *args, **kwargs).options(selectinload(Agent.roles))
 
 
 class AgentUserView(UserDBModelView):
@@ -141,7 +155,7 @@ class AgentUserView(UserDBModelView):
         "roles": _roles,
         "active": yes_no,
         "otp_secret": _second_factor,
-        "office": lambda office: str(office) if office else "",
+        "office": text_or(),
     }
     validators_columns = {"roles": [DataRequired(message=_l("Choisissez au moins un rôle."))]}
     add_form_query_rel_fields = {"roles": [["name", FilterIn, list(ROLE_LABELS)]]}
@@ -165,6 +179,11 @@ class AgentUserView(UserDBModelView):
             widget=BS3PasswordFieldWidget(),
         ),
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # FAB's security manager sets a bare SQLAInterface on this class before creating it.
+        self.datamodel = AgentInterface(Agent, db.session)
+        super().__init__(**kwargs)
 
     @staticmethod
     def _check_office(item: Agent) -> None:

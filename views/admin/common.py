@@ -139,6 +139,15 @@ def label_of(enum_class: type[LabelledEnum], empty: Any = "") -> Callable[[Any],
     return formatter
 
 
+def text_or(empty: Any = "") -> Callable[[Any], str]:
+    """A list/show formatter of a related row: its text, or ``empty`` when there is none."""
+
+    def formatter(value: Any) -> str:
+        return str(value) if value else str(empty)
+
+    return formatter
+
+
 def yes_no(value: Any) -> str:
     return _("Oui") if value else _("Non")
 
@@ -154,6 +163,7 @@ class DirectoryModelView(ModelView):
     """
 
     page_size = 50
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     delete_ignore: tuple[str, ...] = ()
     # No file columns and no actions here: those FAB routes are not even registered.
     exclude_route_methods = {"download", "action", "action_post"}

@@ -9,11 +9,19 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import true
 from wtforms import StringField, ValidationError
 from wtforms.validators import Email, Optional
 
-from app.directory_import import format_territories, move_office, parse_territories, set_territories
+from app import access
+from app.directory_import import (
+    format_territories,
+    move_office,
+    parse_territories,
+    set_territories,
+    territory_code,
+)
 from models import Office, OfficeKind, ReplyTemplate, RoutingRule, TaxMatter, TaxpayerKind, Topic
 from views.admin.common import (
     DirectoryModelView,
@@ -21,6 +29,7 @@ from views.admin.common import (
     LabelledEnumField,
     ScopedInterface,
     label_of,
+    text_or,
     yes_no,
 )
 
@@ -28,7 +37,13 @@ STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
 
 
 def _all() -> Any:
+    """Offices, topics, tax matters and routing rules: every row, for whoever holds the view's
+    permissions (administrators; app.access says so, the roles in app.permissions grant it)."""
     return true()
+
+
+def templates_managed() -> Any:
+    return access.templates_managed_by(current_user)
 
 
 def _check_territories(form: Any, field: Any) -> None:
@@ -61,12 +76,8 @@ def _taxpayer_kind_field() -> LabelledEnumField:
     return LabelledEnumField(TaxpayerKind, _l("Usagers concernés"), blank=BOTH_KINDS)
 
 
-def national_or(office: Office | None) -> str:
-    return str(office) if office else _("National (tous les services)")
-
-
-def any_topic(topic: Topic | None) -> str:
-    return str(topic) if topic else _("Tous")
+national_or = text_or(_l("National (tous les services)"))
+any_topic = text_or(_l("Tous"))
 
 
 COMMON_LABELS = {
@@ -84,7 +95,6 @@ class OfficeView(DirectoryModelView):
     route_base = "/referentiel/services"
     datamodel = ScopedInterface(Office, _all)
     class_permission_name = "Offices"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 
     list_title = _l("Services")
     show_title = _l("Service")
@@ -132,17 +142,14 @@ class OfficeView(DirectoryModelView):
     formatters_columns = {
         "kind": label_of(OfficeKind),
         "active": yes_no,
-        "parent": lambda parent: str(parent) if parent else "",
-        "territories": lambda territories: ", ".join(
-            f"{t.departement}:{t.commune_code}" if t.commune_code else t.departement
-            for t in territories
-        ),
+        "parent": text_or(),
+        "territories": lambda territories: ", ".join(map(territory_code, territories)),
     }
     validators_columns = {
         "email": [Optional(), Email(message=_l("Adresse électronique invalide."))]
     }
     add_form_extra_fields = {"kind": _kind_field(), "territories_text": _territories_field()}
-    edit_form_extra_fields = {"kind": _kind_field(), "territories_text": _territories_field()}
+    edit_form_extra_fields = add_form_extra_fields
     add_form_query_rel_fields = {"parent": [["kind", FilterIn, STEERING_KINDS]]}
     edit_form_query_rel_fields = add_form_query_rel_fields
     description_columns = {
@@ -177,7 +184,6 @@ class TopicView(DirectoryModelView):
     route_base = "/referentiel/motifs"
     datamodel = ScopedInterface(Topic, _all)
     class_permission_name = "Topics"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 
     list_title = _l("Motifs de demande")
     show_title = _l("Motif")
@@ -199,10 +205,10 @@ class TopicView(DirectoryModelView):
     formatters_columns = {
         "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
         "active": yes_no,
-        "parent": lambda parent: str(parent) if parent else "",
+        "parent": text_or(),
     }
     add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
-    edit_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+    edit_form_extra_fields = add_form_extra_fields
     description_columns = {
         "target_days": _l(
             "La réponse est attendue dans ce délai (objectif suivi par le pilotage)."
@@ -222,7 +228,6 @@ class TaxMatterView(DirectoryModelView):
     route_base = "/referentiel/impots"
     datamodel = ScopedInterface(TaxMatter, _all)
     class_permission_name = "TaxMatters"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 
     list_title = _l("Impôts concernés")
     show_title = _l("Impôt concerné")
@@ -242,14 +247,13 @@ class TaxMatterView(DirectoryModelView):
         "asks_year": yes_no,
     }
     add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
-    edit_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
+    edit_form_extra_fields = add_form_extra_fields
 
 
 class RoutingRuleView(DirectoryModelView):
     route_base = "/referentiel/aiguillage"
     datamodel = ScopedInterface(RoutingRule, _all)
     class_permission_name = "RoutingRules"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 
     list_title = _l("Règles d'aiguillage")
     show_title = _l("Règle d'aiguillage")
@@ -271,7 +275,7 @@ class RoutingRuleView(DirectoryModelView):
         "office_kind": label_of(OfficeKind),
         "active": yes_no,
         "topic": any_topic,
-        "tax_matter": lambda matter: str(matter) if matter else _("Tous"),
+        "tax_matter": any_topic,
     }
     add_form_extra_fields = {
         "taxpayer_kind": _taxpayer_kind_field(),
@@ -304,9 +308,8 @@ class ReplyTemplateView(DirectoryModelView):
     """Every reply template, national (no office) or of one office: administrators only."""
 
     route_base = "/referentiel/modeles"
-    datamodel = ScopedInterface(ReplyTemplate, _all)
+    datamodel = ScopedInterface(ReplyTemplate, templates_managed)
     class_permission_name = "ReplyTemplates"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 
     list_title = _l("Modèles de réponse")
     show_title = _l("Modèle de réponse")
