@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from app.operations import record_contact
 from app.taxpayers import hash_password
 from models import (
     Agent,
@@ -17,6 +18,7 @@ from models import (
     Office,
     OfficeKind,
     OfficeTerritory,
+    ReplyTemplate,
     TaxMatter,
     Taxpayer,
     TaxpayerKind,
@@ -174,8 +176,6 @@ def make_contact(
     declared_identity: str | None = None,
 ) -> Case:
     """A phone, counter or letter contact recorded by ``agent`` through the real operation."""
-    from app.operations import record_contact
-
     return record_contact(
         agent=agent,
         channel=channel,
@@ -198,10 +198,8 @@ def make_reply_template(
     ),
     *,
     office: Office | None = None,
-):  # -> models.ReplyTemplate
+) -> ReplyTemplate:
     """A reply template (national when ``office`` is None)."""
-    from models import ReplyTemplate
-
     template = ReplyTemplate(title=title, body=body, office=office, active=True)
     db.session.add(template)
     db.session.flush()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from rq import Queue
 from sqlalchemy import event
 
 from app.queue import get_redis
+from app.ratelimit import PREFIX
 from models import Agent, Taxpayer, db
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -32,6 +36,15 @@ def submit_form(client: FlaskClient, url: str, data: dict[str, Any], **kwargs: A
     return client.post(url, data=payload, **kwargs)
 
 
+def session_csrf_token(app: Flask, client: FlaskClient) -> str:
+    """A valid CSRF token for ``client`` without fetching a page: its session gets a fresh raw
+    token and the form value is that token signed as Flask-WTF signs it."""
+    raw = secrets.token_hex(20)
+    with client.session_transaction() as session:
+        session["csrf_token"] = raw
+    return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+
+
 def sign_in_taxpayer(client: FlaskClient, taxpayer: Taxpayer) -> FlaskClient:
     with client.session_transaction() as session:
         session["taxpayer_id"] = taxpayer.id
@@ -45,6 +58,31 @@ def sign_in_agent(client: FlaskClient, agent: Agent) -> FlaskClient:
         session["_fresh"] = True
         session["mfa_ok"] = True
     return client
+
+
+def sign_in_as(client: FlaskClient, role: str, world: World) -> FlaskClient:
+    """Sign ``client`` in as a role of the role tests: anon (left as is), tp_a, tp_b, agent_a,
+    agent_b, manager, steering, admin (the people of ``world``)."""
+    if role == "anon":
+        return client
+    if role in ("tp_a", "tp_b"):
+        return sign_in_taxpayer(client, world.taxpayer_a if role == "tp_a" else world.taxpayer_b)
+    agents = {
+        "agent_a": world.agent_a,
+        "agent_b": world.agent_b,
+        "manager": world.manager_a,
+        "steering": world.steering_other,
+        "admin": world.admin,
+    }
+    return sign_in_agent(client, agents[role])
+
+
+def clear_rate_limits(app: Flask) -> None:
+    """Forget every rate-limit counter (they live in Redis, across tests)."""
+    with app.app_context():
+        redis = get_redis()
+        for key in redis.scan_iter(f"{PREFIX}*"):
+            redis.delete(key)
 
 
 def run_jobs(app: Flask) -> int:

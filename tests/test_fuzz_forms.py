@@ -35,17 +35,14 @@ import pytest
 from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import sign_in_agent, sign_in_taxpayer
+from helpers import clear_rate_limits, session_csrf_token, sign_in_as
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, IntegerConverter, Rule
 
 from app.attachments import path_of
-from app.queue import get_redis
-from app.ratelimit import PREFIX
 from models import (
     Attachment,
     AuthorKind,
@@ -368,28 +365,8 @@ def _request(draw: Any, rule: Rule, real: dict[str, Any], form: Form, actions: l
 
 
 def _sign_in(client: FlaskClient, role: str, world: World) -> FlaskClient:
-    people: dict[str, Any] = {
-        "tp_a": world.taxpayer_a,
-        "tp_b": world.taxpayer_b,
-        "agent_a": world.agent_a,
-        "agent_b": world.agent_b,
-        "manager": world.manager_a,
-        "steering": world.steering_other,
-        "admin": world.admin,
-    }
     client._cookies.clear()  # type: ignore[attr-defined]
-    if role in ("tp_a", "tp_b"):
-        return sign_in_taxpayer(client, people[role])
-    if role != "anon":
-        return sign_in_agent(client, people[role])
-    return client
-
-
-def _csrf(app: Flask, client: FlaskClient) -> str:
-    raw = secrets.token_hex(20)
-    with client.session_transaction() as session:
-        session["csrf_token"] = raw
-    return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+    return sign_in_as(client, role, world)
 
 
 def _actions(app: Flask, rule: Rule) -> list[str]:
@@ -402,15 +379,9 @@ def _actions(app: Flask, rule: Rule) -> list[str]:
 
 @pytest.fixture
 def _no_limits(app: Flask) -> Iterator[None]:
-    def clear() -> None:
-        with app.app_context():
-            redis = get_redis()
-            for key in redis.scan_iter(f"{PREFIX}*"):
-                redis.delete(key)
-
-    clear()
+    clear_rate_limits(app)
     yield
-    clear()
+    clear_rate_limits(app)
 
 
 @pytest.fixture
@@ -520,7 +491,11 @@ def _fuzz(
         values, data, csrf, role, query = request
         _sign_in(client, target.role if role == "chosen" else role, world)
         if csrf != "none" and target.method != "GET":
-            token = _csrf(app, client) if csrf == "valid" else "forged." + secrets.token_hex(8)
+            token = (
+                session_csrf_token(app, client)
+                if csrf == "valid"
+                else "forged." + secrets.token_hex(8)
+            )
             data["csrf_token"] = [token]
         _, url = target.rule.build(values, append_unknown=False)  # type: ignore[misc]
         errors.traces.clear()

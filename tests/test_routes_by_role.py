@@ -41,13 +41,10 @@ import pytest
 from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import sign_in_agent, sign_in_taxpayer
-from itsdangerous import URLSafeTimedSerializer
+from helpers import clear_rate_limits, session_csrf_token, sign_in_as
 from werkzeug.routing import Rule
 
 from app.attachments import path_of
-from app.queue import get_redis
-from app.ratelimit import PREFIX
 from models import (
     Attachment,
     AuthorKind,
@@ -534,13 +531,6 @@ def _values(rule: Rule, targets: Targets) -> dict[str, Any]:
     return {name: targets.values[name] for name in rule.arguments}
 
 
-def _csrf(app: Flask, client: FlaskClient) -> str:
-    raw = secrets.token_hex(20)
-    with client.session_transaction() as session:
-        session["csrf_token"] = raw
-    return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
-
-
 def _outcome(response: Any) -> str:
     code = response.status_code
     if 200 <= code < 300:
@@ -559,24 +549,7 @@ def _outcome(response: Any) -> str:
 
 
 def _clients(app: Flask, world: World) -> dict[str, FlaskClient]:
-    who = {
-        "tp_a": world.taxpayer_a,
-        "tp_b": world.taxpayer_b,
-        "agent_a": world.agent_a,
-        "agent_b": world.agent_b,
-        "manager": world.manager_a,
-        "steering": world.steering_other,
-        "admin": world.admin,
-    }
-    clients = {"anon": app.test_client()}
-    for role, person in who.items():
-        client = app.test_client()
-        if role.startswith("tp_"):
-            sign_in_taxpayer(client, person)  # type: ignore[arg-type]
-        else:
-            sign_in_agent(client, person)  # type: ignore[arg-type]
-        clients[role] = client
-    return clients
+    return {role: sign_in_as(app.test_client(), role, world) for role in ROLES}
 
 
 def _rules(app: Flask) -> Iterator[tuple[Rule, str]]:
@@ -589,15 +562,9 @@ def _rules(app: Flask) -> Iterator[tuple[Rule, str]]:
 
 @pytest.fixture
 def _no_limits(app: Flask) -> Iterator[None]:
-    def clear() -> None:
-        with app.app_context():
-            redis = get_redis()
-            for key in redis.scan_iter(f"{PREFIX}*"):
-                redis.delete(key)
-
-    clear()
+    clear_rate_limits(app)
     yield
-    clear()
+    clear_rate_limits(app)
 
 
 def test_every_rule_has_a_row(app: Flask) -> None:
@@ -623,7 +590,7 @@ def test_every_rule_as_every_role(app: Flask, world: World, _no_limits: None) ->
         observed[key] = {}
         for role in ROLES:
             client = clients[role]
-            data = None if method == "GET" else {"csrf_token": _csrf(app, client)}
+            data = None if method == "GET" else {"csrf_token": session_csrf_token(app, client)}
             response = client.open(path, method=method, data=data, buffered=True)
             response.close()
             outcome = _outcome(response)

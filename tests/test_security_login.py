@@ -13,11 +13,9 @@ import pytest
 from factories import PASSWORD, World, make_agent
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token, sign_in_agent, sign_in_taxpayer, submit_form
+from helpers import clear_rate_limits, csrf_token, sign_in_agent, sign_in_taxpayer, submit_form
 
 from app import create_app
-from app.queue import get_redis
-from app.ratelimit import PREFIX
 from config import ConfigurationError, load_settings
 from models import Agent, db
 
@@ -31,15 +29,9 @@ _SECRET = re.compile(r'id="otp-secret"[^>]*data-secret="([A-Z2-7]+)"')
 def _fresh_limits(app: Flask) -> Iterator[None]:
     """Rate-limit counters live in Redis across tests: start each test without them."""
 
-    def clear() -> None:
-        with app.app_context():
-            redis = get_redis()
-            for key in redis.scan_iter(f"{PREFIX}*"):
-                redis.delete(key)
-
-    clear()
+    clear_rate_limits(app)
     yield
-    clear()
+    clear_rate_limits(app)
 
 
 def _password(client: FlaskClient, username: str, password: str = PASSWORD):

@@ -29,6 +29,17 @@ BENCH_SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noq
 RARE_WORD = "bûcheronnage"  # appears in about one message in 20,000
 COMMON_WORD = "impôt"
 TWO_WORDS = "remise gracieuse"
+# The targets (national scale, 8 clients): operation → (throughput/s, p95 ms).
+TARGETS: dict[str, tuple[float, float]] = {
+    "submit": (300, 60),
+    "agent_inbox": (200, 60),
+    "case_page": (200, 60),
+    "summary_300": (150, 80),
+    "search_rare": (50, 200),
+    "search_common": (50, 200),
+    "search_two_words": (50, 200),
+    "steering_delegation": (20, 300),
+}
 
 
 @dataclass(frozen=True)

@@ -46,17 +46,6 @@ from common import (
 )
 from webclient import REFERENCE, Client, FileUpload, Response, error_excerpt, find_form
 
-# The issue's targets (national scale, 8 clients): operation → (throughput/s, p95 ms).
-TARGETS: dict[str, tuple[float, float]] = {
-    "submit": (300, 60),
-    "agent_inbox": (200, 60),
-    "case_page": (200, 60),
-    "summary_300": (150, 80),
-    "search_rare": (50, 200),
-    "search_common": (50, 200),
-    "search_two_words": (50, 200),
-    "steering_delegation": (20, 300),
-}
 PG_LOG = Path(os.environ.get("BENCH_PG_LOG", "/var/log/postgresql/postgresql-15-main.log"))
 
 
@@ -118,21 +107,28 @@ class Ctx:
 # --- signing in --------------------------------------------------------------------------
 
 
+def post_password(client: Client, who: str, path: str, field: str, name: str) -> Response | None:
+    """The first step of a login: the form on ``path`` with ``field`` = ``name`` and the bench
+    password. None when rate-limited (after a pause: try again); the redirect otherwise."""
+    page = client.get(path)
+    form = find_form(page, has=field)
+    if form is None:
+        raise Skip(f"{who} login form not found at {path} (HTTP {page.status})")
+    response = client.post_form(form, form.fill({field: name, "password": BENCH_PASSWORD}))
+    if response.status == 429:
+        time.sleep(5)
+        return None
+    if response.status not in (302, 303):
+        raise Failed(f"{who} login refused for {name}: {error_excerpt(response)}")
+    return response
+
+
 def sign_in_agent(ctx: Ctx, username: str) -> Client:
     client = ctx.client()
     for _attempt in range(3):
-        page = client.get("/login/")
-        form = find_form(page, has="username")
-        if form is None:
-            raise Skip(f"agent login form not found at /login/ (HTTP {page.status})")
-        response = client.post_form(
-            form, form.fill({"username": username, "password": BENCH_PASSWORD})
-        )
-        if response.status == 429:
-            time.sleep(5)
+        response = post_password(client, "agent", "/login/", "username", username)
+        if response is None:
             continue
-        if response.status not in (302, 303):
-            raise Failed(f"agent login refused for {username}: {error_excerpt(response)}")
         page = client.get(response.location)
         otp_form = find_form(page, has="otp")
         if otp_form is None:
@@ -170,19 +166,10 @@ def sign_in_taxpayer(ctx: Ctx, identifier: str) -> Client:
         "SELECT email FROM taxpayer WHERE tax_number = %s OR siren = %s", (identifier, identifier)
     )[0][0]
     for _attempt in range(3):
-        page = client.get("/espace/connexion")
-        form = find_form(page, has="identifier")
-        if form is None:
-            raise Skip(f"taxpayer login form not found (HTTP {page.status})")
         since = time.time()
-        response = client.post_form(
-            form, form.fill({"identifier": identifier, "password": BENCH_PASSWORD})
-        )
-        if response.status == 429:
-            time.sleep(5)
+        response = post_password(client, "taxpayer", "/espace/connexion", "identifier", identifier)
+        if response is None:
             continue
-        if response.status not in (302, 303):
-            raise Failed(f"taxpayer login refused for {identifier}: {error_excerpt(response)}")
         if "/connexion/code" not in response.location:
             return client
         page = client.get(response.location)

@@ -28,6 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from common import app_env, scale_from_env  # noqa: E402
 
 
+def row_id(app: Any, column: Any, value: str) -> tuple[int | None, Any]:
+    """The id of the row whose ``column`` equals ``value`` (None if absent), and the engine."""
+    from sqlalchemy import select
+
+    from models import db
+
+    with app.app_context():
+        found = db.session.scalar(select(column.class_).where(column == value))
+        return (found.id if found is not None else None), db.engine
+
+
 def main() -> int:
     if len(sys.argv) < 3:
         print(__doc__)
@@ -36,23 +47,19 @@ def main() -> int:
     repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 50
     os.environ.update(app_env(scale_from_env()))
     from pyinstrument import Profiler
-    from sqlalchemy import event, select
+    from sqlalchemy import event
 
     from app import create_app
-    from models import db
     from models.agent import Agent
 
     app = create_app()
     client = app.test_client()
     if login == "--submit":
         return profile_submit(app, client, url, repeat)
-    with app.app_context():
-        agent = db.session.scalar(select(Agent).where(Agent.username == login))
-        if agent is None:
-            print(f"No agent {login!r} in the bench database.")
-            return 1
-        agent_id = agent.id
-        engine = db.engine
+    agent_id, engine = row_id(app, Agent.username, login)
+    if agent_id is None:
+        print(f"No agent {login!r} in the bench database.")
+        return 1
     with client.session_transaction() as session:
         session["_user_id"] = str(agent_id)
         session["_fresh"] = True
@@ -84,17 +91,14 @@ def main() -> int:
 def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
     from driver import make_pdf
     from pyinstrument import Profiler
-    from sqlalchemy import event, select
+    from sqlalchemy import event
 
-    from models import Taxpayer, db
+    from models import Taxpayer
 
-    with app.app_context():
-        taxpayer = db.session.scalar(select(Taxpayer).where(Taxpayer.tax_number == tax_number))
-        if taxpayer is None:
-            print(f"No taxpayer {tax_number!r} in the bench database.")
-            return 1
-        taxpayer_id = taxpayer.id
-        engine = db.engine
+    taxpayer_id, engine = row_id(app, Taxpayer.tax_number, tax_number)
+    if taxpayer_id is None:
+        print(f"No taxpayer {tax_number!r} in the bench database.")
+        return 1
     with client.session_transaction() as session:
         session["taxpayer_id"] = taxpayer_id
     pdf = make_pdf(100 * 1024)

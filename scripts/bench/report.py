@@ -12,19 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, Scale, scale_from_env
+from common import ROOT, TARGETS, Scale, scale_from_env
 
 DOC = ROOT / "docs" / "benchmarks.md"
-TARGETS = {
-    "submit": (300, 60),
-    "agent_inbox": (200, 60),
-    "case_page": (200, 60),
-    "summary_300": (150, 80),
-    "search_rare": (50, 200),
-    "search_common": (50, 200),
-    "search_two_words": (50, 200),
-    "steering_delegation": (20, 300),
-}
 
 
 def machine() -> str:

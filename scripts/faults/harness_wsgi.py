@@ -9,6 +9,8 @@ lives in ``scripts/faults/`` and is loaded by no production entry point).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, request
 
 from app import create_app, operations
@@ -18,6 +20,18 @@ from models import Agent, Case, Taxpayer, Topic, db
 
 app = create_app()
 harness = Blueprint("faults_harness", __name__, url_prefix="/_faults")
+
+
+def commit_once(work: Callable[[], str]) -> tuple[str, int]:
+    """Run the operation and commit once, as a view does; a refusal rolls back and answers 400.
+    ``work`` returns the page text, built before the commit expires the rows."""
+    try:
+        text = work()
+    except operations.OperationError as refused:
+        db.session.rollback()
+        return refused.message, 400
+    db.session.commit()
+    return text, 200
 
 
 @harness.get("/ping")
@@ -35,7 +49,8 @@ def submit() -> tuple[str, int]:
         for f in request.files.getlist("files")
         if f.filename
     ]
-    try:
+
+    def work() -> str:
         case = operations.submit_case(
             taxpayer=taxpayer,
             topic=topic,
@@ -46,12 +61,9 @@ def submit() -> tuple[str, int]:
             files=files,
             submission_token=request.form.get("submission_token") or None,
         )
-    except operations.OperationError as refused:
-        db.session.rollback()
-        return refused.message, 400
-    reference = case.reference
-    db.session.commit()
-    return f"Votre demande est enregistrée sous la référence {reference}.", 200
+        return f"Votre demande est enregistrée sous la référence {case.reference}."
+
+    return commit_once(work)
 
 
 @harness.post("/reply")
@@ -59,14 +71,12 @@ def reply() -> tuple[str, int]:
     agent = db.session.get(Agent, int(request.form["agent_id"]))
     case = db.session.get(Case, int(request.form["case_id"]))
     assert agent is not None and case is not None
-    try:
+
+    def work() -> str:
         operations.reply_to_case(agent=agent, case=case, body=request.form["body"])
-    except operations.OperationError as refused:
-        db.session.rollback()
-        return refused.message, 400
-    reference = case.reference
-    db.session.commit()
-    return f"Réponse envoyée pour la demande {reference}.", 200
+        return f"Réponse envoyée pour la demande {case.reference}."
+
+    return commit_once(work)
 
 
 csrf.exempt(harness)

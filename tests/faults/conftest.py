@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultkit import ControlledSmtp, PrivateDatabase, PrivatePostgres, PrivateRedis
+from faultkit import ControlledSmtp, PrivateDatabase, PrivatePostgres, PrivateRedis, Proc
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.engine import Engine
@@ -48,6 +48,15 @@ def _overrides(app: Flask, **extra: object) -> dict[str, object]:
     values.update({"MAIL_SERVER": "127.0.0.1", "MAIL_SUPPRESS_SEND": False})
     values.update(extra)
     return values
+
+
+@pytest.fixture
+def fault_procs() -> Iterator[list[Proc]]:
+    """The app servers and workers a test starts (append them): SIGKILLed at its end."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ connection dropped), never a traceback.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,8 @@ from faultload import CLEAN_ERROR_TEXTS, Load, check_database, resolver
 from flask import Flask
 
 
-@pytest.fixture
-def fault_servers() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
 def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
-    app: Flask, app_context: None, fault_servers: list[Proc], tmp_path: Path
+    app: Flask, app_context: None, fault_procs: list[Proc], tmp_path: Path
 ) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("several processes writing at once need PostgreSQL (make faults)")
@@ -40,7 +31,7 @@ def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
         data_dir=tmp_path,
     )
     server = start_gunicorn("web-1", env, tmp_path, workers=2)
-    fault_servers.append(server)
+    fault_procs.append(server)
     load = Load([server], seeded)
 
     loaded = time.monotonic()

@@ -8,10 +8,8 @@ and acknowledges requests again; nothing acknowledged is lost.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from faultkit import (
     PrivateDatabase,
     Proc,
@@ -28,18 +26,10 @@ from flask import Flask
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques instants."
 
 
-@pytest.fixture
-def fault_pg_servers() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
 def test_postgres_restarted_under_load(
     private_postgres: PrivateDatabase,
     app: Flask,
-    fault_pg_servers: list[Proc],
+    fault_procs: list[Proc],
     tmp_path: Path,
 ) -> None:
     pg_app = private_postgres.app
@@ -53,7 +43,7 @@ def test_postgres_restarted_under_load(
         data_dir=tmp_path,
     )
     server = start_gunicorn("web-pg", env, tmp_path, workers=2)
-    fault_pg_servers.append(server)
+    fault_procs.append(server)
     load = Load([server], seeded)
 
     with background(load.submitter, 4):

@@ -8,10 +8,8 @@ worst case. The database is the session's.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from factories import World, make_case, make_topic
 from faultkit import ControlledSmtp, PrivateRedis, Proc, app_env, report, start_worker, wait_until
 from flask import Flask
@@ -20,15 +18,17 @@ from sqlalchemy import func, select
 
 from app import operations
 from jobs.notifications import sweep_outbox
-from models import Case, Event, Message, Notification, NotificationStatus, Taxpayer, Topic, db
-
-
-@pytest.fixture
-def fault_redis_workers() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
+from models import (
+    Agent,
+    Case,
+    Event,
+    Message,
+    Notification,
+    NotificationStatus,
+    Taxpayer,
+    Topic,
+    db,
+)
 
 
 def submit_and_answer(fault_redis_app: Flask, world: World) -> tuple[str, int]:
@@ -52,8 +52,6 @@ def submit_and_answer(fault_redis_app: Flask, world: World) -> tuple[str, int]:
         )
         db.session.commit()
         reference = case.reference
-        from models import Agent
-
         agent, other = db.session.get(Agent, ids[2]), db.session.get(Case, ids[3])
         assert agent is not None and other is not None
         operations.reply_to_case(agent=agent, case=other, body="Voici notre réponse.")
@@ -110,7 +108,7 @@ def test_the_running_worker_recovers_by_itself_when_redis_comes_back(
     fault_redis_app: Flask,
     private_redis: PrivateRedis,
     fault_smtp: ControlledSmtp,
-    fault_redis_workers: list[Proc],
+    fault_procs: list[Proc],
     tmp_path: Path,
 ) -> None:
     env = app_env(
@@ -122,7 +120,7 @@ def test_the_running_worker_recovers_by_itself_when_redis_comes_back(
         OUTBOX_SWEEP_SECONDS="1",
     )
     worker = start_worker("worker-redis", env, tmp_path)
-    fault_redis_workers.append(worker)
+    fault_procs.append(worker)
 
     private_redis.kill()
     _reference, answered_id = submit_and_answer(fault_redis_app, world)

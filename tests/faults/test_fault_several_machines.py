@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,19 +35,11 @@ from models import Case, Notification, NotificationStatus, db
 SUBMISSIONS = 80
 
 
-@pytest.fixture
-def fault_fleet() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
 def test_two_servers_two_workers_one_of_each_killed_midway(
     app: Flask,
     app_context: None,
     fault_smtp: ControlledSmtp,
-    fault_fleet: list[Proc],
+    fault_procs: list[Proc],
     tmp_path: Path,
 ) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -68,7 +59,7 @@ def test_two_servers_two_workers_one_of_each_killed_midway(
         booting = [pool.submit(start_gunicorn, f"web-{n}", env, tmp_path, 1) for n in (1, 2)]
         booting += [pool.submit(start_worker, f"worker-{n}", env, tmp_path) for n in (1, 2)]
         web, workers = [f.result() for f in booting[:2]], [f.result() for f in booting[2:]]
-    fault_fleet.extend(web + workers)
+    fault_procs.extend(web + workers)
     load = Load(web, seeded, retry_elsewhere=True, max_submissions=SUBMISSIONS)
 
     with (

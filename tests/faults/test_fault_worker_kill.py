@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,6 @@ from sqlalchemy import select
 from app import operations
 from app.queue import get_redis
 from models import Notification, NotificationStatus, db
-
-
-@pytest.fixture
-def fault_workers(tmp_path: Path) -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
 
 
 def worker_env(app: Flask, smtp: ControlledSmtp, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -78,7 +69,7 @@ def test_a_worker_killed_mid_send_the_alert_goes_out_again(
     world: World,
     app: Flask,
     fault_smtp: ControlledSmtp,
-    fault_workers: list[Proc],
+    fault_procs: list[Proc],
     tmp_path: Path,
 ) -> None:
     if moment == "after SMTP accepted":
@@ -90,7 +81,7 @@ def test_a_worker_killed_mid_send_the_alert_goes_out_again(
     with app.app_context():
         before = set(registries(app)[0].get_job_ids())  # other tests' dead workers
     first = start_worker(f"worker-1-{uuid.uuid4().hex[:4]}", env, tmp_path)
-    fault_workers.append(first)
+    fault_procs.append(first)
     notification_id, recipient = one_alert(world)
 
     if moment == "after SMTP accepted":
@@ -109,7 +100,7 @@ def test_a_worker_killed_mid_send_the_alert_goes_out_again(
     second = start_worker(
         f"worker-2-{uuid.uuid4().hex[:4]}", worker_env(app, fault_smtp, tmp_path), tmp_path
     )
-    fault_workers.append(second)
+    fault_procs.append(second)
     wait_until(
         lambda: status_of(notification_id) is NotificationStatus.SENT, 60, "the alert to be sent"
     )
