@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from models.base import db
@@ -25,6 +25,13 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("La page demandée n'existe pas ou vous n'y avez pas accès."),
         ),
         405: (_("Action impossible"), _("Cette action n'est pas possible sur cette page.")),
+        409: (
+            _("Enregistrement impossible"),
+            _(
+                "Cet enregistrement existe déjà ou en contredit un autre (un nom déjà pris, "
+                "par exemple). Rien n'a été modifié."
+            ),
+        ),
         413: (
             _("Envoi trop volumineux"),
             _("L'ensemble des fichiers envoyés dépasse la taille autorisée."),
@@ -67,6 +74,14 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"message": error.description}, error.code
         return render_error(error.code)
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(error: IntegrityError) -> tuple[str, int]:
+        # A constraint refused the write (FAB's "copy role" twice, a name already taken): the
+        # database is fine, the request conflicts with a row already there.
+        log.warning("Write refused by a constraint on %s: %s", request.path, error.orig)
+        db.session.rollback()
+        return render_error(409)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

@@ -7,6 +7,7 @@ everything. FAB's action, delete and download routes are covered too.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -195,3 +196,26 @@ def test_menus_follow_the_role(
     agent_page = agent_a_client.get("/agent/").get_data(as_text=True)
     assert "Journal des consultations" not in agent_page
     assert "Référentiel" not in agent_page
+
+
+def test_a_write_refused_by_a_constraint_says_so_in_french(
+    world: World, admin_client: FlaskClient
+) -> None:
+    """FAB's "copy role" twice: the second copy's name is taken. A clear 409, not a 503 saying
+    the database is down (the fuzz test found it), and nothing written."""
+    from flask_appbuilder.security.sqla.models import Role
+    from sqlalchemy import func, select
+
+    agent_role = db.session.scalar(select(Role).where(Role.name == "agent"))
+    assert agent_role is not None
+    token = csrf_for(admin_client)
+    form = {"action": "copyrole", "rowid": str(agent_role.id), "csrf_token": token}
+    admin_client.post("/roles/action_post", data=form)
+    roles_before = db.session.scalar(select(func.count()).select_from(Role))
+    response = admin_client.post("/roles/action_post", data=form)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 409
+    assert "existe déjà" in page and "Rien n'a été modifié" in page
+    assert "Traceback" not in page and "indisponible" not in page
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Role)) == roles_before
