@@ -38,7 +38,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app import errors, fabguard, headers, querycount, queue, templating
+    from app import fabguard
+    from app.platform import errors, headers, querycount, queue, templating
     from app.security import EContactsSecurityManager
 
     headers.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
-from app.queue import enqueue_after_commit
+from app.platform.queue import enqueue_after_commit
 from models import Case, Message, Notification, NotificationKind, Taxpayer, db
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from app.queue import get_redis
+from app.platform.queue import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ def main() -> None:
 
     keep_alive: list[Any] = []
     if not settings["REDIS_URL"]:
-        from app.queue import start_embedded_redis
+        from app.platform.queue import start_embedded_redis
 
         env["REDIS_URL"] = start_embedded_redis(data_dir)
         print(f"Embedded Redis: {env['REDIS_URL']}")

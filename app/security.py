@@ -35,11 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
-from app.cache import VersionedCache
 from app.permissions import ROLE_PERMISSIONS
-from app.queue import get_redis
-from app.ratelimit import PREFIX as RATE_PREFIX
-from app.ratelimit import too_many
+from app.platform.cache import VersionedCache
+from app.platform.queue import get_redis
+from app.platform.ratelimit import PREFIX as RATE_PREFIX
+from app.platform.ratelimit import too_many
 from models import Agent
 from views.admin.agents import AgentUserView
 

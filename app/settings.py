@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from app.cache import VersionedCache
+from app.platform.cache import VersionedCache
 from models import Setting, db, utcnow
 
 INTAKE = "intake"

@@ -20,8 +20,8 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import access
-from app.cache import References, references
-from app.templating import PARIS
+from app.platform.cache import References, references
+from app.platform.templating import PARIS
 from models import OPEN_STATUSES, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
 
 PAGE_SIZE = 50

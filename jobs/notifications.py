@@ -114,7 +114,7 @@ def due_notification_ids(limit: int = 500) -> list[int]:
 
 def sweep_outbox() -> int:
     """Queue every due row again (Redis lost it, SMTP was down, a worker died). Returns count."""
-    from app.queue import get_queue
+    from app.platform.queue import get_queue
 
     with get_app().app_context():
         ids = due_notification_ids()

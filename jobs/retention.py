@@ -12,7 +12,7 @@ import logging
 import redis
 from flask import current_app
 
-from app.queue import get_queue, get_redis
+from app.platform.queue import get_queue, get_redis
 from jobs.context import get_app
 from models import db
 

@@ -48,7 +48,7 @@ def _sweep_forever(stop: threading.Event, interval: float) -> None:
 
 def main(sweep_interval: float = 30.0, burst: bool = False) -> None:
     from app import create_app
-    from app.queue import get_redis
+    from app.platform.queue import get_redis
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     app = create_app()

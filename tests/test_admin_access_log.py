@@ -12,7 +12,7 @@ from factories import World, make_agent, make_case
 from flask.testing import FlaskClient
 
 from app import operations
-from app.templating import local
+from app.platform.templating import local
 from models import AccessLog, db
 
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from app import operations
 from app.attachments import IncomingFile
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import Case, Event, Message, Office, Taxpayer, db
 
 DATA = Path(__file__).parent / "data"

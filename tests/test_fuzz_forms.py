@@ -431,7 +431,7 @@ class _Errors(logging.Handler):
 
 @pytest.fixture
 def app_errors() -> Iterator[_Errors]:
-    logger = logging.getLogger("app.errors")
+    logger = logging.getLogger("app.platform.errors")
     handler, disabled = _Errors(), logger.disabled
     logger.disabled = False
     logger.addHandler(handler)

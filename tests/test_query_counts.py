@@ -17,7 +17,7 @@ from test_agent_support import (
 )
 
 from app.access import ROLE_AGENT
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import OfficeKind, db
 
 # Queries of the first request after a restart or an edit fill the caches; the counts below

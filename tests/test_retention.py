@@ -283,7 +283,7 @@ def test_the_command_dry_run_changes_nothing_then_the_command_applies(
 def test_the_worker_queues_the_job_once_a_day(app: Flask, world: World) -> None:
     from helpers import run_jobs
 
-    from app.queue import get_redis
+    from app.platform.queue import get_redis
     from jobs.retention import DAILY_KEY, enqueue_daily
 
     get_redis().delete(f"{DAILY_KEY}:{app.config['RQ_QUEUE']}")

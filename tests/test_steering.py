@@ -43,7 +43,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import sign_in_agent
 
-from app.templating import local
+from app.platform.templating import local
 from models import (
     Agent,
     Case,

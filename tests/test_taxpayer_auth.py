@@ -17,7 +17,7 @@ from helpers import csrf_token, run_jobs, submit_form
 from sqlalchemy import select
 
 from app import operations
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import Case, Notification, NotificationKind, Taxpayer, TaxpayerKind, db, utcnow
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/espace/\S+)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.templating import multiline
+from app.platform.templating import multiline
 
 
 def test_a_script_tag_stays_text_and_links_are_safe() -> None:

@@ -16,7 +16,7 @@ from helpers import run_jobs
 from sqlalchemy import select
 
 from app import operations
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import Case, OfficeKind, db
 
 pytestmark = pytest.mark.browser

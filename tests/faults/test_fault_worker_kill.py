@@ -25,7 +25,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from sqlalchemy import select
 
 from app import operations
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import Notification, NotificationStatus, db
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app import access
-from app.templating import PARIS, format_datetime
+from app.platform.templating import PARIS, format_datetime
 from models import AccessLog, Agent, Case, Office, Taxpayer, db
 
 PAGE_SIZE = 100

@@ -15,7 +15,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.queue import enqueue_after_commit
+from app.platform.queue import enqueue_after_commit
 from jobs.notifications import send_notification
 from models import Notification, NotificationStatus, db, utcnow
 

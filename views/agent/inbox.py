@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, 
 from sqlalchemy.orm import selectinload
 
 from app import access
-from app.cache import Choice, references
+from app.platform.cache import Choice, references
 from models import Agent, Case, CaseStatus, Channel, db, utcnow
 
 PAGE_SIZE = 50

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app import access, presence
-from app.cache import VersionedCache, references
-from app.templating import format_date
+from app.platform.cache import VersionedCache, references
+from app.platform.templating import format_date
 from models import (
     Agent,
     Case,

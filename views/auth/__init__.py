@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from app.ratelimit import reset, too_many
+from app.platform.ratelimit import reset, too_many
 from app.security import (
     MFA_OK,
     OTP_ATTEMPTS,

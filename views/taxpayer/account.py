@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from app import taxpayers
-from app.ratelimit import too_many
+from app.platform.ratelimit import too_many
 from models import db, utcnow
 from views.taxpayer import blueprint
 from views.taxpayer.forms import EmailChangeForm, PreferencesForm

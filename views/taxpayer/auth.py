@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app import taxpayers
-from app.ratelimit import too_many
+from app.platform.ratelimit import too_many
 from models import Taxpayer, TaxpayerKind, db
 from views.taxpayer import blueprint
 from views.taxpayer.forms import (

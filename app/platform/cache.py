@@ -31,7 +31,7 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from app.queue import get_redis
+from app.platform.queue import get_redis
 from models import Office, TaxMatter, Topic, db
 
 log = logging.getLogger(__name__)

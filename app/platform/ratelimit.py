@@ -11,7 +11,7 @@ import logging
 
 import redis
 
-from app.queue import get_redis
+from app.platform.queue import get_redis
 
 log = logging.getLogger(__name__)
 
