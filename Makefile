@@ -39,7 +39,7 @@ translations/fr/LC_MESSAGES/messages.mo: translations/fr/LC_MESSAGES/messages.po
 setup: .stamp-python .stamp-assets .stamp-system translations/fr/LC_MESSAGES/messages.mo
 
 run: setup
-	$(BIN)/python -m app.runner
+	$(BIN)/python -m app.dev.runner
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -29,7 +29,7 @@ def init_command(demo: bool | None) -> None:
     load = current_app.config["DEMO_MODE"] if demo is None else demo
     empty = db.session.scalar(select(func.count()).select_from(Office)) == 0
     if load and empty:
-        from app.demo import load_demo_data
+        from app.dev.demo import load_demo_data
 
         load_demo_data(progress=click.echo)
         db.session.commit()
@@ -41,7 +41,7 @@ def init_command(demo: bool | None) -> None:
 @econtacts.command("load-demo")
 def load_demo_command() -> None:
     """Load the demo data (offices, agents, taxpayers, requests) into an empty base."""
-    from app.demo import load_demo_data
+    from app.dev.demo import load_demo_data
 
     if db.session.scalar(select(func.count()).select_from(Office)):
         raise click.ClickException("The database already has offices: demo data not loaded.")

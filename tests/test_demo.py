@@ -38,7 +38,7 @@ def demo_app(tmp_path_factory):
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.demo import load_demo_data
+    from app.dev.demo import load_demo_data
 
     tmp_path = tmp_path_factory.mktemp("demo")
     app = create_app(
@@ -179,7 +179,7 @@ def test_demo_taxpayer_has_a_rich_history(ctx):
 def test_demo_accounts_can_sign_in(ctx):
     from werkzeug.security import check_password_hash
 
-    from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from app.dev.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
     from app.taxpayers import authenticate
 
     taxpayer = authenticate("1234567890123", DEMO_PASSWORD)
@@ -199,7 +199,7 @@ def test_missing_roles_give_a_clear_error(tmp_path):
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.demo import load_demo_data
+    from app.dev.demo import load_demo_data
 
     app = create_app(
         {

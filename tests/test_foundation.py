@@ -48,7 +48,7 @@ def _start(env_changes: dict[str, str], tmp_path: object) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
     env.update({"ECONTACTS_DATA_DIR": str(tmp_path), **env_changes})
     return subprocess.run(
-        [sys.executable, "-m", "app.runner"],
+        [sys.executable, "-m", "app.dev.runner"],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,

@@ -80,7 +80,7 @@ def main() -> int:
     shutil.rmtree(mails, ignore_errors=True)
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    from app.mailcapture import start_mail_capture
+    from app.dev.mailcapture import start_mail_capture
 
     sink = start_mail_capture(mails, port=int(env["MAIL_PORT"]))
     processes = start_servers(scale, env, logs)

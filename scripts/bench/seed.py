@@ -345,7 +345,7 @@ class Seeder:
         self.load_reference(conn)
 
     def load_reference(self, conn: psycopg.Connection[Any]) -> None:
-        from app import demo
+        from app.dev import demo
 
         topics: dict[str, int] = {}
         self.topic_days: dict[int, int] = {}

@@ -69,7 +69,7 @@ def main() -> None:
         env["REDIS_URL"] = start_embedded_redis(data_dir)
         print(f"Embedded Redis: {env['REDIS_URL']}")
     if settings["MAIL_CAPTURE"]:
-        from app.mailcapture import start_mail_capture
+        from app.dev.mailcapture import start_mail_capture
 
         keep_alive.append(
             start_mail_capture(data_dir / "mails", port=int(str(settings["MAIL_PORT"])))
@@ -96,7 +96,7 @@ def main() -> None:
             cwd=BASE_DIR,
         ),
     ]  # fmt: skip
-    from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from app.dev.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
     print(f"\ne-contacts is running: http://{host}:{port}/")
     if settings["DEMO_MODE"]:
