@@ -38,9 +38,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app import fabguard
+    from app.fab import guard as fabguard
+    from app.fab.security import EContactsSecurityManager
     from app.platform import errors, headers, querycount, queue, templating
-    from app.security import EContactsSecurityManager
 
     headers.init_app(app)
     queue.init_app(app)

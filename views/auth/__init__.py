@@ -21,8 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from app.platform.ratelimit import reset, too_many
-from app.security import (
+from app.fab.security import (
     MFA_OK,
     OTP_ATTEMPTS,
     PENDING_AGENT,
@@ -31,6 +30,7 @@ from app.security import (
     LoginOutcome,
     mfa_required,
 )
+from app.platform.ratelimit import reset, too_many
 from models import Agent, db
 from views.auth.forms import AgentLoginForm, OtpForm
 

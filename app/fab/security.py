@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
-from app.permissions import ROLE_PERMISSIONS
+from app.fab.permissions import ROLE_PERMISSIONS
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
