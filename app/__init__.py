@@ -10,8 +10,8 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from jinja2 import StrictUndefined
 
-from app import rollups
 from app.extensions import csrf, db, mail, migrate
+from app.steering import rollups
 from config import BASE_DIR, load_settings
 
 log = logging.getLogger(__name__)

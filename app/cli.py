@@ -84,7 +84,7 @@ def retention_command(dry_run: bool, batch_size: int) -> None:
 @click.argument("action", type=click.Choice(["fold", "rebuild"]))
 def rollups_command(action: str) -> None:
     """Steering rollups: fold the journal, or rebuild everything from the requests."""
-    from app import rollups
+    from app.steering import rollups
 
     if action == "fold":
         folded = rollups.fold()

@@ -45,8 +45,8 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
-from app import rollups
 from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.steering import rollups
 from models import Agent, Office, OfficeKind, OfficeTerritory, db
 
 OFFICES = "offices"

@@ -26,7 +26,7 @@ from app.attachments import (
     StoredFile,
     store_files,
 )
-from app.notifications import alert_new_message
+from app.notifications.outbox import alert_new_message
 from app.references import new_reference
 from models import (
     AccessLog,

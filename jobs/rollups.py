@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def fold_journal() -> int:
     """Fold what the journal holds now; returns the number of journal rows folded."""
-    from app.rollups import fold
+    from app.steering.rollups import fold
 
     with get_app().app_context():
         try:

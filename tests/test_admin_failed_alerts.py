@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import csrf_token, run_jobs
 
-from app.notifications import queue_email
+from app.notifications.outbox import queue_email
 from models import Notification, NotificationKind, NotificationStatus, db
 
 

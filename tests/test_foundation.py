@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from helpers import run_jobs, submit_form
 from sqlalchemy import inspect, select
 
-from app.notifications import alert_new_message
+from app.notifications.outbox import alert_new_message
 from config import BASE_DIR, ConfigurationError, load_settings
 from models import (
     AuthorKind,

@@ -16,9 +16,10 @@ from factories import World, make_tax_matter, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import operations, rollups
+from app import operations
 from app.directory_import import move_office
 from app.retention import apply_retention
+from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, Topic, db, utcnow
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 

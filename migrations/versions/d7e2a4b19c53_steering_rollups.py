@@ -90,7 +90,7 @@ def upgrade():
             sqlite_where=sa.text("status <> 'closed'"),
         )
     # Fill the rollups from the requests already there (app.rollups.rebuild, in SQL).
-    from app import rollups
+    from app.steering import rollups
 
     rollups.rebuild_with(op.get_bind())
 

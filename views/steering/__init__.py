@@ -24,8 +24,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import steering
 from app.access import is_admin, may_steer
+from app.steering import figures as steering
 from models import utcnow
 from views.steering import tables
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app import steering
-from app.steering import AGE_BUCKETS, Backlog, Handling, Node, Period
+from app.steering import figures as steering
+from app.steering.figures import AGE_BUCKETS, Backlog, Handling, Node, Period
 from models import CaseStatus, Channel
 
 

@@ -42,10 +42,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from app import rollups
 from app.access import is_admin, is_office_manager, is_steering, offices_steered_by
 from app.platform.cache import references
 from app.platform.templating import local
+from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
 from models.agent import Agent
 from models.event import Event, EventKind
