@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, routing, settings
+from app import access, routing
 from app.attachments import (
     AttachmentRejected,
     IncomingFile,
@@ -26,6 +26,7 @@ from app.attachments import (
     StoredFile,
     store_files,
 )
+from app.directory import settings
 from app.notifications.outbox import alert_new_message
 from app.references import new_reference
 from models import (

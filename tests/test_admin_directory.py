@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from helpers import csrf_token, submit_form
 from sqlalchemy import select
 
-from app import settings
+from app.directory import settings
 from models import Agent, Office, OfficeKind, OfficeTerritory, Setting, Topic, db
 
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from helpers import csrf_token
 from sqlalchemy import func, select
 
-from app import directory_import
+from app.directory import imports as directory_import
 from models import Agent, Office, OfficeKind, db
 
 BAD_OFFICES = """code,nom,type,parent,courriel,telephone,adresse,territoires

@@ -11,8 +11,9 @@ from factories import World, make_agent, make_case, make_office, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import operations, settings
+from app import operations
 from app.attachments import IncomingFile
+from app.directory import settings
 from models import (
     Attachment,
     CaseStatus,

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app import operations
-from app.directory_import import move_office
+from app.directory.imports import move_office
 from app.retention import apply_retention
 from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, Topic, db, utcnow

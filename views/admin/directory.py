@@ -15,7 +15,7 @@ from wtforms import StringField, ValidationError
 from wtforms.validators import Email, Optional
 
 from app import access
-from app.directory_import import (
+from app.directory.imports import (
     format_territories,
     move_office,
     parse_territories,

@@ -14,7 +14,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField
 from wtforms.fields.choices import SelectChoice
 
-from app import directory_import
+from app.directory import imports as directory_import
 from models import db
 
 

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from app import access, operations, settings
+from app import access, operations
 from app.attachments import AttachmentRejected, IncomingFile, check_files, human_size, limits
+from app.directory import settings
 from app.extensions import csrf
 from app.routing import NoCompetentOffice
 from models import Case, Message, TaxMatter, Taxpayer, Topic, db
