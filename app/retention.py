@@ -33,7 +33,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
 
-from app.attachments import path_of
+from app.cases.attachments import path_of
 from app.steering import rollups
 from models import (
     AccessLog,

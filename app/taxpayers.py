@@ -33,7 +33,7 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.access import cases_of_taxpayer, messages_for_taxpayer
+from app.cases.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications.outbox import public_url, queue_email
 from app.platform import ratelimit
 from app.platform.queue import get_redis

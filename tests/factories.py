@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 
-from app.operations import record_contact
+from app.cases.operations import record_contact
 from app.taxpayers import hash_password
 from models import (
     Agent,

@@ -11,7 +11,7 @@ import pytest
 from factories import World, make_agent, make_case
 from flask.testing import FlaskClient
 
-from app import operations
+from app.cases import operations
 from app.platform.templating import local
 from models import AccessLog, db
 

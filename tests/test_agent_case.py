@@ -19,7 +19,7 @@ from test_agent_support import (
     text_of,
 )
 
-from app import operations, presence
+from app.cases import operations, presence
 from models import (
     AccessLog,
     Case,

@@ -13,7 +13,7 @@ from test_agent_support import (
     text_of,
 )
 
-from app import operations
+from app.cases import operations
 from models import CaseStatus, Channel, db, utcnow
 from views.agent import inbox
 

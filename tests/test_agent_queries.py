@@ -11,7 +11,7 @@ from test_agent_support import (
     clean_presence,  # noqa: F401
 )
 
-from app import operations
+from app.cases import operations
 from models import db
 
 

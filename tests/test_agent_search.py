@@ -11,7 +11,7 @@ from test_agent_support import (
     text_of,
 )
 
-from app import operations
+from app.cases import operations
 from models import AccessLog, TaxpayerKind, db
 
 

@@ -14,8 +14,8 @@ from factories import make_case
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import operations
-from app.attachments import IncomingFile
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from app.platform.queue import get_redis
 from models import Case, Event, Message, Office, Taxpayer, db
 

@@ -20,8 +20,8 @@ from factories import World, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import operations
-from app.attachments import IncomingFile
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from models import Attachment, Case, db
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"

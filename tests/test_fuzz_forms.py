@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, IntegerConverter, Rule
 
-from app.attachments import path_of
+from app.cases.attachments import path_of
 from models import (
     Attachment,
     AuthorKind,

@@ -11,8 +11,8 @@ from factories import World, make_agent, make_case, make_office, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import operations
-from app.attachments import IncomingFile
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from app.directory import settings
 from models import (
     Attachment,
@@ -76,7 +76,7 @@ def test_submit_routes_to_the_competent_office_and_records_everything(world: Wor
 
 
 def test_a_commune_beats_a_departement_and_ties_go_to_the_lowest_id(world: World) -> None:
-    from app.routing import office_for_territory
+    from app.cases.routing import office_for_territory
     from models import OfficeTerritory
 
     later = make_office(OfficeKind.SIP, parent=world.directorate, name="SIP Lyon bis")

@@ -16,7 +16,7 @@ from test_agent_support import (
     clean_presence,  # noqa: F401
 )
 
-from app.access import ROLE_AGENT
+from app.directory.access import ROLE_AGENT
 from app.platform.queue import get_redis
 from models import OfficeKind, db
 

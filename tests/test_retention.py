@@ -11,7 +11,7 @@ from factories import World, make_case, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.attachments import path_of
+from app.cases.attachments import path_of
 from app.retention import apply_retention
 from models import (
     AccessLog,

@@ -16,7 +16,7 @@ from factories import World, make_tax_matter, make_topic
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import operations
+from app.cases import operations
 from app.directory.imports import move_office
 from app.retention import apply_retention
 from app.steering import rollups

@@ -44,7 +44,7 @@ from flask.testing import FlaskClient
 from helpers import clear_rate_limits, session_csrf_token, sign_in_as
 from werkzeug.routing import Rule
 
-from app.attachments import path_of
+from app.cases.attachments import path_of
 from models import (
     Attachment,
     AuthorKind,

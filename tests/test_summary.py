@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from helpers import count_queries
 from sqlalchemy import select
 
-from app import operations
+from app.cases import operations
 from models import AccessLog, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
 
 

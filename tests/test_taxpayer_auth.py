@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from helpers import csrf_token, run_jobs, submit_form
 from sqlalchemy import select
 
-from app import operations
+from app.cases import operations
 from app.platform.queue import get_redis
 from models import Case, Notification, NotificationKind, Taxpayer, TaxpayerKind, db, utcnow
 
@@ -434,7 +434,7 @@ def test_alerts_can_be_switched_off(
 def test_the_taxpayer_downloads_all_their_data(taxpayer_client: FlaskClient, world: World) -> None:
     import io
 
-    from app.attachments import IncomingFile
+    from app.cases.attachments import IncomingFile
 
     topic = make_topic("Question générale")
     case = operations.submit_case(

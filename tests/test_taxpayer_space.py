@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from helpers import count_queries, csrf_token, run_jobs
 from sqlalchemy import func, select
 
-from app import operations
+from app.cases import operations
 from app.directory import settings
 from models import (
     Attachment,

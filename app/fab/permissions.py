@@ -10,7 +10,7 @@ One list per area of screens, so that each area's module owns its own lines.
 
 from __future__ import annotations
 
-from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 
 HOME = [("can_access", "AgentHome")]
 

@@ -34,7 +34,7 @@ from flask_appbuilder.security.sqla.models import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.fab.permissions import ROLE_PERMISSIONS
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis

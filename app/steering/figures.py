@@ -42,10 +42,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from app.access import is_admin, is_office_manager, is_steering, offices_steered_by
+from app.directory.access import is_admin, is_office_manager, is_steering
 from app.platform.cache import references
 from app.platform.templating import local
 from app.steering import rollups
+from app.steering.access import offices_steered_by
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
 from models.agent import Agent
 from models.event import Event, EventKind

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from flask import Blueprint, request
 
-from app import create_app, operations
-from app.attachments import IncomingFile
+from app import create_app
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from app.extensions import csrf
 from models import Agent, Case, Taxpayer, Topic, db
 

@@ -12,7 +12,7 @@ from axe import assert_accessible
 from factories import PASSWORD, World
 from harness import screenshot
 
-from app import operations
+from app.cases import operations
 from models import db
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from axe import assert_accessible
 from factories import PASSWORD, World, make_case, make_reply_template
 from harness import screenshot, sign_in_agent
 
-from app import operations
+from app.cases import operations
 from models import Case, CaseStatus, Transfer, db
 
 

@@ -15,7 +15,7 @@ from harness import screenshot
 from helpers import run_jobs
 from sqlalchemy import select
 
-from app import operations
+from app.cases import operations
 from app.platform.queue import get_redis
 from models import Case, OfficeKind, db
 

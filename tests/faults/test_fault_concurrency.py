@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from app import operations
+from app.cases import operations
 from models import (
     Agent,
     AuthorKind,

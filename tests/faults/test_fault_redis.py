@@ -16,7 +16,7 @@ from flask import Flask
 from helpers import run_jobs
 from sqlalchemy import func, select
 
-from app import operations
+from app.cases import operations
 from jobs.notifications import sweep_outbox
 from models import (
     Agent,

@@ -15,8 +15,9 @@ from faultkit import PrivateDatabase, pdf_bytes, report, seed
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from app import create_app, operations
-from app.attachments import IncomingFile
+from app import create_app
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from models import Attachment, Case, Event, Message, Notification, Taxpayer, Topic, db
 
 TABLES = (Case, Message, Attachment, Event, Notification)

@@ -16,7 +16,7 @@ from flask import Flask
 from helpers import run_jobs
 from sqlalchemy import select, update
 
-from app import operations
+from app.cases import operations
 from jobs.notifications import MAX_ATTEMPTS, sweep_outbox
 from models import Notification, NotificationStatus, db, utcnow
 

@@ -23,9 +23,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-import app.attachments as attachments
-from app import operations
-from app.attachments import IncomingFile
+import app.cases.attachments as attachments
+from app.cases import operations
+from app.cases.attachments import IncomingFile
 from models import Attachment, Case, Message, db
 
 DATA = Path(__file__).resolve().parents[1] / "data"

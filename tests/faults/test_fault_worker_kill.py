@@ -24,7 +24,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from sqlalchemy import select
 
-from app import operations
+from app.cases import operations
 from app.platform.queue import get_redis
 from models import Notification, NotificationStatus, db
 

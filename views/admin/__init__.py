@@ -8,7 +8,7 @@ from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import access
+from app.directory import access
 
 DIRECTORY = "Directory"
 DIRECTORY_LABEL = _l("Référentiel")

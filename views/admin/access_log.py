@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
-from app import access
+from app.directory import access
 from app.platform.templating import PARIS, format_datetime
 from models import AccessLog, Agent, Case, Office, Taxpayer, db
 

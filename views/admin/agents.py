@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.directory.imports import ROLES_NEEDING_OFFICE
 from models import Agent, db
 from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no

@@ -14,7 +14,7 @@ from sqlalchemy import true
 from wtforms import StringField, ValidationError
 from wtforms.validators import Email, Optional
 
-from app import access
+from app.directory import access
 from app.directory.imports import (
     format_territories,
     move_office,

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import access
+from app.directory import access
 from models import ReplyTemplate
 from views.admin.common import ScopedInterface
 from views.admin.directory import TEMPLATE_BODY_HELP, ReplyTemplateView, templates_managed

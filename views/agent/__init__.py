@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_appbuilder import AppBuilder
 
-import app.search  # noqa: F401  (declares the inbox indexes on the models' metadata)
+import app.cases.search  # noqa: F401  (declares the inbox indexes on the models' metadata)
 
 # Menu names: FAB's "menu_access" permissions (app.permissions.AGENT_SCREENS) use them.
 MENU_INBOX = "Demandes"
@@ -13,7 +13,7 @@ MENU_SEARCH = "Rechercher"
 
 def register(appbuilder: AppBuilder) -> None:
     # The agent home is FAB's index view (views.agent.home.AgentIndexView).
-    from app.search import declare_full_text_indexes
+    from app.cases.search import declare_full_text_indexes
     from views.agent.cases import CasesView
     from views.agent.search import SearchView
 

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app import access, operations, presence
-from app.attachments import IncomingFile, human_size, path_of
+from app.cases import access, operations, presence
+from app.cases.attachments import IncomingFile, human_size, path_of
+from app.directory import access as directory_access
 from models import Agent, Case, Channel, Message, Office, ReplyTemplate, db, utcnow
 from views.agent import inbox, thread
 from views.agent.inbox import int_or_none
@@ -87,7 +88,7 @@ class CasesView(BaseView):
     @has_access
     def inbox(self) -> str:
         agent = current_user
-        if not access.handles_cases(agent):
+        if not directory_access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         page = inbox.load_page(agent, request.args)
         return self.render_template(
@@ -135,7 +136,7 @@ class CasesView(BaseView):
             return ""
         template = db.session.scalar(
             select(ReplyTemplate).where(
-                ReplyTemplate.id == template_id, access.templates_usable_by(current_user)
+                ReplyTemplate.id == template_id, directory_access.templates_usable_by(current_user)
             )
         )
         return thread.fill_template(template.body, case) if template else ""
@@ -213,7 +214,7 @@ class CasesView(BaseView):
                 assignee = db.session.scalar(
                     select(Agent).where(
                         Agent.id == (int_or_none(raw) or 0),
-                        access.agents_assignable_by(current_user),
+                        directory_access.agents_assignable_by(current_user),
                     )
                 )
                 if assignee is None:

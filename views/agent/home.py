@@ -7,7 +7,7 @@ from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app import access
+from app.directory import access
 
 
 class AgentIndexView(IndexView):

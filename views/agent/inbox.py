@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, true
 from sqlalchemy.orm import selectinload
 
-from app import access
+from app.cases import access
+from app.directory import access as directory_access
 from app.platform.cache import Choice, references
 from models import Agent, Case, CaseStatus, Channel, db, utcnow
 
@@ -283,7 +284,7 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
         agents=list(
             db.session.scalars(
                 select(Agent)
-                .where(access.colleagues_of(agent))
+                .where(directory_access.colleagues_of(agent))
                 .order_by(Agent.last_name, Agent.first_name)
             )
         ),

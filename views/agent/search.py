@@ -8,7 +8,8 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import access, operations, search
+from app.cases import operations, search
+from app.directory import access
 from models import db, utcnow
 from views.agent import inbox
 

@@ -13,7 +13,8 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from app import access, presence
+from app.cases import access, presence
+from app.directory import access as directory_access
 from app.platform.cache import VersionedCache, references
 from app.platform.templating import format_date
 from models import (
@@ -206,7 +207,7 @@ def load(agent: Any, case: Case) -> CasePage:
         FilledTemplate(id=t.id, title=t.title, body=fill_template(t.body, case))
         for t in db.session.scalars(
             select(ReplyTemplate)
-            .where(access.templates_usable_by(agent))
+            .where(directory_access.templates_usable_by(agent))
             .order_by(ReplyTemplate.title, ReplyTemplate.id)
         )
     ]
@@ -215,7 +216,7 @@ def load(agent: Any, case: Case) -> CasePage:
         assignable = list(
             db.session.scalars(
                 select(Agent)
-                .where(access.agents_assignable_by(agent))
+                .where(directory_access.agents_assignable_by(agent))
                 .order_by(Agent.last_name, Agent.first_name)
             )
         )

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user
 
-from app import access
+from app.directory import access
 
 PERMISSION = "can_access"
 

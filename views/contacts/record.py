@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from app import access, operations
-from app.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
-from app.summary import search_taxpayers, taxpayer_for_agent
+from app.cases import access, operations
+from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
+from app.cases.summary import search_taxpayers, taxpayer_for_agent
 from models import Channel, Office, TaxMatter, Taxpayer, Topic, db
 from views.contacts.guard import PERMISSION, agents_only
 

@@ -10,7 +10,7 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import operations, summary
+from app.cases import operations, summary
 from models import Channel, db
 from views.contacts.guard import PERMISSION, agents_only
 

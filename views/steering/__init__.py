@@ -24,8 +24,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.access import is_admin, may_steer
+from app.directory.access import is_admin
 from app.steering import figures as steering
+from app.steering.access import may_steer
 from models import utcnow
 from views.steering import tables
 

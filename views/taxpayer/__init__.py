@@ -16,7 +16,7 @@ def _taxpayer_globals() -> dict[str, object]:
 
 @blueprint.app_template_filter("file_size")
 def _file_size(size: int) -> str:
-    from app.attachments import human_size
+    from app.cases.attachments import human_size
 
     return human_size(int(size))
 

@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from app import access, operations
-from app.attachments import AttachmentRejected, IncomingFile, check_files, human_size, limits
+from app.cases import access, operations
+from app.cases.attachments import AttachmentRejected, IncomingFile, check_files, human_size, limits
+from app.cases.routing import NoCompetentOffice
 from app.directory import settings
 from app.extensions import csrf
-from app.routing import NoCompetentOffice
 from models import Case, Message, TaxMatter, Taxpayer, Topic, db
 from views.taxpayer import blueprint
 from views.taxpayer.session import (

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
-from app import access, operations
-from app.attachments import limits, path_of
+from app.cases import access, operations
+from app.cases.attachments import limits, path_of
 from app.directory import settings
 from models import Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db
 from views.taxpayer import blueprint

@@ -1,63 +1,36 @@
-"""Who may see and do what: the one place that decides it (README, "Access rules").
+"""Who may see and do what with cases: the one place that decides it for cases, their messages
+and attachments, and the taxpayers an agent may look up (README, "Access rules").
 
-Every view, FAB list filter and action, export, job and API goes through these functions. They
+Access is decided per domain, each in its own ``access`` module (docs/architecture.md,
+docs/decisions/0009): this one for cases; ``app.directory.access`` for roles, reply templates,
+colleagues and the access log; ``app.steering.access`` for the office subtrees whose figures a
+user may see. Every view, FAB list filter and action, export, job and API goes through them. They
 return SQL clauses (so that lists filter in the database) or the object itself, or ``None`` when
 the user may not have it: the caller answers 404, never someone else's data.
 
 The rules, in short:
 
-- a taxpayer sees their own requests that are visible to them, and only the public messages;
-- an agent or office manager handles the requests of their own office, with everything in them;
-  after a transfer the request belongs to the receiving office alone: the sending office keeps
+- a taxpayer sees their own cases that are visible to them, and only the public messages;
+- an agent or office manager handles the cases of their own office, with everything in them;
+  after a transfer the case belongs to the receiving office alone: the sending office keeps
   what the summary sheet shows of it (dates, topic, status, offices), not the messages;
 - any agent or office manager may open any taxpayer's summary sheet (accueil de proximité),
   each opening written to the access log with its reason;
-- office managers also assign requests, manage their office's reply templates and read their
+- office managers also assign cases, manage their office's reply templates and read their
   office's access log;
-- steering users see figures of their subtree of the office tree, never a request or a taxpayer;
+- steering users see figures of their subtree of the office tree, never a case or a taxpayer;
 - administrators manage the directory and the settings, and read the whole access log; they do
-  not read requests unless they also hold the agent role in an office.
+  not read cases unless they also hold the agent role in an office.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, select, true
 
-from models import Attachment, Case, Message, Office, ReplyTemplate, Taxpayer, db
-from models.agent import Agent
-
-ROLE_AGENT = "agent"
-ROLE_OFFICE_MANAGER = "office_manager"
-ROLE_STEERING = "steering"
-ROLE_ADMIN = "admin"
-
-
-def _roles(user: Any) -> set[str]:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return set()
-    return set(getattr(user, "role_names", set()))
-
-
-def handles_cases(user: Any) -> bool:
-    """An agent or office manager bound to an office: handles requests and records contacts."""
-    return bool(_roles(user) & {ROLE_AGENT, ROLE_OFFICE_MANAGER}) and bool(
-        getattr(user, "office_id", None)
-    )
-
-
-def is_office_manager(user: Any) -> bool:
-    return ROLE_OFFICE_MANAGER in _roles(user) and bool(getattr(user, "office_id", None))
-
-
-def is_steering(user: Any) -> bool:
-    return ROLE_STEERING in _roles(user) and bool(getattr(user, "office_id", None))
-
-
-def is_admin(user: Any) -> bool:
-    return ROLE_ADMIN in _roles(user)
-
+from app.directory.access import handles_cases, is_office_manager
+from models import Attachment, Case, Message, Taxpayer, db
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -172,74 +145,3 @@ def may_open_summary(user: Any) -> bool:
 def taxpayers_visible_to(user: Any) -> ColumnElement[bool]:
     """Whom an agent may look up (search, contact form): every taxpayer for an agent."""
     return true() if handles_cases(user) else false()
-
-
-# --- the office tree (steering) ------------------------------------------------------------------
-
-
-def offices_steered_by(user: Any) -> ColumnElement[bool]:
-    """The offices whose figures the user may see, as a WHERE clause on ``Office``.
-
-    A steering user sees their office's subtree; an office manager their own office; an
-    administrator everything.
-    """
-    if is_admin(user):
-        return true()
-    clauses = []
-    if is_steering(user) and user.office is not None:
-        clauses.append(Office.path.startswith(user.office.path))
-    if is_office_manager(user):
-        clauses.append(Office.id == user.office_id)
-    return or_(*clauses) if clauses else false()
-
-
-def office_in_scope(user: Any, office_id: int) -> Office | None:
-    return db.session.scalar(select(Office).where(Office.id == office_id, offices_steered_by(user)))
-
-
-def may_steer(user: Any) -> bool:
-    return is_admin(user) or is_steering(user) or is_office_manager(user)
-
-
-# --- directory ---------------------------------------------------------------------------
-
-
-def templates_managed_by(user: Any) -> ColumnElement[bool]:
-    """Reply templates a user may edit: all for administrators, their office's for managers."""
-    if is_admin(user):
-        return true()
-    if is_office_manager(user):
-        return ReplyTemplate.office_id == user.office_id
-    return false()
-
-
-def templates_usable_by(user: Any) -> ColumnElement[bool]:
-    """Reply templates an agent may use: national ones and their office's."""
-    if not handles_cases(user):
-        return false()
-    return ReplyTemplate.active.is_(True) & (
-        ReplyTemplate.office_id.is_(None) | (ReplyTemplate.office_id == user.office_id)
-    )
-
-
-def access_log_visible_to(user: Any) -> ColumnElement[bool]:
-    """Who may read the access log: administrators all of it, office managers their office's."""
-    from models import AccessLog
-
-    if is_admin(user):
-        return true()
-    if is_office_manager(user):
-        return AccessLog.office_id == user.office_id
-    return false()
-
-
-def colleagues_of(user: Any) -> ColumnElement[bool]:
-    """The active agents of the user's office (the inbox's assignee filter)."""
-    if not handles_cases(user):
-        return false()
-    return (Agent.office_id == user.office_id) & Agent.active.is_(True)
-
-
-def agents_assignable_by(user: Any) -> ColumnElement[bool]:
-    """The agents an office manager may assign a request to: those of their office."""
-    return colleagues_of(user) if is_office_manager(user) else false()

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from app import access
+from app.cases import access
 from app.platform.cache import References, references
 from app.platform.templating import PARIS
 from models import OPEN_STATUSES, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow

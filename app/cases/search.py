@@ -33,7 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from app import access
+from app.cases import access
+from app.directory import access as directory_access
 from models import Case, Message, Taxpayer, TaxpayerKind, db
 
 RESULT_LIMIT = 50
@@ -208,7 +209,7 @@ def _limited(rows: Sequence[Any], results: SearchResults) -> None:
 def search(agent: Any, raw: str | None) -> SearchResults:
     query = normalise(raw)
     results = SearchResults(query=query)
-    if not query or not access.handles_cases(agent):
+    if not query or not directory_access.handles_cases(agent):
         return results
     kind = identifier_kind(query)
     if kind is not None:

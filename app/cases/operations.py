@@ -18,17 +18,18 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import access, routing
-from app.attachments import (
+from app.cases import access, routing
+from app.cases.attachments import (
     AttachmentRejected,
     IncomingFile,
     StorageUnavailable,
     StoredFile,
     store_files,
 )
+from app.cases.references import new_reference
+from app.directory import access as directory_access
 from app.directory import settings
 from app.notifications.outbox import alert_new_message
-from app.references import new_reference
 from models import (
     AccessLog,
     Agent,
@@ -408,7 +409,7 @@ def take_case(*, agent: Agent, case: Case, expected_version: int | None = None) 
     _check_version(case, expected_version)
     if case.assignee_id == agent.id:
         return
-    if case.assignee_id is not None and not access.is_office_manager(agent):
+    if case.assignee_id is not None and not directory_access.is_office_manager(agent):
         raise NotAllowed(
             _(
                 "Cette demande est déjà prise en charge par %(name)s.",
@@ -719,7 +720,7 @@ def record_contact(
     ``disposition``: handled on the spot (recorded closed), kept in the agent's office as a
     request to handle, or forwarded to the competent office with a mandatory reason.
     """
-    if not access.handles_cases(agent):
+    if not directory_access.handles_cases(agent):
         raise NotAllowed(_("Seul un agent d'un service peut enregistrer un contact."))
     if submission_token:
         existing = db.session.scalar(select(Case).where(Case.submission_token == submission_token))

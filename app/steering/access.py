@@ -1,0 +1,34 @@
+"""Which offices' figures a user may see: the subtree of the office tree they steer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from app.directory.access import is_admin, is_office_manager, is_steering
+from models import Office, db
+
+
+def offices_steered_by(user: Any) -> ColumnElement[bool]:
+    """The offices whose figures the user may see, as a WHERE clause on ``Office``.
+
+    A steering user sees their office's subtree; an office manager their own office; an
+    administrator everything.
+    """
+    if is_admin(user):
+        return true()
+    clauses = []
+    if is_steering(user) and user.office is not None:
+        clauses.append(Office.path.startswith(user.office.path))
+    if is_office_manager(user):
+        clauses.append(Office.id == user.office_id)
+    return or_(*clauses) if clauses else false()
+
+
+def office_in_scope(user: Any, office_id: int) -> Office | None:
+    return db.session.scalar(select(Office).where(Office.id == office_id, offices_steered_by(user)))
+
+
+def may_steer(user: Any) -> bool:
+    return is_admin(user) or is_steering(user) or is_office_manager(user)
