@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app
 
 from app.cases.operations import record_contact
-from app.taxpayers import hash_password
+from app.taxpayers.accounts import hash_password
 from models import (
     Agent,
     Case,

@@ -180,7 +180,7 @@ def test_demo_accounts_can_sign_in(ctx):
     from werkzeug.security import check_password_hash
 
     from app.dev.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-    from app.taxpayers import authenticate
+    from app.taxpayers.accounts import authenticate
 
     taxpayer = authenticate("1234567890123", DEMO_PASSWORD)
     assert taxpayer is not None and taxpayer.tax_number == "1234567890123"

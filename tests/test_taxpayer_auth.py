@@ -152,7 +152,7 @@ def test_the_trusted_period_is_configurable(
 def test_a_new_password_forgets_the_trusted_browsers(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
-    from app.taxpayers import set_password
+    from app.taxpayers.accounts import set_password
 
     taxpayer = make_taxpayer()
     db.session.commit()

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from app import taxpayers
 from app.platform.ratelimit import too_many
+from app.taxpayers import accounts as taxpayers
 from models import db, utcnow
 from views.taxpayer import blueprint
 from views.taxpayer.forms import EmailChangeForm, PreferencesForm

@@ -11,8 +11,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app import taxpayers
 from app.platform.ratelimit import too_many
+from app.taxpayers import accounts as taxpayers
 from models import Taxpayer, TaxpayerKind, db
 from views.taxpayer import blueprint
 from views.taxpayer.forms import (

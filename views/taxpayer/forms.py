@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from app.taxpayers import PASSWORD_MAX, PASSWORD_MIN
+from app.taxpayers.accounts import PASSWORD_MAX, PASSWORD_MIN
 from models import TaxpayerKind
 
 _IDENTIFIER = Regexp(

@@ -18,7 +18,7 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.taxpayers import stash_draft, take_draft
+from app.taxpayers.accounts import stash_draft, take_draft
 from models import Taxpayer, db
 
 SESSION_KEY = "taxpayer_id"
