@@ -63,7 +63,7 @@ def sweep_command() -> None:
 @click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
 def retention_command(dry_run: bool, batch_size: int) -> None:
     """Apply the retention periods: archive, purge requests, purge internal notes."""
-    from app.retention import Periods, apply_retention, count_due
+    from app.retention.operations import Periods, apply_retention, count_due
 
     config = current_app.config
     click.echo(

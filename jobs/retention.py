@@ -24,7 +24,7 @@ DAY_SECONDS = 24 * 3600
 
 def run_retention() -> str:
     """Apply the retention periods now; returns the summary (kept in the job's result)."""
-    from app.retention import apply_retention
+    from app.retention.operations import apply_retention
 
     with get_app().app_context():
         report = apply_retention(commit=db.session.commit)

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.cases.attachments import path_of
-from app.retention import apply_retention
+from app.retention.operations import apply_retention
 from models import (
     AccessLog,
     Attachment,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.cases import operations
 from app.directory.imports import move_office
-from app.retention import apply_retention
+from app.retention.operations import apply_retention
 from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, Topic, db, utcnow
 from models.steering import SteeringChange, SteeringCount, SteeringDuration

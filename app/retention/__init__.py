@@ -1,0 +1,2 @@
+"""Retention: archiving, purging cases and internal notes when their periods end, legal holds
+skipped."""
