@@ -1,4 +1,4 @@
-"""The application factory: wiring only."""
+"""The application factory: wiring only (extensions, session listeners, FAB, views, commands)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,19 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from jinja2 import StrictUndefined
 
+import views
+from app.dev.cli import init_command, load_demo_command
 from app.extensions import csrf, db, mail, migrate
+from app.fab import guard
+from app.fab.cli import sync_roles_command
+from app.platform import errors, headers, querycount, queue, templating
+from app.platform.cli import register_cli
+from app.retention.cli import retention_command
 from app.steering import rollups
+from app.steering.cli import rollups_command
 from config import BASE_DIR, load_settings
+from jobs.cli import sweep_command
+from views.agent import home
 
 log = logging.getLogger(__name__)
 
@@ -38,33 +48,27 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
 
-    from app.fab import guard as fabguard
-    from app.fab.security import EContactsSecurityManager
-    from app.platform import errors, headers, querycount, queue, templating
-
     headers.init_app(app)
     queue.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     querycount.init_app(app)
-    fabguard.init_app(app)
+    guard.init_app(app)
 
     with app.app_context():
-        appbuilder = AppBuilder(security_manager_class=EContactsSecurityManager)
-        appbuilder.indexview = _index_view()
+        appbuilder = AppBuilder(security_manager_class=views.SecurityManager)
+        appbuilder.indexview = home.AgentIndexView
         appbuilder.base_template = "agent/base.html"
         appbuilder.init_app(app, db.session)
-        from views import register_views
+        views.register_views(app, appbuilder)
 
-        register_views(app, appbuilder)
-
-    from app.cli import register_cli
-
-    register_cli(app)
+    register_cli(
+        app,
+        sync_roles_command,
+        init_command,
+        load_demo_command,
+        sweep_command,
+        retention_command,
+        rollups_command,
+    )
     return app
-
-
-def _index_view() -> type:
-    from views.agent.home import AgentIndexView
-
-    return AgentIndexView

@@ -6,12 +6,23 @@ from __future__ import annotations
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from app.fab.security import EContactsSecurityManager
+from views import admin, agent, contacts, steering
+from views.admin.agents import AgentUserView
+from views.auth import AuthDBView
+from views.public import demo, home
+from views.taxpayer import blueprint as taxpayer_blueprint
+
+
+class SecurityManager(EContactsSecurityManager):
+    """The security manager with its screens: agents (office, our roles, second factor) and the
+    two-step sign-in."""
+
+    userdbmodelview = AgentUserView
+    authdbview = AuthDBView
+
 
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:
-    from views import admin, agent, contacts, steering
-    from views.public import demo, home
-    from views.taxpayer import blueprint as taxpayer_blueprint
-
     app.register_blueprint(home.blueprint)
     app.register_blueprint(taxpayer_blueprint)
     if app.config["DEMO_MODE"]:

@@ -86,7 +86,7 @@ def main() -> None:
         subprocess.Popen([python, "-m", "jobs.worker"], env=env, cwd=BASE_DIR),
         subprocess.Popen(
             [
-                python, "-m", "gunicorn", "app.wsgi:app",
+                python, "-m", "gunicorn", "app:create_app()",
                 "--bind", f"{host}:{port}",
                 "--workers", env.get("WEB_CONCURRENCY", "2"),
                 "--threads", "4",

@@ -1,7 +1,7 @@
 """The security manager: agents are FAB users bound to an office; roles are data, synced here.
 
 FAB decides which screens a role may open (its permissions); which rows an agent may see or
-change is decided by ``app.access`` alone.
+change is decided by the domains' ``access`` modules alone (docs/architecture.md).
 
 Signing in (docs/security.md): a password, checked here with a rate limit per address and per
 identifier (Redis) and a lockout after repeated failures (in the database), then a TOTP code
@@ -41,7 +41,6 @@ from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
 from app.platform.ratelimit import too_many
 from models import Agent
-from views.admin.agents import AgentUserView
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +119,13 @@ def _now() -> datetime:
 
 
 class EContactsSecurityManager(SecurityManager):
+    """Agents, roles as data, the second factor and the lockout. Its screens (the agents' list,
+    the two-step sign-in) are views: ``views.SecurityManager`` attaches them, so that this
+    package never imports ``views``."""
+
     user_model = Agent
     security_api = ClosedSecurityApi
-    userdbmodelview = AgentUserView  # agents: office, our roles, second factor (views.admin)
     userstatschartview = None  # FAB's chart loads Google's charts from the internet
-
-    @property
-    def authdbview(self) -> type:
-        from views.auth import AuthDBView
-
-        return AuthDBView
 
     # --- permissions, cached per process (FAB asks the database at each check) -------------
 

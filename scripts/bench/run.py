@@ -1,7 +1,7 @@
 """``make bench [SCALE=smoke|national]``: seed (or reuse) the dataset, serve the app the production
 way, drive every operation from a separate process, write the report.
 
-Servers: gunicorn (``app.wsgi:app``, ``BENCH_WORKERS`` workers × ``BENCH_THREADS`` threads),
+Servers: gunicorn (``app:create_app()``, ``BENCH_WORKERS`` workers × ``BENCH_THREADS`` threads),
 one RQ worker (``python -m jobs.worker``), PostgreSQL and Redis, and a local SMTP sink (the app's
 own mail capture) that keeps every e-mail as a file: the driver reads the taxpayers' sign-in codes
 there. Exit status: non-zero if any operation had an error or a correctness check failed (never
@@ -30,7 +30,7 @@ def start_servers(scale, env: dict[str, str], logs: Path) -> list[subprocess.Pop
     worker_log = (logs / "worker.log").open("w")
     web = subprocess.Popen(
         [
-            PYTHON, "-m", "gunicorn", "app.wsgi:app",
+            PYTHON, "-m", "gunicorn", "app:create_app()",
             "--bind", f"127.0.0.1:{port}",
             "--workers", workers,
             "--threads", threads,

@@ -1,4 +1,4 @@
-"""The production WSGI app (``app.wsgi``) plus test-only routes, for the fault tests only.
+"""The production WSGI app (``app:create_app()``) plus test-only routes, for the fault tests.
 
 ``gunicorn harness_wsgi:app`` serves the real application with every real route, and adds under
 ``/_faults/`` a submission and an agent reply that call the real operations and commit once,

@@ -318,7 +318,7 @@ def _spawn(
 
 
 def start_gunicorn(name: str, env: dict[str, str], logdir: Path, workers: int = 2) -> Proc:
-    """One app server as in production (``app.wsgi``), plus the test-only harness routes."""
+    """One app server as in production (``app:create_app()``), plus the harness routes."""
     port = free_port()
     args = [PYTHON, "-m", "gunicorn", "harness_wsgi:app", "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--threads", "4", "--timeout", "30",
