@@ -1,7 +1,7 @@
 # e-contacts: the one list of commands a newcomer needs. See README.md.
 #   make run    set everything up and start the system with demo data on http://127.0.0.1:5000
 #   make test   set everything up and run the whole test suite
-#   make check  lint (ruff) and type-check (mypy)
+#   make check  lint (ruff), type-check (mypy), check the architecture (import-linter)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -48,6 +48,7 @@ check: .stamp-python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: .stamp-python
 	$(BIN)/ruff check --fix .

@@ -2,7 +2,7 @@
 
 Each one checks what it is given, changes the rows, appends the event, queues the e-mail alert and
 flushes. None of them commits: the request, job or CLI command that calls it commits once, and the
-alert job is queued only after that commit (``app.queue.enqueue_after_commit``).
+alert job is queued only after that commit (``app.platform.queue.enqueue_after_commit``).
 
 Errors are :class:`OperationError` with the French message to show; nothing is written when one is
 raised (the caller rolls back).

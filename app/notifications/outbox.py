@@ -8,6 +8,9 @@ from flask_babel import gettext as _
 from app.platform.queue import enqueue_after_commit
 from models import Case, Message, Notification, NotificationKind, Taxpayer, db
 
+# The job that sends one outbox row, named (the worker imports it; the domain does not).
+SEND_JOB = "jobs.notifications.send_notification"
+
 
 def queue_email(
     *,
@@ -20,8 +23,6 @@ def queue_email(
     message: Message | None = None,
 ) -> Notification:
     """Add an outbox row to the current transaction; the send job is queued after commit."""
-    from jobs.notifications import send_notification
-
     notification = Notification(
         kind=kind,
         recipient=recipient,
@@ -33,7 +34,7 @@ def queue_email(
     )
     db.session.add(notification)
     db.session.flush()
-    enqueue_after_commit(send_notification, notification.id)
+    enqueue_after_commit(SEND_JOB, notification.id)
     return notification
 
 

@@ -54,8 +54,11 @@ def get_queue() -> Queue:
     return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
 
 
-def enqueue_after_commit(func: Callable[..., Any], *args: Any) -> None:
+def enqueue_after_commit(func: Callable[..., Any] | str, *args: Any) -> None:
     """Queue ``func(*args)`` for the worker once the current transaction commits.
+
+    ``func`` may be the job's dotted name (``"jobs.notifications.send_notification"``): the
+    domains name the jobs they queue without importing ``jobs`` (docs/architecture.md).
 
     If it rolls back, nothing is queued. If Redis is unreachable at that moment, the job is
     lost from Redis but not from the database: the periodic sweep finds the row and queues it.
