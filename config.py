@@ -139,7 +139,7 @@ def load_settings() -> dict[str, object]:
         "LOGIN_ATTEMPTS_PER_USERNAME": _int("LOGIN_ATTEMPTS_PER_USERNAME", 10),
         # Taxpayers: a browser that passed the e-mailed code is trusted for this many days.
         "TAXPAYER_TRUSTED_BROWSER_DAYS": _int("TAXPAYER_TRUSTED_BROWSER_DAYS", 90),
-        # Agent and taxpayer sessions end after this much inactivity (app.headers).
+        # Agent and taxpayer sessions end after this much inactivity (app.platform.headers).
         "SESSION_IDLE_MINUTES": idle_minutes,
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
@@ -153,7 +153,7 @@ def load_settings() -> dict[str, object]:
         # No time limit on CSRF tokens: a taxpayer's long draft must survive; the token is
         # bound to the session, which ends after SESSION_IDLE_MINUTES of inactivity.
         "WTF_CSRF_TIME_LIMIT": None,
-        # Retention of contact data (app.retention; `flask econtacts retention`).
+        # Retention of contact data (app.retention.operations; `flask econtacts retention`).
         "RETENTION_ARCHIVE_YEARS": _int("RETENTION_ARCHIVE_YEARS", 4),
         "RETENTION_PURGE_YEARS": _int("RETENTION_PURGE_YEARS", 10),
         "RETENTION_NOTES_YEARS": _int("RETENTION_NOTES_YEARS", 2),

@@ -1,4 +1,4 @@
-"""The retention job (app.retention): applied once a day by the RQ worker.
+"""The retention job (app.retention.operations): applied once a day by the RQ worker.
 
 ``enqueue_daily()`` is called by the worker's periodic sweep; a Redis key taken with SET NX makes
 it queue the job once a day across every worker of a deployment. The job is safe to run twice:

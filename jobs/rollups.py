@@ -1,4 +1,5 @@
-"""Fold the steering journal into the rollups (app/rollups.py), from the worker's sweep thread.
+"""Fold the steering journal into the rollups (app/steering/rollups.py), from the worker's
+sweep thread.
 
 Figures are exact without it (readers add the journal); folding keeps the journal short so that
 reading it stays cheap. Every worker's sweep calls it; the fold's advisory lock serialises them.

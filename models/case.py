@@ -102,7 +102,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     )
 
     # The attributes the steering rollups depend on keep their old value when set
-    # (active_history), for the journal of app/rollups.py.
+    # (active_history), for the journal of app/steering/rollups.py.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     # None only for a contact recorded for someone not yet known (identity given at the counter).

@@ -1,7 +1,7 @@
 """Steering rollups: the requests' figures summed per office of the tree, per day and per month.
 
-Written only by ``app.rollups`` (docs/steering.md, "Rollups"). Every office of the tree is a
-*node*: its rows sum the requests of its whole subtree (a directorate's rows hold its offices'
+Written only by ``app.steering.rollups`` (docs/steering.md, "Rollups"). Every office of the tree
+is a *node*: its rows sum the requests of its whole subtree (a directorate's rows hold its offices'
 requests), so a delegation's dashboard reads a few thousand rows instead of its million requests.
 
 - ``SteeringCount``: per node, grain (``d`` a day, ``m`` a month starting on ``day``) and

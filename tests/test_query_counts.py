@@ -1,5 +1,5 @@
 """The agents' hot pages run a fixed, small number of queries whatever the number of rows, and
-the per-process caches that make it so (app.cache: permissions, directory labels, transfer
+the per-process caches that make it so (app.platform.cache: permissions, directory labels, transfer
 offices) never show what the database no longer says."""
 
 from __future__ import annotations

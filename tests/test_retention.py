@@ -1,5 +1,6 @@
 """Retention: on requests spread over 12 years, exactly what the periods say goes, and nothing
-else (app.retention; periods 4 years archive, 10 years purge, 2 years for internal notes)."""
+else (app.retention.operations; periods 4 years archive, 10 years purge, 2 years for internal
+notes)."""
 
 from __future__ import annotations
 

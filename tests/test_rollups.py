@@ -1,4 +1,4 @@
-"""The steering rollups (app/rollups.py) against the requests themselves.
+"""The steering rollups (app/steering/rollups.py) against the requests themselves.
 
 Figures read from the rollups must equal those computed here, in Python, from the requests: with
 the changes still in the journal, once folded, after a rebuild; after operations (an answer, a

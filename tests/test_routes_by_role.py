@@ -439,7 +439,7 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
 # Known 500s, reported to their owners; each cell above says "500" for them meanwhile.
 # Once one is fixed, ``test_every_rule_as_every_role`` fails ("expected 500, got ..."): put the
 # real outcome in its row and remove the line here. (FAB's actions with an unknown name and
-# downloads of a missing file were 500s: ``app/fabguard.py`` now answers 404 for them.)
+# downloads of a missing file were 500s: ``app/fab/guard.py`` now answers 404 for them.)
 KNOWN_500: set[tuple[str, str]] = set()
 
 

@@ -1,5 +1,5 @@
 """The agents' search: by tax number or SIREN, by reference, and full text over subjects and
-messages, always within what ``app.access`` lets the agent see.
+messages, always within what ``app.cases.access`` lets the agent see.
 
 - A 13-digit number is a tax number, a 9-digit one a SIREN (spaces ignored): exact match on the
   taxpayer, whose summary sheet the agent may open (accueil de proximité), with the requests of

@@ -3,9 +3,9 @@
 Whatever the size of a taxpayer's history, a sheet costs the same number of queries: the figures
 are SQL aggregates (``GROUP BY channel``), the timeline is one keyset page with its joins, and the
 transfers of the listed requests are one more query. Who may read what is decided by
-``app.access``: any agent serving the taxpayer sees the metadata of every request (dates, channel,
-topic, status, offices, agents); the subject, the transfer reasons and the link to the request
-only where ``access.cases_visible_to`` lets the agent open the request.
+``app.cases.access``: any agent serving the taxpayer sees the metadata of every request (dates,
+channel, topic, status, offices, agents); the subject, the transfer reasons and the link to the
+request only where ``access.cases_visible_to`` lets the agent open the request.
 """
 
 from __future__ import annotations
@@ -170,8 +170,8 @@ def offices_of(taxpayer: Taxpayer) -> list[OfficeChoice]:
 
 
 class Labels:
-    """What the sheet's rows repeat, looked up once: the directory's names (app.cache) and the
-    enums' translated labels (gettext costs tens of microseconds a call)."""
+    """What the sheet's rows repeat, looked up once: the directory's names (app.platform.cache)
+    and the enums' translated labels (gettext costs tens of microseconds a call)."""
 
     def __init__(self, directory: References | None = None) -> None:
         self.directory = directory or references()

@@ -2,7 +2,7 @@
 
 The environment gives the default (``config.py``); a row of ``Setting`` overrides it. Read them
 through :func:`intake` and :func:`messaging`: every server of a multi-machine deployment sees a
-change at its next request (a per-process copy, invalidated through Redis, app/cache.py).
+change at its next request (a per-process copy, invalidated through Redis, app/platform/cache.py).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ class Messaging:
     show_agent_names: bool
 
 
-# Read on every taxpayer page and submission, changed a few times a year (app/cache.py: a commit
-# that changes a Setting row reloads every process's copy at its next request).
+# Read on every taxpayer page and submission, changed a few times a year (app/platform/cache.py: a
+# commit that changes a Setting row reloads every process's copy at its next request).
 SETTINGS_CACHE: VersionedCache[dict[str, dict[str, Any]]] = VersionedCache("settings", Setting)
 
 

@@ -1,7 +1,7 @@
 """Each role's FAB permissions, as (permission, view name) pairs: roles are data.
 
 FAB permissions decide which screens a role may open; which rows are visible is decided by
-``app.access`` alone. The view classes declare these names as ``class_permission_name``;
+``app.cases.access`` alone. The view classes declare these names as ``class_permission_name``;
 ``EContactsSecurityManager.sync_roles`` makes the database match this table exactly.
 Administrators get every permission of every registered view.
 

@@ -78,7 +78,8 @@ class RolePermissions:
         return any(pair in self.by_id.get(role_id, ()) for role_id in role_ids)
 
 
-# Reloaded when a role, permission, view or their links change (app.cache, docs/security.md).
+# Reloaded when a role, permission, view or their links change (app.platform.cache,
+# docs/security.md).
 PERMISSIONS_CACHE: VersionedCache[RolePermissions] = VersionedCache(
     "permissions", Role, Permission, ViewMenu, PermissionView
 )

@@ -48,7 +48,7 @@ AGENT_KEY = "_user_id"  # Flask-Login's
 TAXPAYER_KEY = "taxpayer_id"  # views.taxpayer.session.SESSION_KEY
 AGENT_SEEN = "agent_seen_at"
 TAXPAYER_SEEN = "taxpayer_seen_at"
-AGENT_KEYS = ("mfa_ok", "pending_agent", "pending_otp_secret")  # app.security's
+AGENT_KEYS = ("mfa_ok", "pending_agent", "pending_otp_secret")  # app.fab.security's
 SEEN_PRECISION_SECONDS = 30  # the session cookie is rewritten at most this often
 
 

@@ -2,11 +2,12 @@
 
 The figures of requests received in a period (volumes, by channel, topic and tax matter, answered,
 closed, on time, the percentiles of the handling times) come from the rollups of
-``app.rollups`` (per office of the tree, per year, month and day, kept exact by a journal); the
-open backlog, the transfers, the workload and the detailed export are SQL aggregates over the
-live tables. Python only folds a handful of aggregated rows. The scope of every query is
-``app.access.offices_steered_by(user)``; a node (the office whose page is shown) out of scope is
-``None`` here and a 404 in the view. See docs/steering.md for the precise definitions.
+``app.steering.rollups`` (per office of the tree, per year, month and day, kept exact by a
+journal); the open backlog, the transfers, the workload and the detailed export are SQL
+aggregates over the live tables. Python only folds a handful of aggregated rows. The scope of
+every query is ``app.steering.access.offices_steered_by(user)``; a node (the office whose page is
+shown) out of scope is ``None`` here and a 404 in the view. See docs/steering.md for the precise
+definitions.
 
 Vocabulary:
 
@@ -348,9 +349,9 @@ def handling(
 ) -> tuple[dict[int, Handling], Handling]:
     """Per group and in total: received, answered, closed, percentiles, on time.
 
-    Read from the rollups (app/rollups.py); the requests still unanswered past their due date
-    are counted live among the open ones (the only figure that moves with the clock): they come
-    per group in ``overdue``, from ``backlog`` with the same period."""
+    Read from the rollups (app/steering/rollups.py); the requests still unanswered past their
+    due date are counted live among the open ones (the only figure that moves with the clock):
+    they come per group in ``overdue``, from ``backlog`` with the same period."""
     window = _window(period)
     nodes = _rollup_nodes(node)
     counts = rollups.counts(nodes, window)
@@ -668,8 +669,8 @@ def on_time_label(
     words: dict[str, str] | None = None,
 ) -> str:
     """Answered on time (yes / no / pending): the row-level twin of the rollups' on-time and
-    late counts (``app.rollups._on_time_parts``) and of the backlog's overdue count. ``words``
-    (``on_time_words()``) spares a translation per row in the million-row export."""
+    late counts (``app.steering.rollups._on_time_parts``) and of the backlog's overdue count.
+    ``words`` (``on_time_words()``) spares a translation per row in the million-row export."""
     words = words or on_time_words()
     if due_at is None:
         return ""

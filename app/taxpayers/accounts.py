@@ -1,7 +1,7 @@
 """Taxpayer accounts: passwords, sign-in rules, e-mailed links and codes, drafts, data export.
 
 Nothing here commits: the view that calls these functions commits once (e-mails are outbox rows
-queued after that commit, ``app.notifications.queue_email``).
+queued after that commit, ``app.notifications.outbox.queue_email``).
 
 - Links (confirmation, password reset, change of e-mail) are signed with the app's SECRET_KEY by
   ``itsdangerous.URLSafeTimedSerializer``, one salt per purpose, and expire. A reset link also

@@ -5,7 +5,7 @@ tab, on SQLite and PostgreSQL alike), and on PostgreSQL the French full-text sea
 agents' search: ``to_tsvector('french', f_unaccent(...))`` GIN expression indexes over the
 requests' subjects and the messages' bodies. ``unaccent`` is not IMMUTABLE, so it is wrapped in
 the customary immutable SQL function ``f_unaccent`` that an index may use. The expressions must
-stay identical to ``app.search.text_document``.
+stay identical to ``app.cases.search.text_document``.
 
 Revision ID: b1e7a3c90d42
 Revises: 3f0a5db6c64b

@@ -5,7 +5,7 @@ Revises: c4d2f8a61e07
 Create Date: 2026-11-26
 
 A delegation's dashboard over three years read its million requests (6 s on the national bench
-dataset). The figures now come from rollups kept exact by a journal (app/rollups.py,
+dataset). The figures now come from rollups kept exact by a journal (app/steering/rollups.py,
 docs/steering.md "Rollups"). The tables are filled from the requests already there. The open
 backlog of a subtree gets its own covering partial index.
 """
@@ -89,7 +89,7 @@ def upgrade():
             ["office_id", "received_at"],
             sqlite_where=sa.text("status <> 'closed'"),
         )
-    # Fill the rollups from the requests already there (app.rollups.rebuild, in SQL).
+    # Fill the rollups from the requests already there (app.steering.rollups.rebuild, in SQL).
     from app.steering import rollups
 
     rollups.rebuild_with(op.get_bind())

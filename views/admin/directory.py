@@ -38,7 +38,8 @@ STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
 
 def _all() -> Any:
     """Offices, topics, tax matters and routing rules: every row, for whoever holds the view's
-    permissions (administrators; app.access says so, the roles in app.permissions grant it)."""
+    permissions (administrators; app.directory.access says so, the roles in app.fab.permissions
+    grant it)."""
     return true()
 
 

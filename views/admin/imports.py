@@ -1,4 +1,4 @@
-"""Loading offices and agents from a CSV file, with a dry run (app.directory_import)."""
+"""Loading offices and agents from a CSV file, with a dry run (app.directory.imports)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from flask_appbuilder import AppBuilder
 
 import app.cases.search  # noqa: F401  (declares the inbox indexes on the models' metadata)
 
-# Menu names: FAB's "menu_access" permissions (app.permissions.AGENT_SCREENS) use them.
+# Menu names: FAB's "menu_access" permissions (app.fab.permissions.AGENT_SCREENS) use them.
 MENU_INBOX = "Demandes"
 MENU_SEARCH = "Rechercher"
 

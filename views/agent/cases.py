@@ -1,6 +1,6 @@
 """The office inbox, a request's page and its actions (FAB ``BaseView`` with our templates).
 
-Every route loads the request through ``app.access`` (a request the agent may not open is a
+Every route loads the request through ``app.cases.access`` (a request the agent may not open is a
 404), calls one operation, commits once and redirects (POST/redirect/GET). FAB's generic model
 views are not used: they would bring actions and an API that bypass the access rules.
 """

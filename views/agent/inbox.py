@@ -1,6 +1,6 @@
 """The office inbox's queries: tabs, filters, keyset pagination and capped counts.
 
-Everything is filtered in the database through ``app.access.cases_visible_to``. A page is one
+Everything is filtered in the database through ``app.cases.access.cases_visible_to``. A page is one
 query that walks an index in order (keyset pagination on ``(received_at, id)`` or
 ``(due_at, id)``, never OFFSET); the counts of the tabs are capped (``COUNT_CAP``) and come in
 one query; taxpayer, topic and assignee of the rows are loaded in one query each.
@@ -25,7 +25,7 @@ from models import Agent, Case, CaseStatus, Channel, db, utcnow
 PAGE_SIZE = 50
 COUNT_CAP = 1000
 
-# Written as literals so that the partial indexes of the migration match (see app.search).
+# Written as literals so that the partial indexes of the migration match (see app.cases.search).
 OPEN = Case.status != literal_column("'closed'")
 
 

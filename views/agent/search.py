@@ -1,4 +1,4 @@
-"""The agents' search: tax number or SIREN, reference, full text (``app.search``)."""
+"""The agents' search: tax number or SIREN, reference, full text (``app.cases.search``)."""
 
 from __future__ import annotations
 

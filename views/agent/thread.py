@@ -56,8 +56,9 @@ class OfficeGroup:
 
 @dataclass
 class TransferDirectory:
-    """Every office that receives requests, by directorate: one copy per process (app.cache),
-    with the ``<optgroup>`` markup of the forward select built once per sending office."""
+    """Every office that receives requests, by directorate: one copy per process
+    (app.platform.cache), with the ``<optgroup>`` markup of the forward select built once per
+    sending office."""
 
     groups: tuple[OfficeGroup, ...]
     _options: dict[int, Markup] = field(default_factory=dict)
@@ -86,8 +87,8 @@ class TransferDirectory:
         return self._options[key]
 
 
-# Reloaded when an office changes (app.cache); the label of offices without a directorate is
-# translated when the copy is built (the agents' screens are in French only).
+# Reloaded when an office changes (app.platform.cache); the label of offices without a directorate
+# is translated when the copy is built (the agents' screens are in French only).
 TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache("transfer-offices", Office)
 
 

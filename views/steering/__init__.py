@@ -1,6 +1,6 @@
 """Steering for directorates, delegations and office managers: figures, charts, CSV (FAB).
 
-Routes (all behind FAB's ``can_access`` on ``Steering`` and ``app.access``):
+Routes (all behind FAB's ``can_access`` on ``Steering`` and ``app.steering.access``):
 
 - ``/pilotage/``: the user's own level (a directorate, a delegation, the manager's office;
   for administrators, every root of the tree);

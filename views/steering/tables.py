@@ -1,7 +1,7 @@
 """The steering tables: one definition feeds the page, its charts and the CSV export.
 
-Each table is built from the aggregates of ``app.steering`` only when it is asked (the page asks
-for all of them, an export for one). Cells are display strings, so the CSV holds exactly the
+Each table is built from the aggregates of ``app.steering.figures`` only when it is asked (the page
+asks for all of them, an export for one). Cells are display strings, so the CSV holds exactly the
 figures of the page.
 """
 

@@ -2,7 +2,7 @@
 
 No answer tells whether an account exists: the same message and the same page follow a known or
 an unknown identifier. Every form is rate-limited per address (and per identifier where one is
-typed); wrong passwords lock the account (``app.taxpayers.attempt_login``).
+typed); wrong passwords lock the account (``app.taxpayers.accounts.attempt_login``).
 """
 
 from __future__ import annotations

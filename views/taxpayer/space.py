@@ -1,6 +1,6 @@
 """The personal space: inbox, history, a request's thread, attachments.
 
-Every read goes through ``app.access`` (a request or file of someone else is a 404).
+Every read goes through ``app.cases.access`` (a request or file of someone else is a 404).
 """
 
 from __future__ import annotations
