@@ -61,13 +61,6 @@ def cases_of_taxpayer(taxpayer: Taxpayer) -> ColumnElement[bool]:
     return (Case.taxpayer_id == taxpayer.id) & Case.visible_to_taxpayer.is_(True)
 
 
-def case_for_taxpayer(taxpayer: Taxpayer, case_id: int, *, for_update: bool = False) -> Case | None:
-    query = select(Case).where(Case.id == case_id, cases_of_taxpayer(taxpayer))
-    if for_update:
-        query = query.with_for_update()
-    return db.session.scalar(query)
-
-
 def case_by_reference_for_taxpayer(taxpayer: Taxpayer, reference: str) -> Case | None:
     return db.session.scalar(
         select(Case).where(Case.reference == reference, cases_of_taxpayer(taxpayer))
@@ -138,7 +131,8 @@ def may(user: Any, action: str, case: Case) -> bool:
 
 
 def may_open_summary(user: Any) -> bool:
-    """Accueil de proximité: any agent may open any taxpayer's summary sheet (logged)."""
+    """Accueil de proximité: any agent of an office may open any taxpayer's summary sheet (each
+    opening logged) and record a contact with them (``views.contacts`` asks this)."""
     return handles_cases(user)
 
 

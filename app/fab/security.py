@@ -48,7 +48,10 @@ ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_ADMIN)
 
 
 class ClosedSecurityApi(SecurityApi):
-    """FAB's JSON login would skip the second factor and the lockout: it is not exposed."""
+    """FAB's JSON login would skip the second factor and the lockout: it is not exposed.
+
+    Not dead code: FAB 5.3 still registers ``security_api`` with ``FAB_ADD_SECURITY_API`` off;
+    without this class ``/api/v1/security/login`` answers 500 (tests/test_security_login.py)."""
 
     def login(self):  # no @expose: no route
         raise NotImplementedError

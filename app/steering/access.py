@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, true
 
 from app.directory.access import is_admin, is_office_manager, is_steering
-from models import Office, db
+from models import Office
 
 
 def offices_steered_by(user: Any) -> ColumnElement[bool]:
@@ -24,10 +24,6 @@ def offices_steered_by(user: Any) -> ColumnElement[bool]:
     if is_office_manager(user):
         clauses.append(Office.id == user.office_id)
     return or_(*clauses) if clauses else false()
-
-
-def office_in_scope(user: Any, office_id: int) -> Office | None:
-    return db.session.scalar(select(Office).where(Office.id == office_id, offices_steered_by(user)))
 
 
 def may_steer(user: Any) -> bool:

@@ -503,10 +503,6 @@ def _with_journal(
     return union_all(*stored, pending).subquery("rows")
 
 
-def _measures(row: Any) -> dict[str, int]:
-    return {m: int(getattr(row, m) or 0) for m in COUNT_MEASURES}
-
-
 def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], dict[str, int]]:
     """{(node, dimension, key): {measure: sum}} over the window, every dimension at once
     (remembered for the rest of the request: a dashboard asks for several dimensions)."""
