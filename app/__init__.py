@@ -11,17 +11,19 @@ from flask_appbuilder import AppBuilder
 from jinja2 import StrictUndefined
 
 import views
+from app.cases import attachments, search
 from app.dev.cli import init_command, load_demo_command
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
-from app.platform import errors, headers, querycount, queue, templating
+from app.platform import cache, errors, headers, querycount, queue, templating
+from app.platform import db as db_hooks
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
 from app.steering import rollups
 from app.steering.cli import rollups_command
 from config import BASE_DIR, load_settings
-from jobs.cli import sweep_command
+from jobs import cli as jobs_cli
 from views.agent import home
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         Path(folder).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    # Session and engine listeners, registered here and nowhere else (docs/architecture.md).
+    db_hooks.install()
+    attachments.install()
+    cache.install()
     rollups.install()
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
@@ -56,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     guard.init_app(app)
 
     with app.app_context():
+        search.declare_full_text_indexes()  # PostgreSQL only
         appbuilder = AppBuilder(security_manager_class=views.SecurityManager)
         appbuilder.indexview = home.AgentIndexView
         appbuilder.base_template = "agent/base.html"
@@ -67,7 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         sync_roles_command,
         init_command,
         load_demo_command,
-        sweep_command,
+        jobs_cli.sweep_command,
         retention_command,
         rollups_command,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, has_app_context
 
+import app as factory  # the factory's module: create_app is looked up when a job needs it
+
 _app: Flask | None = None
 
 
@@ -12,9 +14,7 @@ def get_app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
     if _app is None:
-        from app import create_app
-
-        _app = create_app()
+        _app = factory.create_app()
     return _app
 
 

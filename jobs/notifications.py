@@ -16,7 +16,8 @@ from flask_mail import Message as MailMessage
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app.extensions import mail
-from jobs.context import get_app
+from app.platform.queue import get_queue
+from jobs import context
 from models import Notification, NotificationStatus, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _is_permanent(error: Exception) -> bool:
 
 def send_notification(notification_id: int) -> str:
     """Send one outbox row if it is still due; returns what happened."""
-    with get_app().app_context():
+    with context.get_app().app_context():
         notification = _claim(notification_id)
         if notification is None:
             return "skipped"
@@ -114,9 +115,7 @@ def due_notification_ids(limit: int = 500) -> list[int]:
 
 def sweep_outbox() -> int:
     """Queue every due row again (Redis lost it, SMTP was down, a worker died). Returns count."""
-    from app.platform.queue import get_queue
-
-    with get_app().app_context():
+    with context.get_app().app_context():
         ids = due_notification_ids()
         db.session.rollback()
         queue = get_queue()

@@ -13,7 +13,8 @@ import redis
 from flask import current_app
 
 from app.platform.queue import get_queue, get_redis
-from jobs.context import get_app
+from app.retention.operations import apply_retention
+from jobs import context
 from models import db
 
 log = logging.getLogger(__name__)
@@ -24,16 +25,14 @@ DAY_SECONDS = 24 * 3600
 
 def run_retention() -> str:
     """Apply the retention periods now; returns the summary (kept in the job's result)."""
-    from app.retention.operations import apply_retention
-
-    with get_app().app_context():
+    with context.get_app().app_context():
         report = apply_retention(commit=db.session.commit)
         return report.summary()
 
 
 def enqueue_daily() -> bool:
     """Queue the job if no worker did in the last 24 hours."""
-    with get_app().app_context():
+    with context.get_app().app_context():
         try:
             key = f"{DAILY_KEY}:{current_app.config['RQ_QUEUE']}"
             if not get_redis().set(key, 1, nx=True, ex=DAY_SECONDS):

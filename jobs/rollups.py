@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from jobs.context import get_app
+from app.steering.rollups import fold
+from jobs import context
 from models import db
 
 log = logging.getLogger(__name__)
@@ -17,9 +18,7 @@ log = logging.getLogger(__name__)
 
 def fold_journal() -> int:
     """Fold what the journal holds now; returns the number of journal rows folded."""
-    from app.steering.rollups import fold
-
-    with get_app().app_context():
+    with context.get_app().app_context():
         try:
             folded = fold()
             db.session.commit()

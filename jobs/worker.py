@@ -7,6 +7,7 @@ every job claims its row under a lock.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from flask import Flask
@@ -14,7 +15,12 @@ from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
 
-from jobs.context import set_app
+from app import create_app
+from app.platform.queue import get_redis
+from jobs import context
+from jobs.notifications import sweep_outbox
+from jobs.retention import enqueue_daily
+from jobs.rollups import fold_journal
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +37,6 @@ class AppWorker(SimpleWorker):
 
 
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
-    from jobs.notifications import sweep_outbox
-    from jobs.retention import enqueue_daily
-    from jobs.rollups import fold_journal
-
     while not stop.wait(interval):
         try:
             count = sweep_outbox()
@@ -47,12 +49,9 @@ def _sweep_forever(stop: threading.Event, interval: float) -> None:
 
 
 def main(sweep_interval: float = 30.0, burst: bool = False) -> None:
-    from app import create_app
-    from app.platform.queue import get_redis
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     app = create_app()
-    set_app(app)
+    context.set_app(app)
     with app.app_context():
         connection = get_redis()
         queue = Queue(app.config["RQ_QUEUE"], connection=connection)
@@ -67,6 +66,4 @@ def main(sweep_interval: float = 30.0, burst: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
     main(sweep_interval=float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30")))

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
 
 from flask_appbuilder.models.sqla import Model
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator
 
 db = SQLAlchemy(model_class=Model)
 
@@ -78,14 +77,3 @@ class LabelledEnum(enum.StrEnum):
 
     def __str__(self) -> str:
         return self.value
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces foreign keys only when asked; WAL lets readers work during a write."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -168,6 +169,54 @@ class Case(db.Model):  # type: ignore[name-defined]
 
     def __str__(self) -> str:
         return self.reference
+
+
+# The office inbox's list orders (views.agent.inbox), one partial index per tab: created by the
+# migration ``b1e7a3c90d42_agent_inbox_and_search_indexes`` and declared here, on the model, so
+# that the metadata matches the schema. The predicates are written as the inbox renders them.
+_OPEN = "status <> 'closed'"
+_FORWARDED: dict[str, Any] = {
+    "sqlite_where": text("awaiting_acknowledgement = 1"),
+    "postgresql_where": text("awaiting_acknowledgement = true"),
+}
+
+
+def _partial(where: str) -> dict[str, Any]:
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
+INBOX_INDEXES = (
+    Index(
+        "ix_case_open_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_partial(_OPEN),
+    ),
+    Index("ix_case_open_office_due", Case.office_id, Case.due_at, Case.id, **_partial(_OPEN)),
+    Index(
+        "ix_case_unassigned_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_partial(f"assignee_id IS NULL AND {_OPEN}"),
+    ),
+    Index(
+        "ix_case_open_office_assignee_received",
+        Case.office_id,
+        Case.assignee_id,
+        Case.received_at,
+        Case.id,
+        **_partial(_OPEN),
+    ),
+    Index(
+        "ix_case_forwarded_office_received",
+        Case.office_id,
+        Case.received_at,
+        Case.id,
+        **_FORWARDED,
+    ),
+)
 
 
 class AuthorKind(LabelledEnum):

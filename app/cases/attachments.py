@@ -23,9 +23,9 @@ from typing import IO
 import magic
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.platform.db import listen_once
 from models import db
 
 log = logging.getLogger(__name__)
@@ -194,12 +194,10 @@ def _remember(storage_key: str) -> None:
     db.session.info.setdefault(_SESSION_KEY, []).append(storage_key)
 
 
-@event.listens_for(Session, "after_commit")
 def _forget(session: Session) -> None:
     session.info.pop(_SESSION_KEY, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _discard(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended without a commit (rollback or close): drop its files."""
     if transaction.nested or transaction.parent is not None:
@@ -209,6 +207,12 @@ def _discard(session: Session, transaction: SessionTransaction) -> None:
         return
     for key in keys:
         _remove(key)
+
+
+def install() -> None:
+    """Files written in a transaction that ends without a commit are removed (from the factory)."""
+    listen_once(Session, "after_commit", _forget)
+    listen_once(Session, "after_transaction_end", _discard)
 
 
 # --- virus scan (clamd INSTREAM) -------------------------------------------------------------

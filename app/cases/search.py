@@ -43,54 +43,6 @@ _REFERENCE = re.compile(r"^[0-9]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 _FRENCH: ColumnElement[Any] = literal_column("'french'::regconfig")
 
 
-# The office inbox's list orders (views.agent.inbox), one partial index per tab: created by the
-# migration ``b1e7a3c90d42_agent_inbox_and_search_indexes`` and declared here so that the
-# models' metadata matches the schema. The predicates are written as the inbox renders them.
-_OPEN = "status <> 'closed'"
-_FORWARDED: dict[str, Any] = {
-    "sqlite_where": text("awaiting_acknowledgement = 1"),
-    "postgresql_where": text("awaiting_acknowledgement = true"),
-}
-
-
-def _partial(where: str) -> dict[str, Any]:
-    return {"sqlite_where": text(where), "postgresql_where": text(where)}
-
-
-INBOX_INDEXES = (
-    Index(
-        "ix_case_open_office_received",
-        Case.office_id,
-        Case.received_at,
-        Case.id,
-        **_partial(_OPEN),
-    ),
-    Index("ix_case_open_office_due", Case.office_id, Case.due_at, Case.id, **_partial(_OPEN)),
-    Index(
-        "ix_case_unassigned_office_received",
-        Case.office_id,
-        Case.received_at,
-        Case.id,
-        **_partial(f"assignee_id IS NULL AND {_OPEN}"),
-    ),
-    Index(
-        "ix_case_open_office_assignee_received",
-        Case.office_id,
-        Case.assignee_id,
-        Case.received_at,
-        Case.id,
-        **_partial(_OPEN),
-    ),
-    Index(
-        "ix_case_forwarded_office_received",
-        Case.office_id,
-        Case.received_at,
-        Case.id,
-        **_FORWARDED,
-    ),
-)
-
-
 @dataclass
 class SearchResults:
     query: str
@@ -130,7 +82,7 @@ def declare_full_text_indexes() -> None:
 
     The migration creates them on PostgreSQL alone; SQLite cannot even reflect an expression
     index, so they are added to the metadata only when the application runs on PostgreSQL
-    (called once at start-up by ``views.agent.register``; idempotent).
+    (called by the factory; idempotent).
     """
     if db.engine.dialect.name != "postgresql":
         return

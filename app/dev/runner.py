@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.dev.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.dev.mailcapture import start_mail_capture
+from app.platform.queue import start_embedded_redis
 from config import BASE_DIR, ConfigurationError, load_settings
 
 
@@ -64,13 +67,9 @@ def main() -> None:
 
     keep_alive: list[Any] = []
     if not settings["REDIS_URL"]:
-        from app.platform.queue import start_embedded_redis
-
         env["REDIS_URL"] = start_embedded_redis(data_dir)
         print(f"Embedded Redis: {env['REDIS_URL']}")
     if settings["MAIL_CAPTURE"]:
-        from app.dev.mailcapture import start_mail_capture
-
         keep_alive.append(
             start_mail_capture(data_dir / "mails", port=int(str(settings["MAIL_PORT"])))
         )
@@ -96,8 +95,6 @@ def main() -> None:
             cwd=BASE_DIR,
         ),
     ]  # fmt: skip
-    from app.dev.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-
     print(f"\ne-contacts is running: http://{host}:{port}/")
     if settings["DEMO_MODE"]:
         print(f"Captured e-mails: http://{host}:{port}/demo/mails")

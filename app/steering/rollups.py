@@ -39,7 +39,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    event,
     extract,
     func,
     inspect,
@@ -54,6 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from app.platform.db import listen_once
 from models import Case, Office, db
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 
@@ -426,10 +426,9 @@ def rebuild_with(executor: Any) -> None:
 
 
 def install() -> None:
-    """Journal every flush of every session (called once, at start-up)."""
-    if not event.contains(Session, "after_flush", journal_flush):
-        event.listen(Session, "before_flush", load_before_flush)
-        event.listen(Session, "after_flush", journal_flush)
+    """Journal every flush of every session (from the factory)."""
+    listen_once(Session, "before_flush", load_before_flush)
+    listen_once(Session, "after_flush", journal_flush)
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -9,6 +9,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.directory import access
+from views.admin.access_log import AccessLogView
+from views.admin.directory import (
+    OfficeView,
+    ReplyTemplateView,
+    RoutingRuleView,
+    TaxMatterView,
+    TopicView,
+)
+from views.admin.imports import DirectoryImportView
+from views.admin.outbox import FailedAlertsView
+from views.admin.settings import SettingsView
+from views.admin.templates import OfficeTemplateView
 
 DIRECTORY = "Directory"
 DIRECTORY_LABEL = _l("Référentiel")
@@ -18,19 +30,6 @@ MENU_ACCESS_LOG = "Access log"
 
 
 def register(appbuilder: AppBuilder) -> None:
-    from views.admin.access_log import AccessLogView
-    from views.admin.directory import (
-        OfficeView,
-        ReplyTemplateView,
-        RoutingRuleView,
-        TaxMatterView,
-        TopicView,
-    )
-    from views.admin.imports import DirectoryImportView
-    from views.admin.outbox import FailedAlertsView
-    from views.admin.settings import SettingsView
-    from views.admin.templates import OfficeTemplateView
-
     def directory(view: type, name: str, label: object, icon: str) -> None:
         appbuilder.add_view(
             view,

@@ -15,8 +15,8 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.notifications.outbox import SEND_JOB
 from app.platform.queue import enqueue_after_commit
-from jobs.notifications import send_notification
 from models import Notification, NotificationStatus, db, utcnow
 
 PAGE_SIZE = 100
@@ -69,7 +69,7 @@ class FailedAlertsView(BaseView):
         notification.next_attempt_at = utcnow()
         notification.locked_at = None
         notification.attempts = 0
-        enqueue_after_commit(send_notification, notification.id)
+        enqueue_after_commit(SEND_JOB, notification.id)
         db.session.commit()
         flash(
             _("L'alerte destinée à %(recipient)s est relancée.", recipient=notification.recipient),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_appbuilder import AppBuilder
 
-import app.cases.search  # noqa: F401  (declares the inbox indexes on the models' metadata)
+from views.agent.cases import CasesView
+from views.agent.search import SearchView
 
 # Menu names: FAB's "menu_access" permissions (app.fab.permissions.AGENT_SCREENS) use them.
 MENU_INBOX = "Demandes"
@@ -13,12 +14,6 @@ MENU_SEARCH = "Rechercher"
 
 def register(appbuilder: AppBuilder) -> None:
     # The agent home is FAB's index view (views.agent.home.AgentIndexView).
-    from app.cases.search import declare_full_text_indexes
-    from views.agent.cases import CasesView
-    from views.agent.search import SearchView
-
-    declare_full_text_indexes()
-
     appbuilder.add_view_no_menu(CasesView())
     appbuilder.add_view_no_menu(SearchView())
     # The menu shows ``_(label)``: the msgids are the French words themselves.

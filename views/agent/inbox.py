@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import url_for
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, true
 from sqlalchemy.orm import selectinload
@@ -296,9 +298,6 @@ class RowText:
     gettext and ``url_for`` cost tens of microseconds a call, fifty rows several calls each."""
 
     def __init__(self, now: datetime) -> None:
-        from flask import url_for
-        from flask_babel import gettext, ngettext
-
         self.now = now
         self.channels = {channel: str(channel.label) for channel in Channel}
         self.statuses = {status: str(status.label) for status in CaseStatus}

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.cases.attachments import human_size
+from views.taxpayer.session import current_taxpayer
+
 blueprint = Blueprint("taxpayer", __name__, url_prefix="/espace")
 
 
 @blueprint.app_context_processor
 def _taxpayer_globals() -> dict[str, object]:
-    from views.taxpayer.session import current_taxpayer
-
     return {"current_taxpayer": current_taxpayer()}
 
 
 @blueprint.app_template_filter("file_size")
 def _file_size(size: int) -> str:
-    from app.cases.attachments import human_size
-
     return human_size(int(size))
 
 
