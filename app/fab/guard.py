@@ -38,8 +38,9 @@ from flask_appbuilder.security.views import ResetPasswordView
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.security import safe_join
 
+from app.platform.params import INTEGER_MAX, int_or_none
+
 GUARDED = ("action", "action_post", "download")
-INTEGER_MAX = 2**31 - 1  # SQL INTEGER, the type of every primary key
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -76,9 +77,10 @@ def _rows_exist(view: Any, pks: list[Any]) -> bool:
 
 
 def _user_exists(pk: str | None) -> bool:
-    if not pk or not pk.isdigit() or int(pk) > INTEGER_MAX:
+    user_id = int_or_none(pk) if pk and pk.isdigit() else None
+    if user_id is None:
         return False
-    return current_app.appbuilder.sm.get_user_by_id(int(pk)) is not None  # type: ignore[attr-defined]
+    return current_app.appbuilder.sm.get_user_by_id(user_id) is not None  # type: ignore[attr-defined]
 
 
 def check_fab_request() -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.directory import access
+from app.platform.params import page_number
 from app.platform.templating import PARIS, format_datetime
 from models import AccessLog, Agent, Case, Office, Taxpayer, db
 
@@ -53,10 +54,7 @@ class LogFilters:
 
     @classmethod
     def from_args(cls, args: Any) -> LogFilters:
-        try:
-            page = max(1, min(int(args.get("page", 1)), 10000))
-        except ValueError:
-            page = 1
+        page = page_number(args.get("page"), last=10000)
         return cls(
             taxpayer=(args.get("taxpayer") or "").strip()[:20],
             agent=(args.get("agent") or "").strip()[:128],

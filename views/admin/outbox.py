@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.notifications.outbox import SEND_JOB
+from app.platform.params import page_number
 from app.platform.queue import enqueue_after_commit
 from models import Notification, NotificationStatus, db, utcnow
 
@@ -33,10 +34,7 @@ class FailedAlertsView(BaseView):
     @expose("/")
     @has_access
     def index(self) -> Any:
-        try:
-            page = max(1, min(int(request.args.get("page", 1)), 10000))
-        except ValueError:
-            page = 1
+        page = page_number(request.args.get("page"), last=10000)
         rows = list(
             db.session.scalars(
                 select(Notification)

@@ -24,9 +24,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, operations, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.platform.params import int_or_none
 from models import Agent, Case, Channel, Message, Office, ReplyTemplate, db, utcnow
 from views.agent import inbox, thread
-from views.agent.inbox import int_or_none
 
 PERMISSION = "AgentCases"
 TOKEN_MAX = 64

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from app.cases import access
 from app.directory import access as directory_access
 from app.platform.cache import Choice, references
+from app.platform.params import int_or_none
 from models import Agent, Case, CaseStatus, Channel, db, utcnow
 
 PAGE_SIZE = 50
@@ -141,14 +142,6 @@ class InboxFilters:
     @property
     def active(self) -> bool:
         return bool(self.as_args())
-
-
-def int_or_none(value: str | None) -> int | None:
-    """A query or form value as a number, None when empty or not a number."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 # --- keyset cursors -----------------------------------------------------------------------------

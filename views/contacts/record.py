@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from app.cases import access, operations
 from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
 from app.cases.summary import search_taxpayers, taxpayer_for_agent
+from app.platform.params import int_or_none
 from models import Channel, Office, TaxMatter, Taxpayer, Topic, db
 from views.contacts.guard import PERMISSION, agents_only
 
@@ -75,13 +76,6 @@ def _receiving_offices(agent: Any) -> list[Office]:
     )
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 class ContactView(BaseView):
     route_base = "/agent/contacts"
     class_permission_name = "Contacts"
@@ -96,7 +90,7 @@ class ContactView(BaseView):
         agent = current_user
         if request.method == "POST":
             return self._record(agent)
-        taxpayer_id = _int(request.args.get("taxpayer"))
+        taxpayer_id = int_or_none(request.args.get("taxpayer"))
         if taxpayer_id is not None:
             taxpayer = taxpayer_for_agent(agent, taxpayer_id)
             if taxpayer is None:
@@ -141,7 +135,7 @@ class ContactView(BaseView):
     def _record(self, agent: Any) -> str | Response:
         form = request.form
         taxpayer: Taxpayer | None = None
-        taxpayer_id = _int(form.get("taxpayer_id"))
+        taxpayer_id = int_or_none(form.get("taxpayer_id"))
         if taxpayer_id is not None:
             taxpayer = taxpayer_for_agent(agent, taxpayer_id)
             if taxpayer is None:
@@ -217,7 +211,7 @@ class ContactView(BaseView):
             abort(404)
         error: str | None = None
         if request.method == "POST":
-            taxpayer = taxpayer_for_agent(agent, _int(request.form.get("taxpayer_id")) or 0)
+            taxpayer = taxpayer_for_agent(agent, int_or_none(request.form.get("taxpayer_id")) or 0)
             if taxpayer is None:
                 abort(404)
             try:
@@ -272,5 +266,5 @@ def _year(value: str | None) -> int | None:
 
 
 def _get(model: Any, value: str | None) -> Any:
-    identifier = _int(value)
+    identifier = int_or_none(value)
     return db.session.get(model, identifier) if identifier is not None else None

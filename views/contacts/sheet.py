@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.cases import operations, summary
+from app.platform.params import int_or_none
 from models import Channel, db
 from views.contacts.guard import PERMISSION, agents_only
 
@@ -33,7 +34,7 @@ def _filters(args: Any) -> tuple[summary.Filters, dict[str, str], list[str]]:
     channel = {member.value: member for member in Channel}.get(raw["channel"])
     if channel is None:
         raw["channel"] = ""
-    office_id = int(raw["office"]) if raw["office"].isdigit() else None
+    office_id = int_or_none(raw["office"])
     date_from = _date(raw["from"], _("du"), errors)
     date_to = _date(raw["to"], _("au"), errors)
     if date_from and date_to and date_from > date_to:

@@ -24,6 +24,7 @@ from app.cases.attachments import AttachmentRejected, IncomingFile, check_files,
 from app.cases.routing import NoCompetentOffice
 from app.directory import settings
 from app.extensions import csrf
+from app.platform.params import int_or_none
 from models import Case, Message, TaxMatter, Taxpayer, Topic, db
 from views.taxpayer import blueprint
 from views.taxpayer.session import (
@@ -54,13 +55,6 @@ def _files() -> list[IncomingFile]:
         for item in request.files.getlist("files")
         if item.filename
     ]
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return -1  # present but not a number: refused as "not in the list"
 
 
 # --- the choices offered -------------------------------------------------------------------
@@ -178,16 +172,17 @@ def _check_request(
     """Every error of the form at once, in French, by field."""
     errors: dict[str, str] = {}
     offered = selectable_topics(topic_groups(taxpayer))
-    topic = offered.get(_int(form["topic"]) or 0)
+    # A value that is not a number is refused as "not in the list" (0 matches nothing).
+    topic = offered.get(int_or_none(form["topic"], invalid=0) or 0)
     if topic is None:
         errors["topic"] = _("Choisissez un motif dans la liste.")
     matter: TaxMatter | None = None
-    matter_id = _int(form["tax_matter"])
+    matter_id = int_or_none(form["tax_matter"], invalid=0)
     if matter_id is not None:
         matter = next((m for m in tax_matters(taxpayer) if m.id == matter_id), None)
         if matter is None:
             errors["tax_matter"] = _("Choisissez un impôt dans la liste.")
-    year = _int(form["tax_year"])
+    year = int_or_none(form["tax_year"], invalid=0)
     if matter is not None and matter.asks_year:
         if year is None:
             errors["tax_year"] = _("Choisissez l'année concernée.")

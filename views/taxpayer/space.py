@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from app.cases import access, operations
 from app.cases.attachments import limits, path_of
 from app.directory import settings
+from app.platform.params import page_number
 from models import Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db
 from views.taxpayer import blueprint
 from views.taxpayer.session import me, pop_draft, taxpayer_required
@@ -26,11 +27,7 @@ MAX_PAGE = 100  # past 2,000 requests, the history export has them all
 
 
 def _page() -> int:
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        return 1
-    return min(max(page, 1), MAX_PAGE)
+    return page_number(request.args.get("page"), last=MAX_PAGE)
 
 
 def _my_cases(*order_by: Any) -> tuple[list[Case], int, bool]:
