@@ -6,14 +6,12 @@ Office managers read their office's entries, administrators all of them
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -23,6 +21,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.directory import access
+from app.platform.csvexport import csv_response
 from app.platform.params import page_number
 from app.platform.templating import PARIS, format_datetime
 from models import AccessLog, Agent, Case, Office, Taxpayer, db
@@ -147,11 +146,6 @@ def build_query(user: Any, filters: LogFilters) -> tuple[Select[Any] | None, lis
     return query.order_by(AccessLog.created_at.desc(), AccessLog.id.desc()), errors
 
 
-def _cell(value: str) -> str:
-    """No spreadsheet formula from a cell someone typed (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _row(result: Any) -> dict[str, Any]:
     (log, username, first, last, office, tax_number, siren, tp_last, tp_first, reference) = result
     return {
@@ -219,28 +213,12 @@ class AccessLogView(BaseView):
         ]
         statement = query.execution_options(yield_per=500)
 
-        def generate() -> Iterator[str]:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, delimiter=";")
-            buffer.write("\ufeff")
-            writer.writerow(header)
+        def rows() -> Iterator[list[str]]:
+            yield header
             for result in db.session.execute(statement):
                 row = _row(result)
                 cells = [row[key] for key in ("agent", "office", "taxpayer", "object")]
-                cells += [row["reference"], row["reason"]]
-                writer.writerow([format_datetime(row["created_at"]), *map(_cell, cells)])
-                if buffer.tell() > 8192:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
+                yield [format_datetime(row["created_at"]), *cells, row["reference"], row["reason"]]
 
         stamp = datetime.now(PARIS).strftime("%Y%m%d-%H%M")
-        return Response(
-            stream_with_context(generate()),
-            mimetype="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="journal-consultations-{stamp}.csv"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return csv_response(f"journal-consultations-{stamp}.csv", rows())

@@ -12,12 +12,10 @@ Routes (all behind FAB's ``can_access`` on ``Steering`` and ``app.steering.acces
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Response, abort, request, stream_with_context, url_for
+from flask import Response, abort, request, url_for
 from flask_appbuilder import AppBuilder, BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -25,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.directory.access import is_admin
+from app.platform.csvexport import csv_response
 from app.steering import figures as steering
 from app.steering.access import may_steer
 from models import utcnow
@@ -34,31 +33,6 @@ PERMISSION_VIEW = "Steering"
 MENU_NAME = "Pilotage"
 # Rows of a long table shown on the page (the CSV export has them all).
 PAGE_LIMIT = 100
-
-
-def csv_response(filename: str, rows: Iterable[list[str]]) -> Response:
-    """A streamed CSV for French Excel: UTF-8 with BOM, ``;`` between fields."""
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        yield "\ufeff"
-        for count, row in enumerate(rows, start=1):
-            writer.writerow(row)
-            if count % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 class SteeringView(BaseView):
