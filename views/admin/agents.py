@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
@@ -223,18 +223,6 @@ class AgentUserView(UserDBModelView):
             widgets=widgets,
             related_views=self._related_views,
         )
-
-    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
-    def action(self, name: str, pk: Any) -> Any:
-        if name not in self.actions or self.datamodel.get(pk) is None:
-            abort(404)
-        return super().action(name, pk)
-
-    @expose("/action_post", methods=["POST"])
-    def action_post(self) -> Any:
-        if request.form.get("action") not in self.actions:
-            abort(404)
-        return super().action_post()
 
     @fab_action(
         "reset_second_factor",
