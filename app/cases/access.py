@@ -136,6 +136,11 @@ def may_open_summary(user: Any) -> bool:
     return handles_cases(user)
 
 
+def may_be_assigned(assignee: Any, case: Case) -> bool:
+    """A case is assigned only to an active agent of the office that holds it."""
+    return bool(assignee.active) and assignee.office_id == case.office_id
+
+
 def taxpayers_visible_to(user: Any) -> ColumnElement[bool]:
     """Whom an agent may look up (search, contact form): every taxpayer for an agent."""
     return true() if handles_cases(user) else false()

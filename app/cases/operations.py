@@ -424,7 +424,7 @@ def assign_case(
 ) -> None:
     _require(agent, "assign", case)
     _check_version(case, expected_version)
-    if assignee is not None and (assignee.office_id != case.office_id or not assignee.active):
+    if assignee is not None and not access.may_be_assigned(assignee, case):
         raise OperationError(_("Choisissez un agent du service."), field="assignee")
     if assignee is not None and assignee.id == case.assignee_id:
         return
@@ -457,6 +457,7 @@ def _agent_message(
     internal: bool,
     requests_information: bool = False,
     now: datetime,
+    submission_token: str | None = None,
 ) -> Message:
     stored = _store(files)
     message = Message(
@@ -468,6 +469,7 @@ def _agent_message(
         internal=internal,
         requests_information=requests_information,
         created_at=now,
+        submission_token=submission_token or None,
     )
     _attach(message, stored)
     db.session.add(message)
@@ -490,16 +492,24 @@ def reply_to_case(
     files: Sequence[IncomingFile] = (),
     close: bool = False,
     outcome: str | None = None,
+    submission_token: str | None = None,
 ) -> Message:
     """A public answer; the taxpayer gets a no-content e-mail alert. Two agents answering at
-    once both keep their text: answers are appended, never refused as stale."""
+    once both keep their text: answers are appended, never refused as stale. The same
+    ``submission_token`` twice fails the flush (a unique index): the caller rolls back."""
     _require(agent, "reply", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Réponse"))
     if not case.is_open:
         _reopen_for_agent(agent, case, now)
     message = _agent_message(
-        agent=agent, case=case, body=body, files=files, internal=False, now=now
+        agent=agent,
+        case=case,
+        body=body,
+        files=files,
+        internal=False,
+        now=now,
+        submission_token=submission_token,
     )
     if case.first_answer_at is None:
         case.first_answer_at = now
@@ -521,7 +531,12 @@ def reply_to_case(
 
 
 def request_information(
-    *, agent: Agent, case: Case, body: str, files: Sequence[IncomingFile] = ()
+    *,
+    agent: Agent,
+    case: Case,
+    body: str,
+    files: Sequence[IncomingFile] = (),
+    submission_token: str | None = None,
 ) -> Message:
     """Ask the taxpayer for more: the request waits for them (status AWAITING_TAXPAYER)."""
     _require(agent, "request_information", case)
@@ -535,6 +550,7 @@ def request_information(
         internal=False,
         requests_information=True,
         now=now,
+        submission_token=submission_token,
     )
     if case.first_answer_at is None:
         case.first_answer_at = now
@@ -550,12 +566,27 @@ def request_information(
     return message
 
 
-def add_note(*, agent: Agent, case: Case, body: str, files: Sequence[IncomingFile] = ()) -> Message:
+def add_note(
+    *,
+    agent: Agent,
+    case: Case,
+    body: str,
+    files: Sequence[IncomingFile] = (),
+    submission_token: str | None = None,
+) -> Message:
     """An internal note: only agents see it, the taxpayer is not told."""
     _require(agent, "note", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Note interne"))
-    message = _agent_message(agent=agent, case=case, body=body, files=files, internal=True, now=now)
+    message = _agent_message(
+        agent=agent,
+        case=case,
+        body=body,
+        files=files,
+        internal=True,
+        now=now,
+        submission_token=submission_token,
+    )
     _record(EventKind.NOTE_ADDED, case, agent=agent, at=now)
     db.session.flush()
     return message

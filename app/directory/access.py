@@ -51,6 +51,17 @@ def templates_managed_by(user: Any) -> ColumnElement[bool]:
     return false()
 
 
+def manages_office_templates(user: Any) -> bool:
+    """An office manager manages their own office's reply templates (the office's screen)."""
+    return is_office_manager(user)
+
+
+def uses_directory_templates(user: Any) -> bool:
+    """An administrator who is not an office manager manages every template from the
+    directory's list instead of the office's screen."""
+    return is_admin(user) and not is_office_manager(user)
+
+
 def templates_usable_by(user: Any) -> ColumnElement[bool]:
     """Reply templates an agent may use: national ones and their office's."""
     if not handles_cases(user):

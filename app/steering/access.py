@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, false, or_, true
 
 from app.directory.access import is_admin, is_office_manager, is_steering
 from models import Office
+
+if TYPE_CHECKING:
+    from app.steering.figures import Node
 
 
 def offices_steered_by(user: Any) -> ColumnElement[bool]:
@@ -28,3 +31,13 @@ def offices_steered_by(user: Any) -> ColumnElement[bool]:
 
 def may_steer(user: Any) -> bool:
     return is_admin(user) or is_steering(user) or is_office_manager(user)
+
+
+def may_read_transfer_reasons(user: Any, node: Node) -> bool:
+    """Reasons may name the taxpayer: only the manager of the office, who reads its cases."""
+    return node.leaf and is_office_manager(user) and node.id == user.office_id
+
+
+def may_see_workload(user: Any, node: Node) -> bool:
+    """The workload per agent: only the manager of the office, on their office's page."""
+    return node.leaf and is_office_manager(user) and node.id == user.office_id

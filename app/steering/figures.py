@@ -47,7 +47,7 @@ from app.directory.access import is_admin, is_office_manager, is_steering
 from app.platform.cache import references
 from app.platform.templating import local
 from app.steering import rollups
-from app.steering.access import offices_steered_by
+from app.steering.access import may_read_transfer_reasons, may_see_workload, offices_steered_by
 from models import Case, CaseStatus, Channel, Office, TaxMatter, Topic, Transfer, db
 from models.agent import Agent
 from models.event import Event, EventKind
@@ -573,11 +573,6 @@ def transfers(
     return listed, per_group
 
 
-def may_read_transfer_reasons(user: Any, node: Node) -> bool:
-    """Reasons may name the taxpayer: only the manager of the office, who reads its requests."""
-    return node.leaf and is_office_manager(user) and node.id == user.office_id
-
-
 def transfer_reasons(user: Any, node: Node, period: Period) -> Any:
     """The transfers in and out of one office in the period, newest first, with their reason."""
     source = aliased(Office)
@@ -605,10 +600,6 @@ class Workload:
     open_assigned: int
     answered: int
     closed: int
-
-
-def may_see_workload(user: Any, node: Node) -> bool:
-    return node.leaf and is_office_manager(user) and node.id == user.office_id
 
 
 def workload(user: Any, node: Node, period: Period) -> list[Workload]:

@@ -41,7 +41,7 @@ class OfficeTemplateView(ReplyTemplateView):
     @expose("/list/")
     @has_access
     def list(self) -> Any:
-        if access.is_admin(current_user) and not access.is_office_manager(current_user):
+        if access.uses_directory_templates(current_user):
             # The navbar shows this entry to administrators too (FAB's menu ignores menu_cond):
             # theirs is the directory's list of every template.
             return redirect(url_for("ReplyTemplateView.list"))
@@ -50,7 +50,7 @@ class OfficeTemplateView(ReplyTemplateView):
     def pre_add(self, item: ReplyTemplate) -> None:
         # An edited row was found through the scoped data model (else FAB answered 404), and the
         # office is not a form field: either way the template is the manager's office's.
-        if not access.is_office_manager(current_user):
+        if not access.manages_office_templates(current_user):
             # Administrators manage every template from the directory, offices included.
             raise PermissionError(_("Seul un chef de service gère les modèles de son service."))
         item.office_id = current_user.office_id

@@ -318,8 +318,12 @@ class CasesView(BaseView):
         )
         try:
             if kind == "precision":
-                sent = operations.request_information(
-                    agent=agent, case=case, body=request.form.get("body", ""), files=_files()
+                operations.request_information(
+                    agent=agent,
+                    case=case,
+                    body=request.form.get("body", ""),
+                    files=_files(),
+                    submission_token=token,
                 )
                 done = _("Votre demande de précision a été envoyée à l'usager.")
             else:
@@ -328,20 +332,20 @@ class CasesView(BaseView):
                     raise operations.OperationError(
                         _("Indiquez l'issue de la demande pour la clôturer."), field="outcome"
                     )
-                sent = operations.reply_to_case(
+                operations.reply_to_case(
                     agent=agent,
                     case=case,
                     body=request.form.get("body", ""),
                     files=_files(),
                     close=close,
                     outcome=outcome or None,
+                    submission_token=token,
                 )
                 done = (
                     _("Votre réponse a été envoyée à l'usager et la demande clôturée.")
                     if close
                     else _("Votre réponse a été envoyée à l'usager.")
                 )
-            sent.submission_token = token
             db.session.commit()
         except IntegrityError:
             return self._double_submit(case_id)
@@ -363,10 +367,13 @@ class CasesView(BaseView):
             case, agent, int_or_none(request.form.get("last_message_id"))
         )
         try:
-            written = operations.add_note(
-                agent=agent, case=case, body=request.form.get("note_body", ""), files=_files()
+            operations.add_note(
+                agent=agent,
+                case=case,
+                body=request.form.get("note_body", ""),
+                files=_files(),
+                submission_token=token,
             )
-            written.submission_token = token
             db.session.commit()
         except IntegrityError:
             return self._double_submit(case_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from app.steering import access as steering_access
 from app.steering import figures as steering
 from app.steering.figures import AGE_BUCKETS, Backlog, Handling, Node, Period
 from models import CaseStatus, Channel
@@ -347,8 +348,8 @@ DETAILED = "demandes"
 
 def available(figures: Figures) -> list[str]:
     keys = [k for k in BUILDERS if k not in ("motifs-transmission", "agents")]
-    if steering.may_read_transfer_reasons(figures.user, figures.node):
+    if steering_access.may_read_transfer_reasons(figures.user, figures.node):
         keys.append("motifs-transmission")
-    if steering.may_see_workload(figures.user, figures.node):
+    if steering_access.may_see_workload(figures.user, figures.node):
         keys.append("agents")
     return keys
