@@ -15,11 +15,13 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.directory import operations
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.directory.imports import ROLES_NEEDING_OFFICE
 from models import Agent, db
@@ -234,9 +236,7 @@ class AgentUserView(UserDBModelView):
     def reset_second_factor(self, items: Any) -> Response:
         agents = items if isinstance(items, list) else [items]
         agents = [agent for agent in agents if agent is not None]
-        for agent in agents:
-            agent.otp_secret = None
-            agent.otp_last_counter = None
+        operations.reset_second_factor(agents=agents, by=current_user)
         db.session.commit()
         flash(
             _(
