@@ -1,4 +1,4 @@
-"""A request (Case) and its thread: messages, attachments, transfers between offices."""
+"""A case (demande) and its thread: messages, attachments, transfers between offices."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_TAX
 
 
 class Case(db.Model):  # type: ignore[name-defined]
-    """One request of a taxpayer, whatever its channel."""
+    """One case of a taxpayer, whatever its channel."""
 
     __tablename__ = "case"
     __table_args__ = (
@@ -71,11 +71,11 @@ class Case(db.Model):  # type: ignore[name-defined]
         ),
         # The taxpayer's inbox and the summary sheet: newest activity first.
         Index("ix_case_taxpayer_activity", "taxpayer_id", "last_activity_at"),
-        # The summary sheet's timeline: one taxpayer's requests, newest received first.
+        # The summary sheet's timeline: one taxpayer's cases, newest received first.
         Index("ix_case_taxpayer_received", "taxpayer_id", "received_at", "id"),
         # Steering and retention scans by date.
         Index("ix_case_received", "received_at"),
-        # Steering: a subtree's requests received in a period, answered from the index alone.
+        # Steering: a subtree's cases received in a period, answered from the index alone.
         Index(
             "ix_case_office_received_steering",
             "office_id",
@@ -123,7 +123,7 @@ class Case(db.Model):  # type: ignore[name-defined]
         ForeignKey("office.id", ondelete="RESTRICT"), active_history=True
     )
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
-    # Who recorded it (phone, counter, letter); None for a request the taxpayer sent online.
+    # Who recorded it (phone, counter, letter); None for a case the taxpayer sent online.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="RESTRICT"))
     received_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, active_history=True
@@ -133,7 +133,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outcome: Mapped[str | None] = mapped_column(String(255))
-    # A request written after the reopening period of an earlier one links to it.
+    # A case written after the reopening period of an earlier one links to it.
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
     # Recorded contacts: does the taxpayer see it in their history (visible by default).
     visible_to_taxpayer: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -141,7 +141,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     unread_by_office: Mapped[bool] = mapped_column(Boolean, default=True)
     # Forwarded to this office and not yet acknowledged by it.
     awaiting_acknowledgement: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The form's one-time token: a double submit finds the request already made.
+    # The form's one-time token: a double submit finds the case already made.
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -283,7 +283,7 @@ class Attachment(db.Model):  # type: ignore[name-defined]
 
 
 class Transfer(db.Model):  # type: ignore[name-defined]
-    """One move of a request to another office, with its mandatory reason."""
+    """One move of a case to another office, with its mandatory reason."""
 
     __tablename__ = "transfer"
     __table_args__ = (

@@ -28,7 +28,7 @@ class OfficeKind(LabelledEnum):
 
     @property
     def steers(self) -> bool:
-        """Directorates and delegations steer; they receive no requests themselves."""
+        """Directorates and delegations steer; they receive no cases themselves."""
         return self in (OfficeKind.DELEGATION, OfficeKind.DIRECTORATE)
 
 

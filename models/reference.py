@@ -14,7 +14,7 @@ from models.taxpayer import TaxpayerKind
 
 
 class Topic(db.Model):  # type: ignore[name-defined]
-    """What a request is about (motif); a topic with a parent is a sub-topic."""
+    """What a case is about (motif); a topic with a parent is a sub-topic."""
 
     __tablename__ = "topic"
 
@@ -43,7 +43,7 @@ class Topic(db.Model):  # type: ignore[name-defined]
 
 
 class TaxMatter(db.Model):  # type: ignore[name-defined]
-    """The tax a request is about (impôt concerné)."""
+    """The tax a case is about (impôt concerné)."""
 
     __tablename__ = "tax_matter"
 

@@ -1,15 +1,15 @@
-"""Steering rollups: the requests' figures summed per office of the tree, per day and per month.
+"""Steering rollups: the cases' figures summed per office of the tree, per day and per month.
 
 Written only by ``app.steering.rollups`` (docs/steering.md, "Rollups"). Every office of the tree
-is a *node*: its rows sum the requests of its whole subtree (a directorate's rows hold its offices'
-requests), so a delegation's dashboard reads a few thousand rows instead of its million requests.
+is a *node*: its rows sum the cases of its whole subtree (a directorate's rows hold its offices'
+cases), so a delegation's dashboard reads a few thousand rows instead of its million cases.
 
 - ``SteeringCount``: per node, grain (``d`` a day, ``m`` a month starting on ``day``) and
-  dimension (``all``; ``channel``, ``topic`` or ``tax_matter`` with its ``key``), the requests
+  dimension (``all``; ``channel``, ``topic`` or ``tax_matter`` with its ``key``), the cases
   received then and how many of them are answered, closed, answered on time or late.
 - ``SteeringDuration``: per node and grain, a histogram of the time to first answer and to
   closing (``bucket`` is the lower bound of a bucket, in hours), for the percentiles.
-- ``SteeringChange``: the journal of changes not yet folded in: a request's steering attributes
+- ``SteeringChange``: the journal of changes not yet folded in: a case's steering attributes
   before (sign -1) and after (sign +1) a change. Readers add it to the rollups, so figures are
   exact at every moment; the fold moves it into the rollups.
 """

@@ -32,24 +32,24 @@ from sqlalchemy import ColumnElement, false, select, true
 from app.directory.access import handles_cases, is_office_manager
 from models import Attachment, Case, Message, Taxpayer, db
 
-# --- requests -------------------------------------------------------------------------------
+# --- cases -------------------------------------------------------------------------------
 
 
 def handles_case(user: Any, case: Case) -> bool:
-    """Whether a request already loaded is one the agent handles (``cases_visible_to`` in Python:
+    """Whether a case already loaded is one the agent handles (``cases_visible_to`` in Python:
     operations recheck it once the row is locked, as a transfer may have moved it meanwhile)."""
     return handles_cases(user) and case.office_id == user.office_id
 
 
 def cases_visible_to(user: Any) -> ColumnElement[bool]:
-    """The requests an agent may list and open, as a WHERE clause on ``Case``."""
+    """The cases an agent may list and open, as a WHERE clause on ``Case``."""
     if not handles_cases(user):
         return false()
     return Case.office_id == user.office_id
 
 
 def case_for_agent(user: Any, case_id: int, *, for_update: bool = False) -> Case | None:
-    """The request if the agent may open it, else None (the caller answers 404)."""
+    """The case if the agent may open it, else None (the caller answers 404)."""
     query = select(Case).where(Case.id == case_id, cases_visible_to(user))
     if for_update:
         query = query.with_for_update()
@@ -57,7 +57,7 @@ def case_for_agent(user: Any, case_id: int, *, for_update: bool = False) -> Case
 
 
 def cases_of_taxpayer(taxpayer: Taxpayer) -> ColumnElement[bool]:
-    """The requests a taxpayer sees in their space."""
+    """The cases a taxpayer sees in their space."""
     return (Case.taxpayer_id == taxpayer.id) & Case.visible_to_taxpayer.is_(True)
 
 
@@ -90,7 +90,7 @@ def attachment_for_agent(user: Any, attachment_id: int) -> Attachment | None:
     )
 
 
-# --- actions on a request ---------------------------------------------------------------------
+# --- actions on a case ---------------------------------------------------------------------
 
 ACTIONS = (
     "take",
@@ -107,7 +107,7 @@ ACTIONS = (
 
 
 def may(user: Any, action: str, case: Case) -> bool:
-    """Whether the agent may do ``action`` on a request they can see."""
+    """Whether the agent may do ``action`` on a case they can see."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not handles_case(user, case):
@@ -124,7 +124,7 @@ def may(user: Any, action: str, case: Case) -> bool:
         return case.taxpayer_id is None
     if action in ("take", "request_information", "transfer", "close"):
         return case.is_open
-    return True  # reply and note: a reply to a closed request reopens it
+    return True  # reply and note: a reply to a closed case reopens it
 
 
 # --- taxpayers and summary sheets --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The domain operations: every write of a request goes through one of these functions.
+"""The domain operations: every write of a case goes through one of these functions.
 
 Each one checks what it is given, changes the rows, appends the event, queues the e-mail alert and
 flushes. None of them commits: the request, job or CLI command that calls it commits once, and the
@@ -71,7 +71,7 @@ class NotAllowed(OperationError):
 
 
 class StaleCase(OperationError):
-    """Someone changed the request since the page was loaded: nothing was applied."""
+    """Someone changed the case since the page was loaded: nothing was applied."""
 
 
 class IntakePaused(OperationError):
@@ -132,7 +132,7 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 
 
 def _lock(case: Case) -> None:
-    """Take the request's row lock and reread it: whoever acts on it at the same moment waits
+    """Take the case's row lock and reread it: whoever acts on it at the same moment waits
     for this transaction, then sees what it did (no lost update, no check on stale state)."""
     db.session.refresh(case, with_for_update=True)
 
@@ -242,10 +242,10 @@ def submit_case(
     submission_token: str | None = None,
     linked_case: Case | None = None,
 ) -> Case:
-    """A taxpayer's new online request, routed to the competent office.
+    """A taxpayer's new online case, routed to the competent office.
 
     The same ``submission_token`` twice (a double click, a form posted again) gives back the
-    request made the first time instead of a second one.
+    case made the first time instead of a second one.
     """
     if submission_token:
         existing = db.session.scalar(
@@ -317,7 +317,7 @@ def reply_as_taxpayer(
     files: Sequence[IncomingFile] = (),
     submission_token: str | None = None,
 ) -> Message:
-    """The taxpayer answers in the thread; a closed request reopens within the period."""
+    """The taxpayer answers in the thread; a closed case reopens within the period."""
     if submission_token:
         existing = db.session.scalar(
             select(Message).where(
@@ -538,7 +538,7 @@ def request_information(
     files: Sequence[IncomingFile] = (),
     submission_token: str | None = None,
 ) -> Message:
-    """Ask the taxpayer for more: the request waits for them (status AWAITING_TAXPAYER)."""
+    """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER)."""
     _require(agent, "request_information", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Demande de précision"))
@@ -615,7 +615,7 @@ def transfer_case(
 def _check_destination(
     to_office: Office | None, reason: str | None, *, current_office_id: int | None, same_office: str
 ) -> tuple[Office, str]:
-    """The office a request is forwarded to, and the mandatory reason, both checked."""
+    """The office a case is forwarded to, and the mandatory reason, both checked."""
     if to_office is None or not to_office.active or to_office.kind.steers:
         raise OperationError(_("Choisissez le service destinataire."), field="to_office")
     if to_office.id == current_office_id:
@@ -749,7 +749,7 @@ def record_contact(
     """A phone call, a counter visit or a letter, recorded by the agent who took it.
 
     ``disposition``: handled on the spot (recorded closed), kept in the agent's office as a
-    request to handle, or forwarded to the competent office with a mandatory reason.
+    case to handle, or forwarded to the competent office with a mandatory reason.
     """
     if not directory_access.handles_cases(agent):
         raise NotAllowed(_("Seul un agent d'un service peut enregistrer un contact."))

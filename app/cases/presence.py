@@ -1,6 +1,6 @@
-"""Who has a request open right now: a short-lived mark per agent and request, kept in Redis.
+"""Who has a case open right now: a short-lived mark per agent and case, kept in Redis.
 
-Every node of the application shares it (nothing is kept in process). The request's page marks
+Every node of the application shares it (nothing is kept in process). The case's page marks
 the agent on load and refreshes the mark with a small heartbeat; a mark not refreshed within
 ``TTL_SECONDS`` disappears by itself. It only informs ("Camille Dupont consulte aussi cette
 demande"): it never locks anything, and if Redis is unreachable the page simply says nothing.
@@ -35,7 +35,7 @@ def _key(case_id: int) -> str:
 
 
 def mark(case_id: int, agent_id: int, name: str, *, now: float | None = None) -> list[Viewer]:
-    """Say that ``agent_id`` has the request open; return the *other* agents who have it open."""
+    """Say that ``agent_id`` has the case open; return the *other* agents who have it open."""
     moment = time.time() if now is None else now
     key = _key(case_id)
     try:
@@ -69,7 +69,7 @@ def leave(case_id: int, agent_id: int) -> None:
 
 
 def viewers(case_id: int, *, exclude_agent_id: int | None = None) -> list[Viewer]:
-    """The agents whose mark on this request is still fresh."""
+    """The agents whose mark on this case is still fresh."""
     try:
         members: list[Any] = list(
             get_redis().zrangebyscore(_key(case_id), time.time() - TTL_SECONDS, "+inf")

@@ -1,4 +1,4 @@
-"""Request references shown to taxpayers: ``26-7K4M-Q2XD`` (docs/decisions/0004)."""
+"""Case references shown to taxpayers: ``26-7K4M-Q2XD`` (docs/decisions/0004)."""
 
 from __future__ import annotations
 

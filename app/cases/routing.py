@@ -1,13 +1,13 @@
-"""Which office is competent for a new request: the routing rules, then the territory.
+"""Which office is competent for a new case: the routing rules, then the territory.
 
 1. Among the active rules matching the topic (or its parent topic), the tax matter and the
    taxpayer's kind, the most specific wins (a rule on the sub-topic beats one on its parent);
    ties go to the lowest rule id, so routing never depends on row order.
 2. Among active offices of that kind, the one competent for the taxpayer's commune wins, then one
    competent for the whole département; ties go to the lowest office id.
-3. When no office of that kind serves the territory, the request goes to the default office kind
+3. When no office of that kind serves the territory, the case goes to the default office kind
    of the taxpayer's kind there (SIP for individuals, SIE for businesses), then to a contact
-   centre, so that no request is ever refused for want of a rule.
+   centre, so that no case is ever refused for want of a rule.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DEFAULT_KIND = {TaxpayerKind.INDIVIDUAL: OfficeKind.SIP, TaxpayerKind.BUSINESS: 
 
 
 class NoCompetentOffice(LookupError):
-    """No office at all can take the request: the directory is incomplete."""
+    """No office at all can take the case: the directory is incomplete."""
 
 
 def office_kind_for(

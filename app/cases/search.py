@@ -2,10 +2,10 @@
 messages, always within what ``app.cases.access`` lets the agent see.
 
 - A 13-digit number is a tax number, a 9-digit one a SIREN (spaces ignored): exact match on the
-  taxpayer, whose summary sheet the agent may open (accueil de proximité), with the requests of
+  taxpayer, whose summary sheet the agent may open (accueil de proximité), with the cases of
   that taxpayer the agent may open.
 - A reference (``26-7K4M-Q2XD``) is matched exactly, whatever the case of the letters.
-- Anything else is a full-text search over the requests' subjects and their messages (internal
+- Anything else is a full-text search over the cases' subjects and their messages (internal
   notes included: the agent's office sees them anyway). On PostgreSQL it uses the French
   configuration with accents ignored, ``to_tsvector('french', f_unaccent(...))``, served by the
   GIN expression indexes of the migration ``agent_inbox_and_search_indexes``; on SQLite it is a
@@ -107,20 +107,20 @@ def _like(column: Any, query: str) -> ColumnElement[bool]:
 
 
 def text_match(query: str) -> ColumnElement[bool]:
-    """SQLite: requests whose subject or one of whose messages contains ``query`` (PostgreSQL
+    """SQLite: cases whose subject or one of whose messages contains ``query`` (PostgreSQL
     searches with ``_newest_matches``)."""
     in_messages = select(Message.case_id).where(_like(Message.body, query))
     return or_(_like(Case.subject, query), Case.id.in_(in_messages))
 
 
 def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
-    """PostgreSQL: the newest ``RESULT_LIMIT + 1`` requests matching by subject, and as many
+    """PostgreSQL: the newest ``RESULT_LIMIT + 1`` cases matching by subject, and as many
     matching by a message, each found on its own (a UNION of two short queries).
 
     ``subject @@ q OR id IN (messages @@ q)`` made PostgreSQL collect every matching message of
-    the country before ordering the office's requests: 22 s for a common word on 5 M messages.
+    the country before ordering the office's cases: 22 s for a common word on 5 M messages.
     Apart, each side gets the plan its words call for: a common word walks the office's newest
-    requests and stops at the limit; a rare one reads the few matches from the GIN index."""
+    cases and stops at the limit; a rare one reads the few matches from the GIN index."""
     words = text_query(query)
     newest = (Case.received_at.desc(), Case.id.desc())
     by_subject = (

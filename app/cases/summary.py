@@ -1,9 +1,9 @@
-"""The taxpayer's summary sheet (fiche de synthèse): every request and contact, in bounded queries.
+"""The taxpayer's summary sheet (fiche de synthèse): every case and contact, in bounded queries.
 
 Whatever the size of a taxpayer's history, a sheet costs the same number of queries: the figures
 are SQL aggregates (``GROUP BY channel``), the timeline is one keyset page with its joins, and the
-transfers of the listed requests are one more query. Who may read what is decided by
-``app.cases.access``: any agent serving the taxpayer sees the metadata of every request (dates,
+transfers of the listed cases are one more query. Who may read what is decided by
+``app.cases.access``: any agent serving the taxpayer sees the metadata of every case (dates,
 channel, topic, status, offices, agents); the subject, the transfer reasons and the link to the
 request only where ``access.cases_visible_to`` lets the agent open the request.
 """
@@ -41,7 +41,7 @@ def taxpayer_for_agent(agent: Any, taxpayer_id: int) -> Taxpayer | None:
 
 @dataclass(frozen=True)
 class Filters:
-    """The timeline's filters: channel, an office the request went through, a period (local
+    """The timeline's filters: channel, an office the case went through, a period (local
     dates, both included)."""
 
     channel: Channel | None = None
@@ -116,7 +116,7 @@ class Glance:
 
 
 def glance(taxpayer: Taxpayer, *, now: datetime | None = None) -> Glance:
-    """Contacts of the last 12 months by channel, the open requests, the last contact: 3 queries."""
+    """Contacts of the last 12 months by channel, the open cases, the last contact: 3 queries."""
     since = (now or utcnow()) - timedelta(days=GLANCE_DAYS)
     by_channel: dict[Channel, int] = dict(
         db.session.execute(
@@ -156,7 +156,7 @@ class OfficeChoice:
 
 
 def offices_of(taxpayer: Taxpayer) -> list[OfficeChoice]:
-    """The offices the taxpayer's requests are in or went through (the office filter's choices)."""
+    """The offices the taxpayer's cases are in or went through (the office filter's choices)."""
     current = select(Case.office_id).where(Case.taxpayer_id == taxpayer.id)
     passed = (
         select(Transfer.from_office_id)
@@ -224,7 +224,7 @@ def timeline(
     cursor: Cursor | None = None,
     page_size: int = PAGE_SIZE,
 ) -> TimelinePage:
-    """One page of every request and contact, newest first: 2 queries (cases, their transfers)."""
+    """One page of every case and contact, newest first: 2 queries (cases, their transfers)."""
     query = _timeline_query(agent, taxpayer, filters or Filters())
     if cursor is not None:
         query = query.where(cursor.clause())

@@ -24,7 +24,7 @@ def _roles(user: Any) -> set[str]:
 
 
 def handles_cases(user: Any) -> bool:
-    """An agent or office manager bound to an office: handles requests and records contacts."""
+    """An agent or office manager bound to an office: handles cases and records contacts."""
     return bool(_roles(user) & {ROLE_AGENT, ROLE_OFFICE_MANAGER}) and bool(
         getattr(user, "office_id", None)
     )
@@ -88,5 +88,5 @@ def colleagues_of(user: Any) -> ColumnElement[bool]:
 
 
 def agents_assignable_by(user: Any) -> ColumnElement[bool]:
-    """The agents an office manager may assign a request to: those of their office."""
+    """The agents an office manager may assign a case to: those of their office."""
     return colleagues_of(user) if is_office_manager(user) else false()

@@ -5,7 +5,7 @@ the reason, in French; what would be created or updated is listed. Then:
 
 - a dry run (simulation) writes nothing;
 - a real run applies the whole file, or nothing at all if a single line is rejected (fix the
-  file and send it again): a directory half-loaded would route requests to the wrong offices.
+  file and send it again): a directory half-loaded would route cases to the wrong offices.
 
 Like the operations, nothing here commits: the caller commits once when ``report.applied``.
 
@@ -288,7 +288,7 @@ def move_office(office: Office, parent: Office | None) -> None:
         return
     office.path = new_path
     if old_path and old_path != "/":
-        # Its requests now count under other ancestors (the steering rollups).
+        # Its cases now count under other ancestors (the steering rollups).
         rollups.office_moved(office.id, old_path, new_path)
         for descendant in db.session.scalars(
             select(Office).where(Office.path.startswith(old_path), Office.id != office.id)

@@ -14,7 +14,7 @@ from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, RO
 
 HOME = [("can_access", "AgentHome")]
 
-# views.agent: office inbox, a request's page and its actions, search, attachments.
+# views.agent: office inbox, a case's page and its actions, search, attachments.
 AGENT_SCREENS: list[tuple[str, str]] = [
     ("can_access", "AgentCases"),
     ("can_access", "AgentSearch"),

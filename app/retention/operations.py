@@ -2,23 +2,23 @@
 
 Rules (docs/security.md, "Retention"; periods in config: RETENTION_*_YEARS):
 
-- a **closed** request whose last activity is older than ``RETENTION_ARCHIVE_YEARS`` (4) is
+- a **closed** case whose last activity is older than ``RETENTION_ARCHIVE_YEARS`` (4) is
   archived: ``Case.archived_at`` is set and an ARCHIVED event recorded; it stays readable (the
   summary sheet, the taxpayer's history) but nothing can be done on it any more;
-- a **closed** request whose last activity is older than ``RETENTION_PURGE_YEARS`` (10) is
+- a **closed** case whose last activity is older than ``RETENTION_PURGE_YEARS`` (10) is
   deleted with its messages, attachments (rows and files), transfers, events and outbox rows;
-  a request it is linked to loses the link. Open requests are never archived nor purged;
+  a case it is linked to loses the link. Open cases are never archived nor purged;
 - internal notes older than ``RETENTION_NOTES_YEARS`` (2) are deleted with their attachments.
-  A request's first message is the request (or the recorded contact) itself, never a note,
-  even when it is internal (a contact hidden from the taxpayer): it follows the request's
+  A case's first message is the case (or the recorded contact) itself, never a note,
+  even when it is internal (a contact hidden from the taxpayer): it follows the case's
   periods;
 - anything under ``legal_hold`` is skipped;
 - the access log is **kept**: it is the evidence of who consulted a taxpayer's file, which the
-  administration must be able to show; its rows lose their link to a purged request
+  administration must be able to show; its rows lose their link to a purged case
   (``case_id`` set to NULL; ``object_kind``/``object_id``, the taxpayer, the agent and the date
   stay).
 
-Work goes in batches (``BATCH_SIZE`` requests or notes). Each batch is one unit of work: the
+Work goes in batches (``BATCH_SIZE`` cases or notes). Each batch is one unit of work: the
 entry point (CLI or job) commits it, then removes the files of the attachments it deleted, so a
 crash never leaves a row pointing at a missing file (at worst an orphan file, harmless).
 """
@@ -133,7 +133,7 @@ def _due_notes(periods: Periods) -> ColumnElement[bool]:
         Message.internal
         & (Message.created_at < periods.notes_before)
         & Message.case_id.in_(select(Case.id).where(~Case.legal_hold))
-        # A request's first message is the request itself, not a note.
+        # A case's first message is the case itself, not a note.
         & Message.id.not_in(_earliest_message_ids())
     )
 

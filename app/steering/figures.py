@@ -1,6 +1,6 @@
-"""Steering figures (pilotage): aggregates over the requests of a subtree of the office tree.
+"""Steering figures (pilotage): aggregates over the cases of a subtree of the office tree.
 
-The figures of requests received in a period (volumes, by channel, topic and tax matter, answered,
+The figures of cases received in a period (volumes, by channel, topic and tax matter, answered,
 closed, on time, the percentiles of the handling times) come from the rollups of
 ``app.steering.rollups`` (per office of the tree, per year, month and day, kept exact by a
 journal); the open backlog, the transfers, the workload and the detailed export are SQL
@@ -13,7 +13,7 @@ Vocabulary:
 
 - the *node* is the office whose page is shown (``None``: the whole tree, administrators only);
 - its *groups* are the rows of its tables: its children in the tree (a delegation's
-  directorates, a directorate's offices), plus the node itself when requests sit directly in it;
+  directorates, a directorate's offices), plus the node itself when cases sit directly in it;
   a leaf office is its own single group;
 - the *members* subquery maps every office of the node's subtree (in scope) to its group, through
   the materialised path (``office.path LIKE child.path || '%'``).
@@ -169,7 +169,7 @@ class Node:
     groups: list[Group]
     breadcrumbs: list[Office]
     leaf: bool
-    # Every child office of the node, in the user's scope or not (the node's own requests are
+    # Every child office of the node, in the user's scope or not (the node's own cases are
     # the node's rollups less its children's).
     children: list[int] = field(default_factory=list)
 
@@ -211,7 +211,7 @@ def resolve_node(user: Any, office_id: int | None) -> Node | None:
     leaf = office is not None and not groups
     every_child: list[int] = []
     if office is not None:
-        # The node's own requests (a leaf office; rarely, a directorate) form a group of its own.
+        # The node's own cases (a leaf office; rarely, a directorate) form a group of its own.
         groups.insert(0, Group(office.id, office.name, str(office.kind.label), False))
         every_child = list(db.session.scalars(select(Office.id).where(child_filter)))
     return Node(office, groups, _breadcrumbs(user, office), leaf, every_child)
@@ -266,7 +266,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 @dataclass
 class Handling:
-    """Requests received in the period: how fast and how often on time they were answered."""
+    """Cases received in the period: how fast and how often on time they were answered."""
 
     received: int = 0
     answered: int = 0
@@ -280,7 +280,7 @@ class Handling:
 
     @property
     def settled(self) -> int:
-        """Requests whose on-time outcome is known (the denominator of the share)."""
+        """Cases whose on-time outcome is known (the denominator of the share)."""
         return self.on_time + self.late
 
     @property
@@ -290,7 +290,7 @@ class Handling:
 
 @dataclass
 class Backlog:
-    """Requests open now."""
+    """Cases open now."""
 
     open: int = 0
     awaiting_taxpayer: int = 0
@@ -349,7 +349,7 @@ def handling(
 ) -> tuple[dict[int, Handling], Handling]:
     """Per group and in total: received, answered, closed, percentiles, on time.
 
-    Read from the rollups (app/steering/rollups.py); the requests still unanswered past their
+    Read from the rollups (app/steering/rollups.py); the cases still unanswered past their
     due date are counted live among the open ones (the only figure that moves with the clock):
     they come per group in ``overdue``, from ``backlog`` with the same period."""
     window = _window(period)
@@ -406,7 +406,7 @@ def handling(
 def backlog(
     user: Any, node: Node, now: datetime, period: Period | None = None
 ) -> tuple[dict[int, Backlog], Backlog]:
-    """Open requests per group: by age bucket, awaiting the taxpayer, the oldest; and, with a
+    """Open cases per group: by age bucket, awaiting the taxpayer, the oldest; and, with a
     period, those of them received in it, unanswered and past due (late, for ``handling``)."""
     rows = members(user, node)
     overdue = and_(
@@ -455,7 +455,7 @@ def backlog(
 
 
 def received_series(user: Any, node: Node, period: Period) -> list[tuple[date, int]]:
-    """Requests received per day (or per week, Monday first), with the empty days."""
+    """Cases received per day (or per week, Monday first), with the empty days."""
     window = _window(period)
     counts: dict[date, int] = {}
     for sign in (1, -1):
@@ -473,7 +473,7 @@ class Share:
 
 
 def _received_by(user: Any, node: Node, period: Period, dimension: str) -> dict[str, int]:
-    """Requests received in the period by key of one dimension, over the user's part of the
+    """Cases received in the period by key of one dimension, over the user's part of the
     node (the node less its children out of scope)."""
     counts = rollups.counts(_rollup_nodes(node), _window(period))
     sign_of = {node_id: sign for sign, node_id in _total_terms(node)}
@@ -603,8 +603,8 @@ class Workload:
 
 
 def workload(user: Any, node: Node, period: Period) -> list[Workload]:
-    """Per agent of the office: open requests assigned now, answers sent and requests closed in
-    the period (from the event log); a last row for the open requests assigned to no one."""
+    """Per agent of the office: open cases assigned now, answers sent and cases closed in
+    the period (from the event log); a last row for the open cases assigned to no one."""
     if not may_see_workload(user, node):
         return []
     office_id = node.id

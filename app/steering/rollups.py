@@ -1,19 +1,19 @@
 """Steering rollups, kept exact (docs/steering.md, "Rollups").
 
-The steering figures of a period (requests received, answered, closed, on time, by channel, topic
+The steering figures of a period (cases received, answered, closed, on time, by channel, topic
 and tax matter, and the time to first answer and to closing) are read from ``steering_count`` and
-``steering_duration`` (models/steering.py) rather than from the million requests of a delegation:
+``steering_duration`` (models/steering.py) rather than from the million cases of a delegation:
 
 - every office is a *node* whose rows sum its whole subtree, per day (grain ``d``) and per month
   (grain ``m``); a period reads the months it covers whole and the days at its two edges;
-- every flush that creates, changes or deletes a request writes the request's steering
+- every flush that creates, changes or deletes a case writes the case's steering
   attributes before (-1) and after (+1) into the ``steering_change`` journal, in the same
   transaction (an append-only table: writers never wait on each other);
 - readers add the journal, expanded the same way, to the rollups: figures are exact at every
   moment, whether or not the journal has been folded;
 - ``fold()`` (the worker's sweep; ``flask econtacts rollups fold``) moves the journal into the
   rollups; ``office_moved()`` moves an office's rows from its old ancestors to its new ones;
-  ``rebuild()`` recomputes everything from the requests (after a bulk load;
+  ``rebuild()`` recomputes everything from the cases (after a bulk load;
   ``flask econtacts rollups rebuild``).
 
 One SQL expansion (``_count_rows`` and ``_duration_rows``) serves the rebuild, the fold and the
@@ -57,7 +57,7 @@ from app.platform.db import listen_once
 from models import Case, Office, db
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 
-# The attributes of a request that the figures depend on (a change of any other is not journaled).
+# The attributes of a case that the figures depend on (a change of any other is not journaled).
 TRACKED = (
     "office_id",
     "received_at",
@@ -93,7 +93,7 @@ def _use(executor: Any) -> Any:
     return executor
 
 
-# --- the source rows: requests, or the journal ------------------------------------------------
+# --- the source rows: cases, or the journal ------------------------------------------------
 
 
 def _source_from_cases(sign: int = 1) -> Any:
@@ -157,7 +157,7 @@ def bucket_of(hours: float) -> int:
 
 
 def _on_time_parts(source: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Answered on time, answered late (unanswered requests past due are counted live)."""
+    """Answered on time, answered late (unanswered cases past due are counted live)."""
     answered = func.coalesce(source.c.first_answer_at, source.c.closed_at)
     has_due = source.c.due_at.is_not(None)
     on_time = and_(has_due, answered.is_not(None), answered <= source.c.due_at)
@@ -172,8 +172,8 @@ def _signed(condition: ColumnElement[bool], sign: Any) -> ColumnElement[Any]:
 def _per_node(
     source: Any, ancestry: Any, columns: Sequence[Any], by: Sequence[Any], where: Any = None
 ) -> Select[Any]:
-    """One part of an expansion: the source's requests summed per node of the tree (each
-    request counts for its office and every ancestor) and per ``by``."""
+    """One part of an expansion: the source's cases summed per node of the tree (each
+    case counts for its office and every ancestor) and per ``by``."""
     query = select(ancestry.c.node_id.label("node_id"), *columns).select_from(
         source.join(ancestry, ancestry.c.office_id == source.c.office_id)
     )
@@ -183,7 +183,7 @@ def _per_node(
 
 
 def _count_rows(source_query: Select[Any]) -> Select[Any]:
-    """Rows of steering_count (summed by key) for the source's requests, every grain and
+    """Rows of steering_count (summed by key) for the source's cases, every grain and
     dimension; signs add up, so the journal's -1/+1 pairs cancel."""
     source = source_query.subquery("source")
     ancestry = _ancestry().subquery("ancestry")
@@ -214,7 +214,7 @@ def _count_rows(source_query: Select[Any]) -> Select[Any]:
 
 
 def _duration_rows(source_query: Select[Any]) -> Select[Any]:
-    """Rows of steering_duration for the source's requests: both measures, every grain."""
+    """Rows of steering_duration for the source's cases: both measures, every grain."""
     source = source_query.subquery("source")
     ancestry = _ancestry().subquery("ancestry")
     parts = []
@@ -300,7 +300,7 @@ def _changed(case_row: Case) -> bool:
 
 
 def load_before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    """before_flush: a request about to change a figure's attribute has all of them loaded, so
+    """before_flush: a case about to change a figure's attribute has all of them loaded, so
     that the journal knows its old values (attributes expired by a commit are read again)."""
     for instance in session.dirty:
         if isinstance(instance, Case) and _changed(instance):
@@ -311,7 +311,7 @@ def load_before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def journal_flush(session: Session, _context: Any) -> None:
-    """after_flush: journal every request created, changed (a tracked attribute) or deleted."""
+    """after_flush: journal every case created, changed (a tracked attribute) or deleted."""
     rows: list[dict[str, Any]] = []
     for instance in session.new:
         if isinstance(instance, Case):
@@ -334,7 +334,7 @@ def journal_flush(session: Session, _context: Any) -> None:
 
 
 def journal_deleted(case_ids: Iterable[int]) -> None:
-    """Before a bulk DELETE of requests (retention): journal them out."""
+    """Before a bulk DELETE of cases (retention): journal them out."""
     ids = list(case_ids)
     if not ids:
         return
@@ -374,7 +374,7 @@ def office_moved(office_id: int, old_path: str, new_path: str) -> None:
 
 
 def _drop_empty(run: Any) -> None:
-    """Rows that came back to nothing (requests moved away) are dropped."""
+    """Rows that came back to nothing (cases moved away) are dropped."""
     run.execute(
         delete(SteeringCount).where(*(getattr(SteeringCount, m) == 0 for m in COUNT_MEASURES))
     )
@@ -398,7 +398,7 @@ def fold() -> int:
 
 
 def rebuild() -> None:
-    """Recompute every rollup from the requests (the journal is emptied: it is included)."""
+    """Recompute every rollup from the cases (the journal is emptied: it is included)."""
     rebuild_with(db.session)
 
 
@@ -537,7 +537,7 @@ def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], d
 
 
 def daily_received(nodes: Sequence[int], window: Window) -> dict[date, int]:
-    """Requests received per day in [start, end) under the nodes."""
+    """Cases received per day in [start, end) under the nodes."""
     if not nodes:
         return {}
     _use(db.session)
@@ -604,7 +604,7 @@ def _weighted(terms: Iterable[tuple[int, Histogram]]) -> Histogram:
 
 
 def subtract(whole: Histogram, parts: Iterable[Histogram]) -> Histogram:
-    """A histogram minus others (a node's own requests: the node less its children)."""
+    """A histogram minus others (a node's own cases: the node less its children)."""
     return _weighted([(1, whole), *((-1, part) for part in parts)])
 
 
