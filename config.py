@@ -1,18 +1,28 @@
 """Settings, read from the environment (12-factor).
 
 Every setting has a safe default for the single-machine mode: a SQLite file, an embedded Redis,
-attachments and captured e-mails on local disk. Production (``ECONTACTS_ENV=production``) refuses
-to start with the demo secret key. The README's configuration table lists them all.
+attachments and captured e-mails on local disk, a secret key drawn once per data folder and kept
+there. Production (``ECONTACTS_ENV=production``) refuses to start with any setting that would
+weaken it (``check_production``: one French sentence each). The README's configuration table
+lists them all.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-DEMO_SECRET_KEY = "demo-secret-key-change-me"  # noqa: S105 - the documented demo value
+# The constant earlier versions documented: refused everywhere, it signs nothing any more.
+OLD_DEMO_SECRET_KEY = "demo-secret-key-change-me"  # noqa: S105 - refused, never used
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name under the data folder
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
@@ -53,12 +63,92 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only accepts connections from this machine."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_secret_key(data_dir: Path) -> str:
+    """Outside production: a random key drawn once for this data folder and kept in it (0600),
+    so that sessions survive a restart and no two installations share a key."""
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(key)
+    return key
+
+
+def check_production(config: Mapping[str, object]) -> None:
+    """Refuse to start production with a setting that weakens it: one French sentence each."""
+    if config.get("ECONTACTS_ENV") != "production":
+        return
+    secret_key = str(config.get("SECRET_KEY") or "")
+    if not secret_key or secret_key == OLD_DEMO_SECRET_KEY or len(secret_key) < 32:
+        raise ConfigurationError(
+            "SECRET_KEY manque, est trop courte ou vaut l'ancienne valeur de démonstration : "
+            "en production, donnez à SECRET_KEY une valeur aléatoire d'au moins 32 caractères."
+        )
+    if config.get("DEMO_MODE"):
+        raise ConfigurationError(
+            "DEMO_MODE est interdit en production : il publie les courriels capturés "
+            "(liens de réinitialisation, codes de connexion) ; retirez DEMO_MODE."
+        )
+    if not config.get("AGENT_MFA_REQUIRED"):
+        raise ConfigurationError(
+            "AGENT_MFA_REQUIRED=false est interdit en production : les agents doivent se "
+            "connecter avec un second facteur ; retirez AGENT_MFA_REQUIRED."
+        )
+    if not config.get("REDIS_URL"):
+        raise ConfigurationError(
+            "REDIS_URL manque : en production, chaque serveur doit utiliser le même Redis "
+            "(files de tâches, limites de tentatives, sessions) et non un Redis embarqué."
+        )
+    if config.get("MAIL_CAPTURE"):
+        raise ConfigurationError(
+            "MAIL_SERVER manque : en production, les courriels doivent partir par le serveur "
+            "SMTP de l'administration et non vers une capture locale."
+        )
+    if not config.get("CLAMD_ADDRESS") and not config.get("ANTIVIRUS_WAIVER"):
+        raise ConfigurationError(
+            "CLAMD_ADDRESS manque : en production, les pièces jointes doivent être analysées "
+            "par un antivirus (clamd) ; si l'analyse est faite ailleurs, dites-le dans "
+            "ANTIVIRUS_WAIVER (la raison sera journalisée à chaque démarrage)."
+        )
+    if config.get("TRUSTED_PROXIES") is None:
+        raise ConfigurationError(
+            "TRUSTED_PROXIES manque : indiquez le nombre de relais (répartiteur de charge, proxy "
+            "inverse) placés devant l'application, 0 si elle reçoit les connexions directement, "
+            "pour que les limites de tentatives visent l'adresse de chaque usager."
+        )
+    if not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigurationError(
+            "SESSION_COOKIE_SECURE est désactivé en production : servez l'application en HTTPS "
+            "et laissez-le activé."
+        )
+
+
 def check_mfa_setting(*, agent_mfa_required: bool, demo_mode: bool) -> None:
     """The agents' second factor may be switched off for the demo only."""
     if not agent_mfa_required and not demo_mode:
         raise ConfigurationError(
-            "AGENT_MFA_REQUIRED=false is allowed in demo mode only: set DEMO_MODE=true "
-            "for a demo, or leave AGENT_MFA_REQUIRED on."
+            "AGENT_MFA_REQUIRED=false est permis en démonstration seulement (DEMO_MODE=true) : "
+            "laissez AGENT_MFA_REQUIRED activé."
         )
 
 
@@ -70,23 +160,34 @@ def load_settings() -> dict[str, object]:
             f"ECONTACTS_ENV must be development, production or test, not {env!r}."
         )
     data_dir = Path(_env("ECONTACTS_DATA_DIR", str(BASE_DIR / "var")) or "").resolve()
-    secret_key = _env("SECRET_KEY", DEMO_SECRET_KEY)
-    if env == "production" and secret_key == DEMO_SECRET_KEY:
+    production = env == "production"
+    secret_key = _env("SECRET_KEY")
+    if secret_key == OLD_DEMO_SECRET_KEY:
         raise ConfigurationError(
-            "SECRET_KEY is the demo value: set SECRET_KEY to a long random secret "
-            "before starting in production."
+            "SECRET_KEY vaut l'ancienne valeur de démonstration publiée dans la documentation : "
+            "retirez SECRET_KEY (une clé aléatoire sera tirée pour ce dossier de données) ou "
+            "donnez-lui une valeur aléatoire."
         )
+    if secret_key is None and not production:
+        secret_key = local_secret_key(data_dir)
     database_url = _normalise_database_url(
         _env("DATABASE_URL", f"sqlite:///{data_dir / 'econtacts.sqlite3'}") or ""
     )
-    production = env == "production"
     mail_server = _env("MAIL_SERVER")
-    demo_mode = _bool("DEMO_MODE", not production)
+    host = _env("HOST", "127.0.0.1") or "127.0.0.1"
+    loopback = is_loopback(host)
+    demo_mode = _bool("DEMO_MODE", not production and loopback)
+    if demo_mode and not loopback:
+        raise ConfigurationError(
+            f"DEMO_MODE est permis seulement quand l'application écoute sur cette machine "
+            f"(HOST=127.0.0.1), pas sur {host} : la démonstration publie les courriels capturés."
+        )
     agent_mfa_required = _bool("AGENT_MFA_REQUIRED", True)
     check_mfa_setting(agent_mfa_required=agent_mfa_required, demo_mode=demo_mode)
     idle_minutes = _int("SESSION_IDLE_MINUTES", 30)
+    proxies = _env("TRUSTED_PROXIES")
 
-    return {
+    settings: dict[str, object] = {
         "ECONTACTS_ENV": env,
         "DEMO_MODE": demo_mode,
         # Adds X-Query-Count to every response (the benchmark reads it).
@@ -121,6 +222,13 @@ def load_settings() -> dict[str, object]:
         "ATTACHMENT_MAX_COUNT": _int("ATTACHMENT_MAX_COUNT", 5),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 60 * 1024 * 1024),
         "CLAMD_ADDRESS": _env("CLAMD_ADDRESS"),
+        # Production without clamd: the reason, logged at every start (check_production).
+        "ANTIVIRUS_WAIVER": _env("ANTIVIRUS_WAIVER"),
+        # Relays (load balancer, reverse proxy) in front of the app: werkzeug's ProxyFix trusts
+        # that many X-Forwarded-For/-Proto hops, so rate limits see each person's address.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0) if proxies is not None else None,
+        # Where the app listens (make run); demo mode needs a loopback address.
+        "HOST": host,
         # Case handling
         "REOPEN_PERIOD_DAYS": _int("REOPEN_PERIOD_DAYS", 30),
         "DEFAULT_DUE_DAYS": _int("DEFAULT_DUE_DAYS", 30),
@@ -174,3 +282,5 @@ def load_settings() -> dict[str, object]:
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
         "LANGUAGES": {"fr": {"flag": "fr", "name": "Français"}},
     }
+    check_production(settings)
+    return settings

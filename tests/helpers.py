@@ -19,6 +19,18 @@ from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX
 from models import Agent, Taxpayer, db
 
+# A production environment that start-up accepts (config.check_production); tests remove one
+# piece at a time.
+PRODUCTION_ENV = {
+    "ECONTACTS_ENV": "production",
+    "SECRET_KEY": "production-test-key-" + "x" * 40,
+    "DEMO_MODE": "false",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "MAIL_SERVER": "smtp.example.test",
+    "CLAMD_ADDRESS": "127.0.0.1:3310",
+    "TRUSTED_PROXIES": "1",
+}
+
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from factories import PASSWORD, make_agent, make_office, make_taxpayer
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import run_jobs, submit_form
+from helpers import PRODUCTION_ENV, run_jobs, submit_form
 from sqlalchemy import inspect, select
 
 from app.notifications.outbox import alert_new_message
@@ -30,7 +30,8 @@ from models import (
 
 
 def test_production_refuses_the_demo_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ECONTACTS_ENV", "production")
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         load_settings()
@@ -62,7 +63,7 @@ def test_start_up_with_an_unreachable_database_says_one_clear_sentence(tmp_path:
     result = _start({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}, tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("e-contacts cannot start: the database")
+    assert result.stderr.startswith("e-contacts ne peut pas démarrer : la base de données")
     assert "DATABASE_URL" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -189,3 +190,10 @@ def test_the_new_message_alert_reaches_a_real_smtp_server_without_content(
 
     assert send_notification(row.id) == "skipped"
     assert len(mails) == 1
+
+
+def test_production_refused_at_start_up_in_one_french_line(tmp_path: object) -> None:
+    result = _start({**PRODUCTION_ENV, "DEMO_MODE": "true"}, tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("e-contacts ne peut pas démarrer : DEMO_MODE est interdit")

@@ -113,10 +113,12 @@ def test_security_headers_on_every_page(app: Flask, client: FlaskClient, world: 
 
 
 def test_production_sends_hsts_and_secure_cookies(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from helpers import PRODUCTION_ENV
+
     from config import load_settings
 
-    monkeypatch.setenv("ECONTACTS_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     settings = load_settings()
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_HTTPONLY"] is True

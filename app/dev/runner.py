@@ -25,7 +25,7 @@ from config import BASE_DIR, ConfigurationError, load_settings
 
 
 def fail(sentence: str) -> None:
-    print(f"e-contacts cannot start: {sentence}", file=sys.stderr)
+    print(f"e-contacts ne peut pas démarrer : {sentence}", file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -42,8 +42,8 @@ def check_database(url: str) -> None:
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
         where = engine.url.render_as_string(hide_password=True)
         fail(
-            f"the database {where} cannot be reached ({reason}). "
-            "Start it, or correct DATABASE_URL (unset it to use the local SQLite file)."
+            f"la base de données {where} ne répond pas ({reason}) : démarrez-la, ou corrigez "
+            "DATABASE_URL (retirez-la pour utiliser le fichier SQLite local)."
         )
     finally:
         engine.dispose()
@@ -52,7 +52,10 @@ def check_database(url: str) -> None:
 def run_step(args: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(args, env=env, cwd=BASE_DIR, check=False)
     if result.returncode != 0:
-        fail(f"the step '{' '.join(args[2:])}' failed (exit {result.returncode}); see above.")
+        fail(
+            f"l'étape « {' '.join(args[2:])} » a échoué (code {result.returncode}) ; "
+            "voir plus haut."
+        )
 
 
 def main() -> None:
@@ -125,7 +128,7 @@ def main() -> None:
         item.stop()
     print("e-contacts stopped.")
     if not stopping:
-        fail("a process stopped unexpectedly; see the messages above.")
+        fail("un processus s'est arrêté de façon inattendue ; voir les messages plus haut.")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, current_app, flash, request, session
@@ -19,7 +20,9 @@ from flask_babel import gettext as _
 from flask_login import logout_user
 from werkzeug.wrappers import Response
 
-from config import ConfigurationError, check_mfa_setting
+from config import check_mfa_setting, check_production
+
+log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -108,20 +111,34 @@ def add_security_headers(response: Response) -> Response:
 
 
 def check_settings(app: Flask) -> None:
-    """Refuse to start with settings that would weaken security outside the demo."""
+    """Refuse to start with settings that would weaken security (also those given to
+    ``create_app`` directly, which ``config.load_settings`` did not see)."""
     config = app.config
     check_mfa_setting(
         agent_mfa_required=bool(config["AGENT_MFA_REQUIRED"]),
         demo_mode=bool(config["DEMO_MODE"]),
     )
-    if config["ECONTACTS_ENV"] == "production" and not config["SESSION_COOKIE_SECURE"]:
-        raise ConfigurationError(
-            "SESSION_COOKIE_SECURE is off in production: serve over HTTPS and leave it on."
+    check_production(config)
+    if not config.get("CLAMD_ADDRESS") and config.get("ANTIVIRUS_WAIVER"):
+        log.warning(
+            "attachments are not scanned by an antivirus (ANTIVIRUS_WAIVER): %s",
+            config["ANTIVIRUS_WAIVER"],
         )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind N relays, read the client's address and scheme from their X-Forwarded-* headers
+    (only the last N hops: a client cannot forge its way past them)."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def init_app(app: Flask) -> None:
     check_settings(app)
+    trust_proxies(app)
     # First of all: an expired session must be gone before FAB or a view reads it.
     app.before_request_funcs.setdefault(None, []).insert(0, expire_idle_sessions)
     app.after_request(add_security_headers)

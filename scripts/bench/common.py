@@ -106,6 +106,8 @@ def app_env(scale: Scale, **extra: str) -> dict[str, str]:
             "ECONTACTS_ENV": "production",
             "SECRET_KEY": BENCH_SECRET_KEY,
             "DEMO_MODE": "0",
+            "TRUSTED_PROXIES": "0",
+            "ANTIVIRUS_WAIVER": "benchmark: no clamd on the benchmark machine",
             "DATABASE_URL": database_url(scale),
             "REDIS_URL": redis_url(),
             "RQ_QUEUE": "econtacts_bench",

@@ -1,4 +1,9 @@
-"""Demo mode only: the e-mails captured by the local mail capture (no real mail is sent)."""
+"""Demo mode only: the e-mails captured by the local mail capture (no real mail is sent).
+
+Registered only in demo mode, which start-up allows only when the app listens on a loopback
+address (``config.load_settings``); each request must also come from this machine, so that no
+one reaches the captured links and codes through a relay.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,17 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
+
+from config import is_loopback
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo")
+
+
+@blueprint.before_request
+def from_this_machine_only() -> None:
+    if not is_loopback(request.remote_addr or "") or not current_app.config["DEMO_MODE"]:
+        abort(404)
 
 
 def mail_dir() -> Path:
