@@ -16,6 +16,7 @@ from models.event import AccessLog, Event, EventKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import Office, OfficeKind, OfficeTerritory
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
+from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.taxpayer import Taxpayer, TaxpayerKind
 
@@ -30,6 +31,7 @@ __all__ = [
     "Channel",
     "Event",
     "EventKind",
+    "LoginSession",
     "Message",
     "Notification",
     "NotificationKind",

@@ -13,11 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from rq import Queue
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from app.platform import sessions
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX
-from models import Agent, Taxpayer, db
+from models import Agent, Notification, Taxpayer, db
 
 # A production environment that start-up accepts (config.check_production); tests remove one
 # piece at a time.
@@ -57,18 +58,33 @@ def session_csrf_token(app: Flask, client: FlaskClient) -> str:
     return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
 
 
+def open_server_session(client: FlaskClient, **owner: Agent | Taxpayer) -> str:
+    """A live server-side session (app.platform.sessions) for ``agent=`` or ``taxpayer=``,
+    committed and cached as a real sign-in leaves it; returns the cookie's token."""
+    with client.application.app_context():
+        token = sessions.open_session(**owner)  # type: ignore[arg-type]
+        db.session.commit()
+        sessions.remember_live(token)
+    return token
+
+
 def sign_in_taxpayer(client: FlaskClient, taxpayer: Taxpayer) -> FlaskClient:
+    token = open_server_session(client, taxpayer=taxpayer)
     with client.session_transaction() as session:
         session["taxpayer_id"] = taxpayer.id
+        session[sessions.TAXPAYER_SID] = token
     return client
 
 
 def sign_in_agent(client: FlaskClient, agent: Agent) -> FlaskClient:
-    """Flask-Login's session keys for an agent who passed both factors."""
+    """Flask-Login's session keys for an agent who passed both factors, and a live
+    server-side session."""
+    token = open_server_session(client, agent=agent)
     with client.session_transaction() as session:
         session["_user_id"] = str(agent.id)
         session["_fresh"] = True
         session["mfa_ok"] = True
+        session[sessions.AGENT_SID] = token
     return client
 
 
@@ -87,6 +103,32 @@ def sign_in_as(client: FlaskClient, role: str, world: World) -> FlaskClient:
         "admin": world.admin,
     }
     return sign_in_agent(client, agents[role])
+
+
+_ENROLMENT_LINK = re.compile(r"https?://[^/\s]+(/login/enrolement/\S+)")
+
+
+def enrolment_link(app: Flask, username: str) -> str:
+    """The path of the last enrolment link e-mailed to this agent (read from the outbox)."""
+    with app.app_context():
+        agent = db.session.scalar(select(Agent).where(Agent.username == username))
+        assert agent is not None
+        body = db.session.scalar(
+            select(Notification.body)
+            .where(Notification.recipient == agent.email)
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+    match = _ENROLMENT_LINK.search(body or "")
+    assert match, f"no enrolment link e-mailed to {username}"
+    return match.group(1)
+
+
+def open_enrolment_link(client: FlaskClient, username: str) -> None:
+    """After the password: the agent opens the e-mailed link in the same browser."""
+    assert 'id="enrolment-sent"' in client.get("/login/otp").get_data(as_text=True)
+    response = client.get(enrolment_link(client.application, username))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login/otp")
 
 
 def clear_rate_limits(app: Flask) -> None:

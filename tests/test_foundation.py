@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from factories import PASSWORD, make_agent, make_office, make_taxpayer
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import PRODUCTION_ENV, run_jobs, submit_form
+from helpers import PRODUCTION_ENV, open_enrolment_link, run_jobs, submit_form
 from sqlalchemy import inspect, select
 
 from app.notifications.outbox import alert_new_message
@@ -144,6 +144,7 @@ def test_agent_signs_in_through_fab_and_sees_their_office(
     assert response.headers["Location"].endswith("/login/otp")
     # The password alone opens nothing: the second factor is enrolled at the first login.
     assert client.get("/agent/").status_code == 302
+    open_enrolment_link(client, "camille.agent")
     enrolment = client.get("/login/otp").get_data(as_text=True)
     secret = re.search(r'data-secret="([A-Z2-7]+)"', enrolment)
     assert secret is not None

@@ -130,6 +130,7 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/espace/compte/courriel/<token>", "GET"): row("bad"),
     ("/espace/compte/export", "GET"): row("login", tp_b="ok", tp_a="ok"),
     ("/espace/compte/preferences", "POST"): row("login", tp_b="done", tp_a="done"),
+    ("/espace/compte/sessions", "POST"): row("login", tp_b="done", tp_a="done"),
     ("/espace/confirmation/<token>", "GET"): row("bad"),
     ("/espace/connexion", "GET"): row("ok", tp_b="done", tp_a="done"),
     ("/espace/connexion", "POST"): row("ok", tp_b="done", tp_a="done"),
@@ -175,9 +176,13 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/lang/<string:locale>", "GET"): row("done"),
     ("/login/", "GET"): row("done", anon="ok", tp_b="ok", tp_a="ok"),
     ("/login/", "POST"): row("done", anon="ok", tp_b="ok", tp_a="ok"),
+    ("/login/enrolement/<token>", "GET"): row("login"),
     ("/login/otp", "GET"): row("done", anon="login", tp_b="login", tp_a="login"),
     ("/login/otp", "POST"): row("done", anon="login", tp_b="login", tp_a="login"),
-    ("/logout/", "GET"): row("done"),
+    # POST only, with the CSRF token (issue 20, finding 8); signs out whoever is signed in.
+    ("/logout/", "POST"): row("done"),
+    ("/mes-sessions/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/mes-sessions/", "POST"): row("done", anon="login", tp_b="login", tp_a="login"),
     ("/modeles-du-service/add", "GET"): row(
         "login", agent_b="no", steering="no", agent_a="no", manager="ok", admin="ok"
     ),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from factories import World, make_case
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import sign_in_agent, sign_in_taxpayer
+from helpers import open_server_session, sign_in_agent, sign_in_taxpayer
 from werkzeug.routing import Rule
 
 from models import AuthorKind, Message, db
@@ -73,9 +73,11 @@ def test_an_agent_without_the_second_factor_reaches_nothing(app: Flask, world: W
     case_id = _case(world)
     for person in (world.agent_a, world.admin, world.manager_a):
         half = app.test_client()
+        token = open_server_session(half, agent=person)  # a live session, but no code
         with half.session_transaction() as session:  # password passed, no code
             session["_user_id"] = str(person.id)
             session["_fresh"] = True
+            session["agent_sid"] = token
         full = sign_in_agent(app.test_client(), person)
         opened = 0
         for _rule, path in _agent_urls(app, case_id, world.taxpayer_a.id):
@@ -90,8 +92,10 @@ def test_an_agent_without_the_second_factor_reaches_nothing(app: Flask, world: W
         assert opened >= 3, person
     # The API too: FAB's menu API answers 401 without the second factor.
     half = app.test_client()
+    token = open_server_session(half, agent=world.admin)
     with half.session_transaction() as session:
         session["_user_id"] = str(world.admin.id)
+        session["agent_sid"] = token
     assert half.get("/api/v1/menu/").status_code == 401
     assert sign_in_agent(app.test_client(), world.admin).get("/api/v1/menu/").status_code == 200
 

@@ -13,7 +13,15 @@ import pytest
 from factories import PASSWORD, World, make_agent
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import clear_rate_limits, csrf_token, sign_in_agent, sign_in_taxpayer, submit_form
+from helpers import (
+    clear_rate_limits,
+    csrf_token,
+    open_enrolment_link,
+    session_csrf_token,
+    sign_in_agent,
+    sign_in_taxpayer,
+    submit_form,
+)
 
 from app import create_app
 from config import ConfigurationError, load_settings
@@ -46,6 +54,7 @@ def _code(secret: str, step_offset: int = 0) -> str:
 def _enrol(client: FlaskClient, agent: Agent) -> str:
     response = _password(client, agent.username)
     assert response.status_code == 302 and response.headers["Location"].endswith("/login/otp")
+    open_enrolment_link(client, agent.username)
     page = client.get("/login/otp").get_data(as_text=True)
     match = _SECRET.search(page)
     assert match, "the enrolment page shows the secret"
@@ -79,6 +88,7 @@ def test_an_agent_enrols_at_first_login_and_is_signed_in_only_after_the_code(
     # The password alone signs nobody in.
     status, _ = _agent_home_text(client)
     assert status == 302
+    open_enrolment_link(client, agent.username)
     page = client.get("/login/otp").get_data(as_text=True)
     assert "Activer le code de vérification" in page
     secret = _SECRET.search(page).group(1)  # type: ignore[union-attr]
@@ -123,6 +133,8 @@ def test_a_code_works_once_and_the_secret_is_never_shown_again(app: Flask, world
 def test_too_many_wrong_codes_ask_for_the_password_again(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
+    world.agent_a.otp_secret = pyotp.random_base32()  # enrolled
+    db.session.commit()
     _password(client, world.agent_a.username)
     token = csrf_token(client, "/login/otp")
     for _ in range(5):
@@ -239,7 +251,7 @@ def test_logout_ends_the_agent_session_and_keeps_the_taxpayer_one(
     sign_in_agent(client, world.agent_a)
     sign_in_taxpayer(client, world.taxpayer_a)
     assert _agent_home_text(client)[0] == 200
-    client.get("/logout/")
+    client.post("/logout/", data={"csrf_token": session_csrf_token(app, client)})
     assert _agent_home_text(client)[0] == 302
     with client.session_transaction() as session:
         assert "mfa_ok" not in session

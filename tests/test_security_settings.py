@@ -70,7 +70,7 @@ def test_an_antivirus_waiver_is_accepted_and_logged_at_each_start(
     production.setenv("ANTIVIRUS_WAIVER", "analyse faite par la passerelle de messagerie")
     settings = load_settings()
     assert settings["CLAMD_ADDRESS"] is None
-    from app.headers import check_settings, log
+    from app.platform.headers import check_settings, log
 
     production.setattr(log, "disabled", False)  # alembic's logging set-up disables it in tests
     probe = Flask("probe")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from app.platform import sessions
 from models import Agent, db
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ def reset_second_factor(*, agents: Sequence[Agent], by: Agent) -> int:
     for agent in agents:
         agent.otp_secret = None
         agent.otp_last_counter = None
+        # A new second factor: every session of the agent ends (issue 20).
+        sessions.end_sessions(agent=agent, reason=sessions.SECOND_FACTOR)
         log.info("Second factor of agent %s reset by agent %s", agent.id, by.id)
     db.session.flush()
     return len(agents)

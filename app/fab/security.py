@@ -36,6 +36,7 @@ from sqlalchemy.orm import joinedload
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.fab.permissions import ROLE_PERMISSIONS
+from app.platform import sessions
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
@@ -281,6 +282,19 @@ class EContactsSecurityManager(SecurityManager):
         if checked is None:
             return PasswordCheck(LoginOutcome.INVALID)
         return PasswordCheck(LoginOutcome.OK, checked)
+
+    def reset_password(self, userid: int, password: str) -> None:
+        """FAB's password screens (an administrator's reset, the agent's own change) end the
+        agent's sessions; the agent's own, when changing it, stays."""
+        agent = self.get_user_by_id(userid)
+        if agent is not None:
+            own = str(session.get("_user_id")) == str(userid)
+            sessions.end_sessions(
+                agent=agent,
+                keep=session.get(sessions.AGENT_SID) if own else None,
+                reason=sessions.PASSWORD,
+            )
+        super().reset_password(userid, password)  # commits
 
     # --- the second factor ------------------------------------------------------------------
 

@@ -44,6 +44,14 @@ def public_url(endpoint: str, **values: object) -> str:
     return base + current_app.url_map.bind("localhost").build(endpoint, values)
 
 
+def masked(email: str | None) -> str:
+    """An address as a page may show it to someone who has not proved who they are."""
+    if not email or "@" not in email:
+        return ""
+    name, domain = email.split("@", 1)
+    return f"{name[:1]}•••@{domain}"
+
+
 def alert_new_message(case: Case, message: Message) -> Notification | None:
     """Tell the taxpayer a new message awaits: no tax matter, no quote, only a link to sign in."""
     taxpayer = case.taxpayer

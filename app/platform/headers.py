@@ -5,6 +5,8 @@
   (docs/security.md). No page may be framed (``frame-ancestors 'none'``).
 - ``X-Content-Type-Options: nosniff``, a ``Referrer-Policy`` that sends nothing to other sites,
   ``Cache-Control: no-store`` on pages served to a signed-in person, and HSTS in production.
+- A session ended on the server (``app.platform.sessions``) is refused at once, wherever its
+  cookie was copied.
 - Sessions end after ``SESSION_IDLE_MINUTES`` without a request, separately for the agent
   (Flask-Login's keys) and the taxpayer (``taxpayer_id``); the other population's keys stay
   (never ``session.clear()``: both may be signed in from the same browser).
@@ -16,10 +18,13 @@ import logging
 import time
 
 from flask import Flask, current_app, flash, request, session
+from flask import Response as FlaskResponse
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import logout_user
 from werkzeug.wrappers import Response
 
+from app.platform import sessions
 from config import check_mfa_setting, check_production
 
 log = logging.getLogger(__name__)
@@ -71,7 +76,8 @@ def _expired(seen_key: str, now: int, idle_seconds: int) -> bool:
 
 
 def expire_idle_sessions() -> None:
-    """End the agent's or the taxpayer's session after too long without a request."""
+    """End the agent's or the taxpayer's session after too long without a request, or at once
+    when it was ended on the server (logout elsewhere, an administrator, a new password)."""
     if _is_static():
         return
     now = int(time.time())
@@ -81,19 +87,57 @@ def expire_idle_sessions() -> None:
         minutes=current_app.config["SESSION_IDLE_MINUTES"],
     )
     if AGENT_KEY in session:
-        if _expired(AGENT_SEEN, now, idle_seconds):
-            logout_user()
-            for key in AGENT_KEYS:
-                session.pop(key, None)
+        if not sessions.is_live(session.get(sessions.AGENT_SID)):
+            end_agent_session_keys()
+        elif _expired(AGENT_SEEN, now, idle_seconds):
+            end_agent_session_keys()
             flash(message, "warning")
     elif AGENT_SEEN in session:
         session.pop(AGENT_SEEN)
     if TAXPAYER_KEY in session:
-        if _expired(TAXPAYER_SEEN, now, idle_seconds):
-            session.pop(TAXPAYER_KEY, None)
+        if not sessions.is_live(session.get(sessions.TAXPAYER_SID)):
+            end_taxpayer_session_keys()
+        elif _expired(TAXPAYER_SEEN, now, idle_seconds):
+            end_taxpayer_session_keys()
             flash(message, "warning")
     elif TAXPAYER_SEEN in session:
         session.pop(TAXPAYER_SEEN)
+
+
+def end_agent_session_keys() -> None:
+    """Forget the agent's keys of this cookie (the taxpayer's stay)."""
+    logout_user()
+    for key in (*AGENT_KEYS, AGENT_SEEN, sessions.AGENT_SID):
+        session.pop(key, None)
+
+
+def end_taxpayer_session_keys() -> None:
+    """Forget the taxpayer's keys of this cookie (the agent's stay)."""
+    for key in (TAXPAYER_KEY, TAXPAYER_SEEN, sessions.TAXPAYER_SID):
+        session.pop(key, None)
+
+
+def from_another_site() -> bool:
+    """Whether the browser says a page of another site sent this request (a form that
+    auto-posts from elsewhere). Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every POST."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.rstrip("/") != request.host_url.rstrip("/")
+    return False
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, never written in answer to a cross-site POST: the browser sent no
+    cookie with it (SameSite=Lax), so a cookie written then (FAB stores the locale in every new
+    session) would replace the person's and sign them out (issue 20, finding 9)."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and from_another_site():
+            return
+        super().save_session(app, session, response)
 
 
 def add_security_headers(response: Response) -> Response:
@@ -139,6 +183,7 @@ def trust_proxies(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     check_settings(app)
     trust_proxies(app)
+    app.session_interface = SessionInterface()
     # First of all: an expired session must be gone before FAB or a view reads it.
     app.before_request_funcs.setdefault(None, []).insert(0, expire_idle_sessions)
     app.after_request(add_security_headers)

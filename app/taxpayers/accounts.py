@@ -37,6 +37,8 @@ from app.cases.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications.outbox import public_url, queue_email
 from app.platform import ratelimit
 from app.platform.queue import get_redis
+from app.platform.sessions import PASSWORD as PASSWORD_CHANGED
+from app.platform.sessions import end_sessions
 from models import (
     Attachment,
     Case,
@@ -343,11 +345,13 @@ def taxpayer_for_reset(token: str) -> Taxpayer | None:
     return taxpayer
 
 
-def set_password(taxpayer: Taxpayer, password: str) -> None:
-    """A new password: unlocks the account and forgets the browsers trusted so far."""
+def set_password(taxpayer: Taxpayer, password: str, *, keep_session: str | None = None) -> None:
+    """A new password: unlocks the account, forgets the browsers trusted so far and ends every
+    session of the account (but ``keep_session``, the token of the one changing it, if given)."""
     taxpayer.password_hash = hash_password(password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None
+    end_sessions(taxpayer=taxpayer, keep=keep_session, reason=PASSWORD_CHANGED)
 
 
 # --- change of contact e-mail -----------------------------------------------------------------

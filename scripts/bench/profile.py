@@ -60,10 +60,12 @@ def main() -> int:
     if agent_id is None:
         print(f"No agent {login!r} in the bench database.")
         return 1
+    token = server_session(app, agent_id=agent_id)
     with client.session_transaction() as session:
         session["_user_id"] = str(agent_id)
         session["_fresh"] = True
         session["mfa_ok"] = True
+        session["agent_sid"] = token
     first = client.get(url)
     print(f"GET {url}: HTTP {first.status_code}, {len(first.data)} bytes")
     if first.status_code != 200:
@@ -88,6 +90,20 @@ def main() -> int:
     return 0
 
 
+def server_session(app: Any, **owner_id: int) -> str:
+    """A live server-side session (app.platform.sessions) for the agent or taxpayer of that id."""
+    from app.platform import sessions
+    from models import Agent, Taxpayer, db
+
+    with app.app_context():
+        model, key = (Agent, "agent") if "agent_id" in owner_id else (Taxpayer, "taxpayer")
+        owner = db.session.get(model, next(iter(owner_id.values())))
+        token = sessions.open_session(**{key: owner})
+        db.session.commit()
+        sessions.remember_live(token)
+    return token
+
+
 def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
     from driver import make_pdf
     from pyinstrument import Profiler
@@ -99,8 +115,10 @@ def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
     if taxpayer_id is None:
         print(f"No taxpayer {tax_number!r} in the bench database.")
         return 1
+    token = server_session(app, taxpayer_id=taxpayer_id)
     with client.session_transaction() as session:
         session["taxpayer_id"] = taxpayer_id
+        session["taxpayer_sid"] = token
     pdf = make_pdf(100 * 1024)
     queries = 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+import harness
 import pytest
 from harness import CHROMIUM_ARGS, CHROMIUM_PATH, install_network_guard, screenshot, serve
 from playwright.sync_api import sync_playwright
@@ -39,6 +40,7 @@ def browser():
 
 @pytest.fixture
 def live_server(app):
+    harness.LIVE_APP[:] = [app]
     with serve(app) as base_url:
         yield base_url
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.serving import make_server
@@ -95,6 +96,11 @@ def screenshot(page, name: str) -> Path:
 #   seen before, a page with a ``code`` field (the code sent by e-mail, read by ``read_code``).
 
 
+# The app the live server serves (set by the live_server fixture): enrolment links are read
+# from its outbox.
+LIVE_APP: list[Any] = []
+
+
 def sign_in_agent(page, base_url: str, username: str, password: str, otp_secret: str | None = None):
     """Sign an agent in through the login page(s); returns the secret used for the second
     factor (read at enrolment, or the one given), or None when no second factor was asked."""
@@ -105,6 +111,13 @@ def sign_in_agent(page, base_url: str, username: str, password: str, otp_secret:
     page.fill("input[name=password]", password)
     page.locator("form [type=submit]").first.click()
     page.wait_for_load_state()
+    if page.locator("#enrolment-sent").count():
+        # Not enrolled: the link e-mailed to the agent's address, opened in this browser.
+        from helpers import enrolment_link
+
+        assert LIVE_APP, "the live_server fixture sets harness.LIVE_APP"
+        page.goto(base_url + enrolment_link(LIVE_APP[0], username))
+        page.wait_for_load_state()
     if page.locator("input[name=otp]").count() == 0:
         return None
     secret = otp_secret

@@ -7,6 +7,7 @@ from __future__ import annotations
 from axe import assert_accessible
 from factories import PASSWORD, make_agent, make_case, make_office
 from harness import screenshot, sign_in_agent
+from helpers import enrolment_link, open_server_session
 
 from models import AuthorKind, Message, OfficeKind, db
 
@@ -42,7 +43,16 @@ def test_agent_enrols_then_signs_in_under_the_csp(app, page, live_server, app_co
     page.fill("input[name=password]", PASSWORD)
     page.locator("form [type=submit]").first.click()
     page.wait_for_url("**/login/otp")
+    # The password alone shows no secret (issue 20, finding 4): a link goes to the agent's address.
+    assert page.locator("#enrolment-sent").is_visible()
+    assert page.locator("#otp-secret").count() == 0
+    assert_accessible(page)
+    screenshot(page, "security-agent-enrolment-link-sent")
+    page.goto(live_server + enrolment_link(app, admin.username))
+    page.wait_for_url("**/login/otp")
     assert page.locator("#otp-secret").get_attribute("data-secret")
+    qr = page.locator("#otp-qr svg")
+    assert qr.is_visible() and qr.bounding_box()["width"] >= 100  # type: ignore[index]
     assert_accessible(page)
     screenshot(page, "security-agent-otp-enrolment")
     _no_csp_trouble(page)
@@ -57,7 +67,10 @@ def test_agent_enrols_then_signs_in_under_the_csp(app, page, live_server, app_co
     _no_csp_trouble(page)
 
     # Signed out, then the code page (no enrolment any more) on the next login.
-    page.goto(f"{live_server}/logout/")
+    # Logout is a POST with its token (issue 20, finding 8): the navbar's form.
+    with page.expect_navigation():
+        page.locator("form.navbar-logout").evaluate("form => form.submit()")
+    assert page.request.get(f"{live_server}/logout/").status == 405  # a GET signs nobody out
     page.goto(f"{live_server}/login/")
     page.fill("input[name=username]", admin.username)
     page.fill("input[name=password]", PASSWORD)
@@ -78,8 +91,9 @@ def test_a_script_in_a_message_is_text_on_both_sides(app, page, live_server, wor
 
     # The taxpayer's own login (with its e-mailed code) is tested by the taxpayer space: here a
     # signed session cookie, as after that login.
+    token = open_server_session(app.test_client(), taxpayer=world.taxpayer_a)
     cookie = app.session_interface.get_signing_serializer(app).dumps(
-        {"taxpayer_id": world.taxpayer_a.id}
+        {"taxpayer_id": world.taxpayer_a.id, "taxpayer_sid": token}
     )
     page.context.add_cookies(
         [{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}]

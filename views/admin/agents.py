@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from app.directory import operations
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.directory.imports import ROLES_NEEDING_OFFICE
+from app.platform import sessions
 from models import Agent, db
 from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no
 
@@ -215,7 +216,10 @@ class AgentUserView(UserDBModelView):
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
             abort(404)
-        actions = {name: self.actions[name] for name in ("resetpasswords", "reset_second_factor")}
+        actions = {
+            name: self.actions[name]
+            for name in ("resetpasswords", "reset_second_factor", "end_agent_sessions")
+        }
         widgets = self._get_show_widget(pk, item, actions=actions)
         self.update_redirect()
         return self.render_template(
@@ -246,6 +250,22 @@ class AgentUserView(UserDBModelView):
             ),
             "success",
         )
+        if len(agents) == 1:
+            return redirect(url_for(f"{type(self).__name__}.show", pk=agents[0].id))
+        return redirect(url_for(f"{type(self).__name__}.list"))
+
+    @fab_action(
+        "end_agent_sessions",
+        _l("Fermer ses sessions"),
+        _l("Toutes les sessions ouvertes de cet agent seront fermées à l'instant. Continuer ?"),
+        "fa-sign-out",
+        multiple=False,
+    )
+    def end_agent_sessions(self, items: Any) -> Response:
+        agents = [agent for agent in (items if isinstance(items, list) else [items]) if agent]
+        ended = sum(sessions.end_sessions(agent=agent, reason=sessions.ADMIN) for agent in agents)
+        db.session.commit()
+        flash(_("%(count)d session(s) fermée(s).", count=ended), "success")
         if len(agents) == 1:
             return redirect(url_for(f"{type(self).__name__}.show", pk=agents[0].id))
         return redirect(url_for(f"{type(self).__name__}.list"))

@@ -7,10 +7,13 @@ once the code is right. Rules and messages: docs/security.md.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
 from typing import Any
 
 import pyotp
+import segno
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
@@ -19,6 +22,8 @@ from flask_appbuilder.views import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.fab.security import (
@@ -30,9 +35,12 @@ from app.fab.security import (
     LoginOutcome,
     mfa_required,
 )
+from app.notifications.outbox import masked, public_url, queue_email
+from app.platform import sessions
+from app.platform.headers import end_agent_session_keys
 from app.platform.ratelimit import reset, too_many
-from models import Agent, db
-from views.auth.forms import AgentLoginForm, OtpForm
+from models import Agent, NotificationKind, db
+from views.auth.forms import AgentLoginForm, EndSessionsForm, OtpForm
 
 
 def _messages() -> dict[LoginOutcome, str]:
@@ -56,12 +64,53 @@ def _group(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
+def _qr_svg(uri: str) -> Markup:
+    """The ``otpauth://`` URI as a QR code drawn here, inline SVG (no image request, nothing
+    from outside, nothing the CSP blocks)."""
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, border=4, light="#fff", title=_("Code QR de configuration")
+    )
+    labelled = svg.replace("<svg ", '<svg role="img" aria-labelledby="otp-qr-title" ', 1)
+    return Markup(labelled)  # noqa: S704 - segno draws paths; only our own title is text
+
+
+ENROLMENT_SECONDS = 15 * 60
+_SALT_ENROLMENT = "agent-otp-enrolment"
+
+
+def _enrolment_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT_ENROLMENT)
+
+
+def send_enrolment_link(agent: Agent, token: str) -> None:
+    """E-mail the one-time enrolment link to the agent's professional address (outbox)."""
+    body = _(
+        "Bonjour,\n\n"
+        "Pour activer le second facteur de votre compte e-contacts (%(username)s), ouvrez ce "
+        "lien dans le navigateur où vous venez de saisir votre mot de passe (valable "
+        "%(minutes)s minutes, une seule fois) :\n%(link)s\n\n"
+        "Si vous n'êtes pas en train de vous connecter, quelqu'un connaît votre mot de passe : "
+        "prévenez sans attendre votre administrateur.\n",
+        username=agent.username,
+        minutes=ENROLMENT_SECONDS // 60,
+        link=public_url("AuthDBView.enrolment", token=token),
+    )
+    queue_email(
+        kind=NotificationKind.SIGN_IN_CODE,
+        recipient=str(agent.email),
+        subject=_("Activez le second facteur de votre compte e-contacts"),
+        body=body,
+    )
+
+
 class AuthDBView(FabAuthDBView):
     """Named as FAB's: FAB builds its "access denied" redirect from the class name
     (``auth_view.__class__.__name__ + ".login"``) and templates use ``AuthDBView.login``."""
 
     login_template = "auth/login.html"
     otp_template = "auth/otp.html"
+    sessions_template = "auth/sessions.html"
+    enrolment_template = "auth/enrolment_sent.html"
     title = _l("e-contacts — Connexion des agents")
 
     def _render(self, template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -97,8 +146,7 @@ class AuthDBView(FabAuthDBView):
         session.pop(MFA_OK, None)
         session.pop(PENDING_SECRET, None)
         if not mfa_required():
-            login_user(agent, remember=False)
-            session[MFA_OK] = True
+            self._sign_in(agent)
             return redirect(next_url)
         session[PENDING_AGENT] = {"id": agent.id, "at": int(time.time()), "next": next_url}
         reset(f"agent-otp:{agent.id}")
@@ -106,7 +154,11 @@ class AuthDBView(FabAuthDBView):
 
     def _pending_agent(self) -> tuple[Agent | None, str]:
         pending = session.get(PENDING_AGENT)
-        if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        if not isinstance(pending, dict):
+            return None, ""
+        # Waiting for the enrolment e-mail takes longer than typing a code.
+        limit = ENROLMENT_SECONDS if "enrol" in pending else PENDING_SECONDS
+        if time.time() - pending.get("at", 0) > limit:
             return None, ""
         agent = db.session.get(Agent, pending.get("id"))
         if agent is None or not agent.is_active:
@@ -132,6 +184,8 @@ class AuthDBView(FabAuthDBView):
         sm = self.appbuilder.sm
         secret = agent.otp_secret
         enrolling = secret is None
+        if enrolling and not session[PENDING_AGENT].get("enrol_ok"):
+            return self._enrolment_link_sent(agent)
         if secret is None:
             secret = session.get(PENDING_SECRET)
             if not isinstance(secret, str):
@@ -150,16 +204,15 @@ class AuthDBView(FabAuthDBView):
                 if enrolling:
                     agent.otp_secret = secret
                 agent.otp_last_counter = step
-                db.session.commit()
                 session.pop(PENDING_AGENT, None)
                 session.pop(PENDING_SECRET, None)
-                login_user(agent, remember=False)
-                session[MFA_OK] = True
+                self._sign_in(agent)
                 return redirect(get_safe_redirect(next_url))
             form.otp.errors = [
                 _("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant.")
             ]
             form.otp.data = ""
+        uri = sm.provisioning_uri(agent, secret) if enrolling else None
         return self._render(
             self.otp_template,
             form=form,
@@ -167,12 +220,87 @@ class AuthDBView(FabAuthDBView):
             enrolling=enrolling,
             secret=secret if enrolling else None,
             secret_grouped=_group(secret) if enrolling else None,
-            otpauth_uri=sm.provisioning_uri(agent, secret) if enrolling else None,
+            otpauth_uri=uri,
+            qr_code=_qr_svg(uri) if uri else None,
         )
 
-    @expose("/logout/")
+    def _enrolment_link_sent(self, agent: Agent) -> Any:
+        """Not enrolled yet: the password is not enough to see a new secret. A one-time link
+        goes to the agent's professional address; it works in this browser only (its nonce is
+        in this session), once, for ENROLMENT_SECONDS."""
+        pending = dict(session[PENDING_AGENT])
+        if "enrol" not in pending and agent.email:
+            nonce = secrets.token_urlsafe(16)
+            pending.update(enrol=nonce, at=int(time.time()))
+            session[PENDING_AGENT] = pending
+            send_enrolment_link(agent, _enrolment_serializer().dumps({"a": agent.id, "n": nonce}))
+            db.session.commit()
+        return self._render(
+            self.enrolment_template, sent_to=masked(agent.email), minutes=ENROLMENT_SECONDS // 60
+        )
+
+    @expose("/login/enrolement/<token>", methods=["GET"])
+    @no_cache
+    def enrolment(self, token: str) -> Any:
+        pending = session.get(PENDING_AGENT)
+        try:
+            data = _enrolment_serializer().loads(token, max_age=ENROLMENT_SECONDS)
+        except BadSignature:
+            data = None
+        agent, _next = self._pending_agent()
+        if (
+            agent is None
+            or not isinstance(data, dict)
+            or not isinstance(pending, dict)
+            or data.get("a") != agent.id
+            or not hmac.compare_digest(str(pending.get("enrol", "")), str(data.get("n", "")))
+        ):
+            return self._restart(
+                _(
+                    "Ce lien d'activation n'est plus valable, a déjà servi ou a été ouvert dans un "
+                    "autre navigateur : saisissez vos identifiants dans ce navigateur pour en "
+                    "recevoir un nouveau."
+                )
+            )
+        pending = {k: v for k, v in pending.items() if k != "enrol"}
+        pending.update(enrol_ok=True, at=int(time.time()))
+        session[PENDING_AGENT] = pending
+        return redirect(url_for(f"{self.endpoint}.otp"))
+
+    def _sign_in(self, agent: Agent) -> None:
+        """Both factors passed: a server-side session (``app.platform.sessions``), then
+        Flask-Login."""
+        login_user(agent, remember=False)
+        session[MFA_OK] = True
+        token = sessions.open_session(agent=agent)
+        session[sessions.AGENT_SID] = token
+        db.session.commit()
+        sessions.remember_live(token)
+
+    @expose("/mes-sessions/", methods=["GET", "POST"])
+    @no_cache
+    def sessions(self) -> Any:
+        """The signed-in agent ends every other session of theirs (other browsers, devices)."""
+        if not current_user.is_authenticated:
+            return redirect(url_for(f"{self.endpoint}.login"))
+        form = EndSessionsForm()
+        if form.validate_on_submit():
+            ended = sessions.end_sessions(
+                agent=current_user, keep=session.get(sessions.AGENT_SID), reason=sessions.OTHERS
+            )
+            db.session.commit()
+            flash(sessions.others_ended_message(ended), "success")
+            return redirect(url_for(f"{self.endpoint}.sessions"))
+        return self._render(self.sessions_template, form=form)
+
+    @expose("/logout/", methods=["POST"])
     def logout(self) -> Any:
-        response = super().logout()
-        for key in (MFA_OK, PENDING_AGENT, PENDING_SECRET):
-            session.pop(key, None)
-        return response
+        """POST only, with the form's CSRF token (Flask-WTF checks it before this runs): a link
+        or an image on another site cannot sign an agent out. The session ends on the server
+        too, so a copy of the cookie stops working."""
+        token = session.get(sessions.AGENT_SID)
+        if isinstance(token, str):
+            sessions.end_sessions(token=token, reason=sessions.LOGOUT)
+            db.session.commit()
+        end_agent_session_keys()
+        return redirect(self.appbuilder.get_url_for_index)

@@ -28,3 +28,7 @@ class OtpForm(FlaskForm):
             Length(max=16, message=_l("Le code comporte 6 chiffres.")),
         ],
     )
+
+
+class EndSessionsForm(FlaskForm):
+    """No field: the CSRF token is the whole form."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
+from app.platform import sessions
 from app.platform.ratelimit import too_many
 from app.taxpayers import accounts as taxpayers
 from models import db, utcnow
@@ -114,3 +115,16 @@ def export() -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@blueprint.post("/compte/sessions")
+@taxpayer_required
+def end_other_sessions() -> Response:
+    """Every other session of this account ends at once (the CSRF token is checked by
+    Flask-WTF); this one stays open."""
+    ended = sessions.end_sessions(
+        taxpayer=me(), keep=session.get(sessions.TAXPAYER_SID), reason=sessions.OTHERS
+    )
+    db.session.commit()
+    flash(sessions.others_ended_message(ended), "success")
+    return redirect(url_for("taxpayer.account"))

@@ -11,6 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app.notifications.outbox import masked
 from app.platform.ratelimit import too_many
 from app.taxpayers import accounts as taxpayers
 from models import Taxpayer, TaxpayerKind, db
@@ -22,7 +23,13 @@ from views.taxpayer.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from views.taxpayer.session import PENDING_KEY, current_taxpayer, sign_in, sign_out
+from views.taxpayer.session import (
+    PENDING_KEY,
+    current_taxpayer,
+    session_committed,
+    sign_in,
+    sign_out,
+)
 
 HOUR = 3600
 
@@ -59,15 +66,10 @@ def _locked_message() -> str:
     )
 
 
-def _mask(email: str | None) -> str:
-    if not email or "@" not in email:
-        return ""
-    name, domain = email.split("@", 1)
-    return f"{name[:1]}•••@{domain}"
-
-
 def _open_session(taxpayer: Taxpayer, next_url: str | None) -> Response:
     sign_in(taxpayer)
+    db.session.commit()
+    session_committed()
     response = redirect(_safe_next(next_url))
     response.set_cookie(
         taxpayers.TRUSTED_COOKIE,
@@ -112,7 +114,7 @@ def login() -> str | Response | tuple[str, int]:
             session[PENDING_KEY] = {
                 "c": challenge,
                 "next": _safe_next(next_url),
-                "to": _mask(taxpayer.email),
+                "to": masked(taxpayer.email),
             }
             return redirect(url_for("taxpayer.login_code"))
         if attempt.outcome == taxpayers.LOCKED:
@@ -167,6 +169,7 @@ def login_code() -> str | Response:
 @blueprint.post("/deconnexion")
 def logout() -> Response:
     sign_out()
+    db.session.commit()
     flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("public.index"))
 
@@ -248,9 +251,9 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
         return render_template("taxpayer/link_invalid.html", what="reset"), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        taxpayers.set_password(taxpayer, form.password.data or "")
-        db.session.commit()
+        taxpayers.set_password(taxpayer, form.password.data or "")  # ends every session
         sign_out()
+        db.session.commit()
         flash(_("Votre mot de passe a été changé. Connectez-vous avec le nouveau."), "success")
         return redirect(url_for("taxpayer.login"))
     return render_template("taxpayer/reset.html", form=form)

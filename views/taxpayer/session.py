@@ -18,6 +18,8 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app.platform import sessions
+from app.platform.headers import from_another_site
 from app.taxpayers.accounts import stash_draft, take_draft
 from models import Taxpayer, db
 
@@ -43,16 +45,29 @@ def me() -> Taxpayer:
 
 
 def sign_in(taxpayer: Taxpayer) -> None:
+    """Open a server-side session (``app.platform.sessions``) and keep its token; the caller
+    commits, then calls ``session_committed``."""
     session.pop(PENDING_KEY, None)
     session[SESSION_KEY] = taxpayer.id
+    session[sessions.TAXPAYER_SID] = sessions.open_session(taxpayer=taxpayer)
     session.permanent = True
     g.taxpayer = taxpayer
 
 
+def session_committed() -> None:
+    token = session.get(sessions.TAXPAYER_SID)
+    if isinstance(token, str):
+        sessions.remember_live(token)
+
+
 def sign_out() -> None:
-    session.pop(SESSION_KEY, None)
-    session.pop(PENDING_KEY, None)
-    session.pop(DRAFT_KEY, None)
+    """End this session on the server too (a copy of the cookie stops working); the caller
+    commits."""
+    token = session.get(sessions.TAXPAYER_SID)
+    if isinstance(token, str):
+        sessions.end_sessions(token=token, reason=sessions.LOGOUT)
+    for key in (SESSION_KEY, sessions.TAXPAYER_SID, PENDING_KEY, DRAFT_KEY):
+        session.pop(key, None)
     g.pop("taxpayer", None)
 
 
@@ -61,7 +76,13 @@ def login_url() -> str:
 
 
 def keep_draft_and_sign_in(fields: tuple[str, ...], form_url: str) -> Response:
-    """The session is gone: keep the text typed in ``fields`` and ask to sign in again."""
+    """The session is gone: keep the text typed in ``fields`` and ask to sign in again.
+
+    Only for a form sent from this site: a page of another site posting here (the form is
+    exempt from CSRF so that a draft survives an expired session) must neither plant its text
+    as the person's draft nor replace their session cookie (issue 20, finding 9)."""
+    if from_another_site():
+        return redirect(url_for("taxpayer.login"))
     values = {name: request.form.get(name, "") for name in fields}
     if any(value.strip() for value in values.values()):
         draft_id = stash_draft({"url": form_url, **values})
