@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
@@ -46,6 +46,12 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
     commune_code: Mapped[str | None] = mapped_column(String(5))
     phone: Mapped[str | None] = mapped_column(String(32))
     notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Activation of the online space (docs/decisions/0011): the online access number printed on
+    # the last tax notice (individuals) or on the activation letter sent to the registered office
+    # (businesses), kept as a SHA-256 of "identifier:number"; and, for individuals, the reference
+    # tax income (revenu fiscal de référence) of that notice, in euros.
+    access_number_digest: Mapped[str | None] = mapped_column(String(64))
+    reference_income: Mapped[int | None] = mapped_column(BigInteger)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from app.cases import operations
 from app.platform.queue import get_redis
+from app.taxpayers.accounts import set_activation_data
 from models import Case, Notification, NotificationKind, Taxpayer, TaxpayerKind, db, utcnow
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/espace/\S+)")
@@ -67,14 +68,32 @@ def sign_in_with_code(
 REGISTRATION = {
     "kind": "individual",
     "identifier": "1 234 567 890 999",
-    "first_name": "Lucie",
-    "last_name": "Bernard",
+    "access_number": "7654321",
+    "reference_income": "31 250",
     "email": "lucie@example.fr",
     "password": "une phrase de passe solide",
     "password_confirm": "une phrase de passe solide",
-    "commune_code": "69383",
-    "postcode": "69003",
 }
+
+
+def known_taxpayer(**fields: Any) -> Taxpayer:
+    """A taxpayer the administration knows (the tax file), with no online space yet, and the
+    references of their last notice: access number 7654321, reference income 31,250 EUR."""
+    values: dict[str, Any] = {
+        "tax_number": "1234567890999",
+        "first_name": "Lucie",
+        "last_name": "Bernard",
+        "password_hash": None,
+        "email": None,
+        "email_confirmed_at": None,
+        **fields,
+    }
+    kind = values.pop("kind", TaxpayerKind.INDIVIDUAL)
+    taxpayer = make_taxpayer(kind, **values)
+    income = None if kind is TaxpayerKind.BUSINESS else 31_250
+    set_activation_data(taxpayer, access_number="7654321", reference_income=income)
+    db.session.commit()
+    return taxpayer
 
 
 # --- account creation ---------------------------------------------------------------------------
@@ -83,6 +102,7 @@ REGISTRATION = {
 def test_create_confirm_and_sign_in_from_a_new_browser(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
+    known_taxpayer()
     page = client.get("/espace/inscription").get_data(as_text=True)
     assert "Créer votre espace – Messagerie sécurisée" in page
     response = submit_form(client, "/espace/inscription", REGISTRATION)
@@ -201,17 +221,28 @@ def test_creating_an_account_that_exists_reveals_nothing(
     assert [m["Subject"] for m in owner_mail] == ["Votre espace existe déjà"]
 
 
-def test_a_taxpayer_known_at_the_counter_activates_their_space_only_with_their_name(
+def test_finding_5_activation_needs_the_references_of_the_last_notice(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
-    known = make_taxpayer(
-        tax_number="1234567890999", last_name="Bernard", password_hash=None, email=None
-    )
-    known.email_confirmed_at = None
-    db.session.commit()
-    submit_form(client, "/espace/inscription", {**REGISTRATION, "last_name": "Intrus"})
-    db.session.expire_all()
-    assert db.session.get(Taxpayer, known.id).password_hash is None  # type: ignore[union-attr]
+    """Known from a counter visit: the tax number and the surname (what the counter's agent or a
+    neighbour knows) no longer activate the space, nor does one reference alone."""
+    known = known_taxpayer()
+    attempts = [
+        {"access_number": "1111111"},  # the number is wrong
+        {"reference_income": "31 251"},  # the income is wrong
+        {"reference_income": ""},  # the income is missing
+        {"identifier": "1234567890998"},  # a tax number the administration does not know
+    ]
+    for change in attempts:
+        _clear_limits(app)
+        response = submit_form(
+            client, "/espace/inscription", {**REGISTRATION, "email": "intrus@example.fr", **change}
+        )
+        assert response.status_code in (200, 302)
+        db.session.expire_all()
+        assert db.session.get(Taxpayer, known.id).password_hash is None  # type: ignore[union-attr]
+    assert mails_to(app, smtp_server, "intrus@example.fr") == []
+    assert db.session.scalar(select(Taxpayer).where(Taxpayer.tax_number == "1234567890998")) is None
     _clear_limits(app)
     submit_form(client, "/espace/inscription", REGISTRATION)
     db.session.expire_all()
@@ -232,12 +263,12 @@ def _clear_limits(app: Flask) -> None:
     [
         ({"password": "court", "password_confirm": "court"}, "au moins 12 caractères"),
         ({"password_confirm": "autre chose encore"}, "ne sont pas identiques"),
-        ({"commune_code": "693"}, "Le code commune INSEE compte 5 caractères"),
-        ({"postcode": "6900"}, "Le code postal compte 5 chiffres"),
+        ({"access_number": "765432"}, "Le numéro d'accès en ligne compte 7 chiffres"),
+        ({"reference_income": "31 250,50"}, "sans centimes"),
+        ({"reference_income": ""}, "Saisissez le revenu fiscal de référence"),
         ({"email": "pas-une-adresse"}, "Saisissez une adresse électronique valide"),
         ({"identifier": "123456789"}, "numéro fiscal de 13 chiffres"),
         ({"kind": "business"}, "SIREN de 9 chiffres"),
-        ({"first_name": ""}, "Saisissez votre prénom."),
         ({"kind": ""}, "Indiquez si vous êtes un particulier ou un professionnel."),
     ],
 )
@@ -249,15 +280,24 @@ def test_registration_errors_are_shown_next_to_the_fields(
     assert response.status_code == 200
     assert message in page.replace("&#39;", "'")
     assert "fr-message--error" in page
-    assert 'value="Bernard"' in page  # what was typed stays
+    typed = {**REGISTRATION, **change}["access_number"]
+    assert f'value="{typed}"' in page  # what was typed stays
     assert db.session.scalar(select(Taxpayer)) is None
 
 
 def test_a_business_registers_with_its_siren(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
-    data = {**REGISTRATION, "kind": "business", "identifier": "552100554", "first_name": ""}
-    data["last_name"] = "Boulangerie Bernard SARL"
+    known_taxpayer(
+        kind=TaxpayerKind.BUSINESS,
+        tax_number=None,
+        siren="552100554",
+        first_name=None,
+        last_name="Boulangerie Bernard SARL",
+        company_name="Boulangerie Bernard SARL",
+    )
+    # A business's proof: the access number of the letter sent to its registered office.
+    data = {**REGISTRATION, "kind": "business", "identifier": "552100554", "reference_income": ""}
     submit_form(client, "/espace/inscription", data)
     business = db.session.scalar(select(Taxpayer).where(Taxpayer.siren == "552100554"))
     assert business is not None and business.kind is TaxpayerKind.BUSINESS
@@ -268,6 +308,7 @@ def test_a_business_registers_with_its_siren(
 def test_a_tampered_or_stale_confirmation_link_is_refused(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
+    known_taxpayer()
     submit_form(client, "/espace/inscription", REGISTRATION)
     link = link_in(mails_to(app, smtp_server, "lucie@example.fr")[-1])
     bad = client.get(link[:-3] + "xyz")
@@ -560,6 +601,7 @@ def test_a_form_with_a_stale_csrf_token_keeps_its_text(
 def test_notifications_use_the_existing_kinds(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
+    known_taxpayer()
     submit_form(client, "/espace/inscription", REGISTRATION)
     kinds = set(db.session.scalars(select(Notification.kind)))
     assert kinds == {NotificationKind.EMAIL_CONFIRMATION}

@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 from werkzeug.security import generate_password_hash
 
+from app.taxpayers.accounts import set_activation_data
 from models import (
     Agent,
     AuthorKind,
@@ -45,6 +46,9 @@ from models import (
 DEMO_PASSWORD = "demo-econtacts-2026"  # noqa: S105 - the documented demo value
 DEMO_TAX_NUMBER = "1234567890123"
 DEMO_SIREN = "123456789"
+# A taxpayer known from a counter visit, with no online space yet: activate it at
+# /espace/inscription with the references of the last tax notice (docs/decisions/0011).
+DEMO_UNACTIVATED = ("1234567890124", "7654321", 31250)  # tax number, access number, income
 
 # The accounts worth showing in the README and the start-up banner: (identifier, who it is).
 DEMO_ACCOUNTS: list[tuple[str, str]] = [
@@ -55,6 +59,11 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
     ("pilote.di", "Pilote de la Délégation interrégionale Centre-Est"),
     (DEMO_TAX_NUMBER, "Usager particulier (Camille Durand, Lyon 3e) : espace particulier"),
     (DEMO_SIREN, "Usager professionnel (Boulangerie Marchand SARL) : espace professionnel"),
+    (
+        DEMO_UNACTIVATED[0],
+        f"Usager sans espace (Paul Lefèvre) : à activer avec le numéro d'accès en ligne "
+        f"{DEMO_UNACTIVATED[1]} et le revenu fiscal de référence {DEMO_UNACTIVATED[2]}",
+    ),
 ]
 
 SEED = 2026
@@ -1799,6 +1808,29 @@ class _Demo:
             )
             db.session.add(taxpayer)
             self.businesses.append(taxpayer)
+        tax_number, access_number, income = DEMO_UNACTIVATED
+        postcode, city, insee = _COMMUNES[_INDIVIDUALS[0][3]]
+        unactivated = Taxpayer(
+            kind=_I,
+            tax_number=tax_number,
+            first_name="Paul",
+            last_name="Lefèvre",
+            postcode=postcode,
+            city=city,
+            commune_code=insee,
+            created_at=self.now - timedelta(days=700),
+        )
+        db.session.add(unactivated)
+        set_activation_data(unactivated, access_number=access_number, reference_income=income)
+        # Every taxpayer has the references of its last notice (or activation letter) on file
+        # (their own random draw: the rest of the demo data stays as it was).
+        notices = random.Random(SEED + 20)
+        for taxpayer in [*self.individuals, *self.businesses]:
+            set_activation_data(
+                taxpayer,
+                access_number=f"{notices.randint(0, 9_999_999):07d}",
+                reference_income=notices.randint(9_000, 95_000) if taxpayer.kind is _I else None,
+            )
         db.session.flush()
         self.large = {t.id for t, spec in zip(self.businesses, _BUSINESSES, strict=True) if spec[3]}
         self.progress(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,8 +32,9 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.fab.permissions import ROLE_PERMISSIONS
@@ -46,6 +48,9 @@ from models import Agent
 log = logging.getLogger(__name__)
 
 ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_ADMIN)
+
+
+_DUMMY_HASH: str | None = None  # compared against when no password is (timing)
 
 
 class ClosedSecurityApi(SecurityApi):
@@ -268,20 +273,40 @@ class EContactsSecurityManager(SecurityManager):
         if limited_ip or limited_user:
             log.warning("agent login rate-limited (address %s)", address)
             return PasswordCheck(LoginOutcome.RATE_LIMITED)
+        # Every outcome below costs one password hash and reads the same rows (issue 20,
+        # finding 7): a wrong password, an unknown identifier and a locked account answer alike.
         agent = self.find_user(username=username.strip()) or self.find_user(email=key)
         if agent is None or not agent.is_active:
-            if self._unknown_locked(key):
+            locked = self._unknown_locked(key)
+            self._same_work_as_a_password(password)
+            if locked:
                 return PasswordCheck(LoginOutcome.LOCKED)
-            self.auth_user_db(username, password)  # same work as for an account (timing)
             self._unknown_failed(key)
             return PasswordCheck(LoginOutcome.INVALID)
         if self.is_locked(agent):
             log.warning("locked agent account tried: %s", agent.id)
+            self._same_work_as_a_password(password)
             return PasswordCheck(LoginOutcome.LOCKED)
+        attempts, _duration = self._lockout()
+        if (agent.fail_login_count or 0) >= attempts:
+            # The lock has run out: count afresh, as the unknown identifier's counter does.
+            agent.fail_login_count = 0
         checked = self.auth_user_db(agent.username, password)
         if checked is None:
             return PasswordCheck(LoginOutcome.INVALID)
         return PasswordCheck(LoginOutcome.OK, checked)
+
+    def _same_work_as_a_password(self, password: str) -> None:
+        """Compare ``password`` with a hash made as agents' hashes are (FAB's method)."""
+        global _DUMMY_HASH
+        if _DUMMY_HASH is None:
+            config = current_app.config
+            _DUMMY_HASH = generate_password_hash(
+                secrets.token_hex(16),
+                method=config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+                salt_length=config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
+            )
+        check_password_hash(_DUMMY_HASH, password)
 
     def reset_password(self, userid: int, password: str) -> None:
         """FAB's password screens (an administrator's reset, the agent's own change) end the
@@ -319,6 +344,30 @@ class EContactsSecurityManager(SecurityManager):
             if step > last and pyotp.utils.strings_equal(totp.generate_otp(step), code):
                 return step
         return None
+
+    def claim_step(self, agent: Agent, step: int, enrol_secret: str | None) -> bool:
+        """Use time step ``step`` of the agent's code, once whatever the concurrency: one
+        conditional UPDATE (its row lock makes a second request wait, then find the step used);
+        ``enrol_secret`` is stored at the same time for an enrolment. The caller commits."""
+        condition = (
+            Agent.otp_secret.is_(None)
+            if enrol_secret is not None
+            else Agent.otp_secret.is_not(None)
+        )
+        values: dict[str, Any] = {"otp_last_counter": step}
+        if enrol_secret is not None:
+            values["otp_secret"] = enrol_secret
+        result = self.session.execute(
+            update(Agent)
+            .where(
+                Agent.id == agent.id,
+                or_(Agent.otp_last_counter.is_(None), Agent.otp_last_counter < step),
+                condition,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     def sync_roles(self) -> None:
         """Create the permissions of every registered view and give each role exactly its own."""

@@ -20,7 +20,6 @@ import hmac
 import json
 import logging
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -174,69 +173,79 @@ def _password_digest(taxpayer: Taxpayer) -> str:
     return hashlib.sha256((taxpayer.password_hash or "").encode()).hexdigest()[:16]
 
 
-def _same_name(a: str | None, b: str | None) -> bool:
-    def fold(text: str | None) -> str:
-        decomposed = unicodedata.normalize("NFKD", text or "")
-        return "".join(ch for ch in decomposed if ch.isalnum()).casefold()
-
-    return bool(fold(a)) and fold(a) == fold(b)
-
-
 # --- creating an account -----------------------------------------------------------------------
+
+
+def access_number_digest(identifier: str, access_number: str) -> str:
+    """What is kept of an online access number: SHA-256 of "identifier:number" (the tax file
+    holds the number; this column only keeps it from being read at a glance)."""
+    return hashlib.sha256(
+        f"{digits_of(identifier)}:{digits_of(access_number)}".encode()
+    ).hexdigest()
+
+
+def set_activation_data(
+    taxpayer: Taxpayer, *, access_number: str, reference_income: int | None
+) -> None:
+    """The proof of identity the administration sent the taxpayer (the last notice, or the
+    activation letter to a business's registered office)."""
+    taxpayer.access_number_digest = access_number_digest(taxpayer.identifier, access_number)
+    taxpayer.reference_income = reference_income
+
+
+def _activation_matches(taxpayer: Taxpayer | None, data: Registration) -> bool:
+    """Both proofs match the tax file (compared in constant time, with the same work when no
+    taxpayer matches)."""
+    given = access_number_digest(data.identifier, data.access_number)
+    expected = taxpayer.access_number_digest if taxpayer is not None else None
+    number_ok = hmac.compare_digest(given, expected or "0" * 64) and expected is not None
+    if taxpayer is None or taxpayer.kind is not data.kind:
+        return False
+    if taxpayer.kind is TaxpayerKind.BUSINESS:
+        return number_ok
+    income_ok = (
+        taxpayer.reference_income is not None
+        and data.reference_income is not None
+        and taxpayer.reference_income == data.reference_income
+    )
+    return number_ok and income_ok
 
 
 @dataclass(frozen=True)
 class Registration:
     kind: TaxpayerKind
     identifier: str
-    first_name: str | None
-    last_name: str
+    access_number: str
+    reference_income: int | None  # individuals only
     email: str
     password: str
-    commune_code: str
-    postcode: str
 
 
 def register(data: Registration) -> None:
-    """Create the account, or refresh one not yet confirmed, and e-mail the confirmation link.
+    """Activate the online space of a taxpayer the administration knows, and e-mail the
+    confirmation link.
 
-    The caller shows the same page whatever happened here:
-    - an unknown identifier: a new account, unusable until its e-mail is confirmed;
+    Activation asks what the administration sent the taxpayer by post (issue 20, finding 5):
+    the online access number and, for an individual, the reference tax income of the last tax
+    notice; for a business, the access number of the activation letter sent to its registered
+    office (docs/decisions/0011). The caller shows the same page whatever happened here:
+    - an identifier the administration does not know, or proofs that do not match: nothing;
     - an account still unconfirmed: the latest registration replaces the earlier one;
-    - a taxpayer the administration knows without an online account (recorded at a counter):
-      activated only if the name matches the one on file;
     - an active account: its owner is told by e-mail, at the address already on file.
     """
     taxpayer = find_by_identifier(data.identifier)
-    if taxpayer is not None and taxpayer.kind is not data.kind:
-        return
     if (
         taxpayer is not None
+        and taxpayer.kind is data.kind
         and taxpayer.email_confirmed_at is not None
         and taxpayer.password_hash is not None
         and taxpayer.email
     ):
         _mail_account_exists(taxpayer)
         return
-    if taxpayer is None:
-        taxpayer = Taxpayer(kind=data.kind)
-        if data.kind is TaxpayerKind.INDIVIDUAL:
-            taxpayer.tax_number = data.identifier
-        else:
-            taxpayer.siren = data.identifier
-        db.session.add(taxpayer)
-        known = False
-    else:
-        known = taxpayer.password_hash is None
-        if known and not _same_name(taxpayer.last_name, data.last_name):
-            log.info("registration refused for taxpayer %s: name differs", taxpayer.id)
-            return
-    if not known:
-        taxpayer.first_name = data.first_name if data.kind is TaxpayerKind.INDIVIDUAL else None
-        taxpayer.last_name = data.last_name
-        taxpayer.company_name = data.last_name if data.kind is TaxpayerKind.BUSINESS else None
-        taxpayer.commune_code = data.commune_code
-        taxpayer.postcode = data.postcode
+    if taxpayer is None or not _activation_matches(taxpayer, data):
+        log.info("registration refused: unknown identifier or proofs that do not match")
+        return
     taxpayer.email = data.email
     taxpayer.email_confirmed_at = None
     taxpayer.password_hash = hash_password(data.password)
@@ -437,15 +446,20 @@ def _code_digest(challenge: str, code: str) -> str:
     return hmac.new(key, f"{challenge}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _code_key(challenge: str) -> str:
+    return _REDIS_PREFIX + "code:" + challenge
+
+
 def start_code_challenge(taxpayer: Taxpayer) -> str:
     """Draw a 6-digit code, keep its digest for 10 minutes, e-mail it; returns the challenge id."""
     challenge = secrets.token_urlsafe(24)
     code = f"{secrets.randbelow(1_000_000):06d}"
-    state = {"t": taxpayer.id, "d": _code_digest(challenge, code), "tries": 0}
+    state = {"t": taxpayer.id, "d": _code_digest(challenge, code)}
     try:
-        get_redis().set(
-            _REDIS_PREFIX + "code:" + challenge, json.dumps(state), ex=CODE_MINUTES * 60
-        )
+        with get_redis().pipeline() as pipe:
+            pipe.set(_code_key(challenge), json.dumps(state), ex=CODE_MINUTES * 60)
+            pipe.set(_code_key(challenge) + ":tries", 0, ex=CODE_MINUTES * 60)
+            pipe.execute()
     except redis.RedisError as error:
         raise CodeUnavailable(str(error)) from error
     assert taxpayer.email
@@ -473,23 +487,28 @@ EXPIRED = "expired"
 
 
 def check_code(challenge: str, code: str) -> tuple[str, int | None]:
-    """(OK, taxpayer id), (WRONG, None) while tries remain, or (EXPIRED, None)."""
-    key = _REDIS_PREFIX + "code:" + challenge
+    """(OK, taxpayer id), (WRONG, None) while tries remain, or (EXPIRED, None).
+
+    Atomic whatever the concurrency (issue 20, finding 6): every try is counted by one Redis
+    ``INCR`` before the code is compared, so no more than CODE_TRIES are ever evaluated; and
+    the right code signs in once, for the request whose ``DELETE`` removed the challenge."""
+    key = _code_key(challenge)
     try:
         connection = get_redis()
+        tries = int(connection.incr(key + ":tries"))
         raw = connection.get(key)
-        if raw is None:
+        if raw is None or tries > CODE_TRIES:
+            connection.delete(key, key + ":tries")
             return EXPIRED, None
         state = json.loads(raw)
         if hmac.compare_digest(state["d"], _code_digest(challenge, code.strip())):
-            connection.delete(key)
-            return OK, int(state["t"])
-        state["tries"] += 1
-        if state["tries"] >= CODE_TRIES:
-            connection.delete(key)
+            if connection.delete(key) == 1:  # only one request can remove it
+                connection.delete(key + ":tries")
+                return OK, int(state["t"])
             return EXPIRED, None
-        ttl = connection.ttl(key)
-        connection.set(key, json.dumps(state), ex=max(int(ttl), 1))
+        if tries >= CODE_TRIES:
+            connection.delete(key, key + ":tries")
+            return EXPIRED, None
     except redis.RedisError as error:
         raise CodeUnavailable(str(error)) from error
     return WRONG, None

@@ -1,4 +1,4 @@
-"""security (issue 20): server-side sign-in sessions
+"""security (issue 20): server-side sign-in sessions, taxpayer activation data
 
 Revision ID: e20a5ec0a001
 Revises: d7e2a4b19c53
@@ -7,6 +7,10 @@ Create Date: 2026-12-02
 A copied session cookie kept working after its logout: sessions now live on the server too
 (app/sessions.py, docs/security.md "Sessions"). The table keeps the SHA-256 of each cookie's
 token, its owner (an agent or a taxpayer) and when and why it ended.
+
+A taxpayer known from a counter visit could activate an online space with the tax number and the
+surname: activation now asks for the online access number and, for individuals, the reference tax
+income of the last notice, kept for each taxpayer (docs/decisions/0011).
 """
 
 import sqlalchemy as sa
@@ -48,9 +52,15 @@ def upgrade():
     )
     op.create_index("ix_login_session_agent_id", "login_session", ["agent_id"])
     op.create_index("ix_login_session_taxpayer_id", "login_session", ["taxpayer_id"])
+    with op.batch_alter_table("taxpayer") as batch_op:
+        batch_op.add_column(sa.Column("access_number_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reference_income", sa.BigInteger(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("taxpayer") as batch_op:
+        batch_op.drop_column("reference_income")
+        batch_op.drop_column("access_number_digest")
     op.drop_index("ix_login_session_taxpayer_id", table_name="login_session")
     op.drop_index("ix_login_session_agent_id", table_name="login_session")
     op.drop_table("login_session")

@@ -238,6 +238,22 @@ def _user_triggers(conn: psycopg.Connection[Any], table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+def bench_access_number(tid: int) -> str:
+    """The online access number of bench taxpayer ``tid`` (7 digits, derived from its id)."""
+    return f"{tid * 7_919 % 10_000_000:07d}"
+
+
+def bench_reference_income(tid: int) -> int:
+    """The reference tax income of bench individual ``tid``, in euros."""
+    return 9_000 + tid * 37 % 86_000
+
+
+def bench_access_digest(identifier: str, tid: int) -> str:
+    """The same digest as app.taxpayers.accounts.access_number_digest (the seed does not import
+    the app): SHA-256 of "identifier:number"."""
+    return hashlib.sha256(f"{identifier}:{bench_access_number(tid)}".encode()).hexdigest()
+
+
 def copy_rows(conn: psycopg.Connection[Any], table: str, columns: tuple[str, ...], rows) -> int:
     count = 0
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -521,7 +537,8 @@ class Seeder:
                 yield (
                     f"{tid}\tbusiness\t{NULL}\t{siren}\t{NULL}\t{company}\t{company}\t"
                     f"pro{tid}@bench.example\t{created}\t{pw}\t{address}\t{postcode}\t"
-                    f"{cities[dep]}\t{commune}\tt\t0\t{created}\n"
+                    f"{cities[dep]}\t{commune}\tt\t0\t{created}\t"
+                    f"{bench_access_digest(siren, tid)}\t{NULL}\n"
                 )
             else:
                 tax_number = f"{3_000_000_000_000 + tid:013d}"
@@ -533,13 +550,15 @@ class Seeder:
                 yield (
                     f"{tid}\tindividual\t{tax_number}\t{NULL}\t{esc(first)}\t{esc(last)}\t{NULL}\t"
                     f"usager{tid}@bench.example\t{created}\t{pw}\t{address}\t{postcode}\t"
-                    f"{cities[dep]}\t{commune}\tt\t0\t{created}\n"
+                    f"{cities[dep]}\t{commune}\tt\t0\t{created}\t"
+                    f"{bench_access_digest(tax_number, tid)}\t{bench_reference_income(tid)}\n"
                 )
 
     TAXPAYER_COLUMNS = (
         "id", "kind", "tax_number", "siren", "first_name", "last_name", "company_name", "email",
         "email_confirmed_at", "password_hash", "address_line", "postcode", "city",
         "commune_code", "notify_by_email", "failed_logins", "created_at",
+        "access_number_digest", "reference_income",
     )  # fmt: skip
     CASE_COLUMNS = (
         "id", "reference", "taxpayer_id", "channel", "topic_id", "tax_matter_id", "tax_year",

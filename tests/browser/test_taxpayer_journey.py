@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from axe import assert_accessible
-from factories import make_agent, make_office, make_topic
+from factories import make_agent, make_office, make_taxpayer, make_topic
 from harness import screenshot
 from helpers import run_jobs
 from sqlalchemy import select
 
 from app.cases import operations
 from app.platform.queue import get_redis
+from app.taxpayers.accounts import set_activation_data
 from models import Case, OfficeKind, db
 
 pytestmark = pytest.mark.browser
@@ -59,6 +60,16 @@ def test_taxpayer_journey(page: Any, live_server: str, app: Any, smtp_server: An
         claim = make_topic("Réclamation")
         make_topic("Contester le montant de mon impôt", parent=claim)
         make_topic("Question générale")
+        # Known from the tax file, with the references of the last notice (issue 20, finding 5).
+        lucie = make_taxpayer(
+            tax_number="1234567890777",
+            first_name="Lucie",
+            last_name="Bernard",
+            password_hash=None,
+            email=None,
+            email_confirmed_at=None,
+        )
+        set_activation_data(lucie, access_number="7654321", reference_income=31250)
         db.session.commit()
         agent_id = agent.id
 
@@ -70,10 +81,8 @@ def test_taxpayer_journey(page: Any, live_server: str, app: Any, smtp_server: An
     page.locator("label[for=kind-0]").click()
     assert page.get_by_label("Un particulier").is_checked()
     page.get_by_label("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)").fill("1234567890777")
-    page.get_by_label("Prénom").fill("Lucie")
-    page.get_by_label("Nom, ou raison sociale pour un professionnel").fill("Bernard")
-    page.fill("#commune_code", "69383")
-    page.fill("#postcode", "69003")
+    page.get_by_label("Numéro d'accès en ligne").fill("7654321")
+    page.get_by_label("Revenu fiscal de référence").fill("31250")
     page.fill("#email", "lucie@example.fr")
     page.fill("#password", PASSWORD)
     page.get_by_label("Confirmez le mot de passe").fill(PASSWORD)

@@ -200,10 +200,7 @@ class AuthDBView(FabAuthDBView):
                     _("Trop de codes erronés : saisissez à nouveau vos identifiants.")
                 )
             step = sm.verify_code(agent, secret, form.otp.data or "")
-            if step is not None:
-                if enrolling:
-                    agent.otp_secret = secret
-                agent.otp_last_counter = step
+            if step is not None and sm.claim_step(agent, step, secret if enrolling else None):
                 session.pop(PENDING_AGENT, None)
                 session.pop(PENDING_SECRET, None)
                 self._sign_in(agent)

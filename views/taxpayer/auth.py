@@ -194,12 +194,10 @@ def register() -> str | Response | tuple[str, int]:
                 taxpayers.Registration(
                     kind=kind,
                     identifier=identifier,
-                    first_name=form.first_name.data or None,
-                    last_name=form.last_name.data or "",
+                    access_number=form.access_number.data or "",
+                    reference_income=form.income,
                     email=form.email.data or "",
                     password=form.password.data or "",
-                    commune_code=form.commune_code.data or "",
-                    postcode=form.postcode.data or "",
                 )
             )
             db.session.commit()

@@ -113,34 +113,31 @@ class RegisterForm(IdentifierMixin, FlaskForm):
         _l("Numéro fiscal (13 chiffres) ou SIREN (9 chiffres)"),
         validators=[DataRequired(_l("Saisissez votre numéro fiscal ou votre SIREN.")), _IDENTIFIER],
     )
-    first_name = StringField(_l("Prénom"), filters=[_strip], validators=[Length(max=80)])
-    last_name = StringField(
-        _l("Nom, ou raison sociale pour un professionnel"),
+    access_number = StringField(
+        _l("Numéro d'accès en ligne"),
         filters=[_strip],
-        validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=160)],
+        validators=[
+            DataRequired(_l("Saisissez votre numéro d'accès en ligne.")),
+            Regexp(
+                r"^\d{7}$",
+                message=_l("Le numéro d'accès en ligne compte 7 chiffres."),
+            ),
+        ],
+    )
+    reference_income = StringField(
+        _l("Revenu fiscal de référence"),
+        filters=[_strip, lambda v: "".join(v.split()) if isinstance(v, str) else v],
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\d{1,12}$",
+                message=_l("Saisissez le revenu fiscal de référence en euros, sans centimes."),
+            ),
+        ],
     )
     email = _email_field(_l("Adresse électronique"))
     password = _new_password(_l("Mot de passe"))
     password_confirm = _confirm_password()
-    commune_code = StringField(
-        _l("Code commune INSEE de votre domicile ou siège"),
-        filters=[_strip, lambda v: v.upper() if isinstance(v, str) else v],
-        validators=[
-            DataRequired(_l("Saisissez le code commune INSEE (5 caractères).")),
-            Regexp(
-                r"^(\d{5}|2[AB]\d{3})$",
-                message=_l("Le code commune INSEE compte 5 caractères, par exemple 69383."),
-            ),
-        ],
-    )
-    postcode = StringField(
-        _l("Code postal"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("Saisissez votre code postal.")),
-            Regexp(r"^\d{5}$", message=_l("Le code postal compte 5 chiffres, par exemple 69003.")),
-        ],
-    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
@@ -157,10 +154,21 @@ class RegisterForm(IdentifierMixin, FlaskForm):
                 str(_l("Un professionnel se connecte avec son SIREN de 9 chiffres.")),
             ]
             ok = False
-        if self.kind.data == TaxpayerKind.INDIVIDUAL.value and not self.first_name.data:
-            self.first_name.errors = [*self.first_name.errors, str(_l("Saisissez votre prénom."))]
+        if self.kind.data == TaxpayerKind.INDIVIDUAL.value and not self.reference_income.data:
+            self.reference_income.errors = [
+                *self.reference_income.errors,
+                str(_l("Saisissez le revenu fiscal de référence de votre dernier avis d'impôt.")),
+            ]
             ok = False
         return ok
+
+    @property
+    def income(self) -> int | None:
+        """The reference tax income given (individuals), in euros."""
+        value = self.reference_income.data
+        if self.kind.data != TaxpayerKind.INDIVIDUAL.value or not value or not value.isdigit():
+            return None
+        return int(value)
 
 
 class ForgotPasswordForm(IdentifierMixin, FlaskForm):
