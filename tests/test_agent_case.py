@@ -15,6 +15,7 @@ from test_agent_support import (
     followed,
     page_of,
     post_action,
+    refused_and_back,
     taxpayer_message,
     text_of,
 )
@@ -232,7 +233,7 @@ def test_reply_and_close_with_an_outcome(
     }
     response = post_action(agent_a_client, case_a.id, "repondre", data)
     assert response.status_code == 400
-    html = text_of(response)
+    html = refused_and_back(agent_a_client, response)
     assert "Indiquez l'issue de la demande pour la clôturer." in html
     assert "C'est réglé.</textarea>" in html  # what was typed is kept
     assert _reload(case_a.id).status is CaseStatus.NEW
@@ -269,7 +270,7 @@ def test_a_refused_attachment_keeps_the_typed_text(
             content_type="multipart/form-data",
         )
     assert response.status_code == 400
-    html = text_of(response)
+    html = refused_and_back(agent_a_client, response)
     assert "Voir la pièce jointe.</textarea>" in html
     assert "Joignez à nouveau vos fichiers" in html
     assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 1
@@ -402,7 +403,7 @@ def test_transfer_needs_an_office_and_a_reason_then_moves_the_request(
         {"to_office_id": str(world.office_b.id), "reason": "SIE", "expected_version": version},
     )
     assert response.status_code == 400
-    html = text_of(response)
+    html = refused_and_back(agent_a_client, response)
     assert "Expliquez le motif de la transmission en une phrase au moins." in html
     assert f'<option value="{world.office_b.id}" selected>' in html
     assert ">SIE</textarea>" in html

@@ -51,6 +51,16 @@ def text_of(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def refused_and_back(client: Any, response: Any) -> str:
+    """A refused action: its page shows the reason and nothing of the request; the link back
+    opens the request's page with what was typed. Returns both pages' text."""
+    refusal = text_of(response)
+    assert response.status_code == 400
+    match = re.search(r'id="refused-back" href="([^"]+)"', refusal)
+    assert match, refusal
+    return refusal + text_of(client.get(match.group(1)))
+
+
 def page_of(client: FlaskClient, case_id: int) -> str:
     response = client.get(f"/agent/demandes/{case_id}")
     assert response.status_code == 200, response.status_code

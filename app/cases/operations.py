@@ -10,7 +10,7 @@ raised (the caller rolls back).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -880,6 +880,23 @@ def log_access(
     )
     db.session.add(row)
     return row
+
+
+def log_taxpayers_seen(
+    *, agent: Agent, taxpayer_ids: Iterable[int | None], object_kind: str, reason: str
+) -> int:
+    """One read-log row per distinct taxpayer whose data a page shows (a lookup, a list of
+    search results): tax secrecy traces every consultation (issue 20, finding 10)."""
+    seen = sorted({taxpayer_id for taxpayer_id in taxpayer_ids if taxpayer_id is not None})
+    for taxpayer_id in seen:
+        log_access(
+            agent=agent,
+            object_kind=object_kind,
+            object_id=None,
+            taxpayer_id=taxpayer_id,
+            reason=reason,
+        )
+    return len(seen)
 
 
 def office_kinds_receiving_transfers() -> list[OfficeKind]:

@@ -34,7 +34,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.cases.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications.outbox import public_url, queue_email
-from app.platform import ratelimit
+from app.platform import drafts, ratelimit
 from app.platform.queue import get_redis
 from app.platform.sessions import PASSWORD as PASSWORD_CHANGED
 from app.platform.sessions import end_sessions
@@ -519,30 +519,11 @@ def check_code(challenge: str, code: str) -> tuple[str, int | None]:
 
 def stash_draft(fields: dict[str, str]) -> str | None:
     """Keep the text of a form (not its files) for a day; returns its id, or None."""
-    draft_id = secrets.token_urlsafe(18)
-    try:
-        get_redis().set(
-            _REDIS_PREFIX + "draft:" + draft_id, json.dumps(fields), ex=DRAFT_HOURS * 3600
-        )
-    except redis.RedisError as error:
-        log.warning("draft not kept: %s", error)
-        return None
-    return draft_id
+    return drafts.keep(fields, seconds=DRAFT_HOURS * 3600)
 
 
 def take_draft(draft_id: str) -> dict[str, str] | None:
-    key = _REDIS_PREFIX + "draft:" + draft_id
-    try:
-        connection = get_redis()
-        raw = connection.get(key)
-        connection.delete(key)
-    except redis.RedisError as error:
-        log.warning("draft not read: %s", error)
-        return None
-    if raw is None:
-        return None
-    data = json.loads(raw)
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+    return drafts.take(draft_id)
 
 
 # --- right of access ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, operations, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.platform import drafts
 from app.platform.params import int_or_none
 from models import Agent, Case, Channel, Message, Office, ReplyTemplate, db, utcnow
 from views.agent import inbox, thread
@@ -58,6 +59,11 @@ def _already_sent(token: str | None) -> bool:
     return (
         db.session.scalar(select(Message.id).where(Message.submission_token == token)) is not None
     )
+
+
+# A refused action keeps what was typed (app.platform.drafts) under these keys, an hour.
+REFUSED_CASE, REFUSED_FORM, REFUSED_MESSAGE, REFUSED_FIELD = "_case", "_form", "_error", "_field"
+REFUSED_KEPT_SECONDS = 3600
 
 
 class CasesView(BaseView):
@@ -123,6 +129,13 @@ class CasesView(BaseView):
             reason=_("Traitement de la demande"),
         )
         operations.mark_read_by_office(case)
+        refused = self._refused_input(case)
+        if refused is not None:
+            form, error, values = refused
+            flash(error.message, "danger")
+            html = self._render_case(case, form=form, error=error, values=values)
+            db.session.commit()
+            return html
         # The template variable chooser also works without JavaScript: ?modele=<id>.
         html = self._render_case(case, values={"body": self._template_body(case)})
         # The page goes out only once the access log is committed; rendering first means
@@ -178,9 +191,40 @@ class CasesView(BaseView):
             flash(error.message, "warning")
             return redirect(url_for("CasesView.show", case_id=case_id))
         case = self._case_or_404(case_id)
-        values = {key: request.form.get(key, "") for key in request.form}
-        flash(error.message, "danger")
-        return self._render_case(case, form=form, error=error, values=values, status=400)
+        # The refusal page shows nothing of the request (issue 20, finding 11): the message,
+        # and a link back to the request's page (a logged reading) with what was typed.
+        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+        kept = drafts.keep(
+            {
+                **typed,
+                REFUSED_CASE: str(case.id),
+                REFUSED_FORM: form,
+                REFUSED_MESSAGE: error.message,
+                REFUSED_FIELD: error.field or "",
+            },
+            seconds=REFUSED_KEPT_SECONDS,
+        )
+        back = url_for("CasesView.show", case_id=case.id, saisie=kept) if kept else None
+        html = self.render_template(
+            "agent/refused.html",
+            reference=case.reference,
+            message=error.message,
+            back=back or url_for("CasesView.show", case_id=case.id),
+            kept=bool(kept),
+        )
+        return html, 400
+
+    def _refused_input(self, case: Case) -> tuple[str, operations.OperationError, dict] | None:
+        """What a refused form held, when the page is opened from its refusal (``?saisie=``)."""
+        draft_id = request.args.get("saisie")
+        kept = drafts.take(draft_id[:64]) if draft_id else None
+        if not kept or kept.pop(REFUSED_CASE, "") != str(case.id):
+            return None
+        form = kept.pop(REFUSED_FORM, "")
+        error = operations.OperationError(
+            kept.pop(REFUSED_MESSAGE, ""), field=kept.pop(REFUSED_FIELD, "") or None
+        )
+        return form, error, kept
 
     def _done(self, case_id: int, message: str) -> WerkzeugResponse:
         flash(message, "success")

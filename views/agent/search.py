@@ -27,20 +27,26 @@ class SearchView(BaseView):
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         results = search.search(agent, request.args.get("q"))
-        if results.taxpayers:
-            # Looking a taxpayer up by their identifier is a consultation of their data.
-            for taxpayer in results.taxpayers:
-                operations.log_access(
-                    agent=agent,
-                    object_kind="search",
-                    object_id=None,
-                    taxpayer_id=taxpayer.id,
-                    reason=_("Recherche par identifiant"),
-                )
-            db.session.commit()
-        return self.render_template(
+        html = self.render_template(
             "agent/search.html",
             results=results,
             limit=search.RESULT_LIMIT,
             row=inbox.RowText(utcnow()),
         )
+        # Every taxpayer the page shows is a consultation of their data: found by their
+        # identifier, or named in a request the search listed.
+        logged = operations.log_taxpayers_seen(
+            agent=agent,
+            taxpayer_ids=[taxpayer.id for taxpayer in results.taxpayers],
+            object_kind="search",
+            reason=_("Recherche par identifiant"),
+        )
+        logged += operations.log_taxpayers_seen(
+            agent=agent,
+            taxpayer_ids=[case.taxpayer_id for case in results.cases],
+            object_kind="search_results",
+            reason=_("Résultats de recherche"),
+        )
+        if logged:
+            db.session.commit()
+        return html

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from app.cases import access, operations
 from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
-from app.cases.summary import search_taxpayers, taxpayer_for_agent
+from app.cases.summary import SearchResult, search_taxpayers, taxpayer_for_agent
 from app.platform.params import int_or_none
 from models import Channel, Office, TaxMatter, Taxpayer, Topic, db
 from views.contacts.guard import PERMISSION, agents_only
@@ -95,12 +95,22 @@ class ContactView(BaseView):
             taxpayer = taxpayer_for_agent(agent, taxpayer_id)
             if taxpayer is None:
                 abort(404)
-            return self._form(agent, taxpayer=taxpayer, unknown=False)
+            html = self._form(agent, taxpayer=taxpayer, unknown=False)
+            operations.log_taxpayers_seen(
+                agent=agent,
+                taxpayer_ids=[taxpayer.id],
+                object_kind="contact_form",
+                reason=_("Enregistrement d'un contact"),
+            )
+            db.session.commit()  # the page goes out once its reading is logged
+            return html
         if request.args.get("unknown"):
             return self._form(agent, taxpayer=None, unknown=True)
         terms = _search_terms()
         result = search_taxpayers(agent, **terms) if any(terms.values()) else None
-        return self.render_template("contacts/search.html", terms=terms, result=result, agent=agent)
+        html = self.render_template("contacts/search.html", terms=terms, result=result, agent=agent)
+        _log_search(agent, result)
+        return html
 
     def _form(
         self,
@@ -237,7 +247,7 @@ class ContactView(BaseView):
                 )
         terms = _search_terms()
         result = search_taxpayers(agent, **terms) if any(terms.values()) else None
-        return self.render_template(
+        html = self.render_template(
             "contacts/attach.html",
             case=case,
             may_attach=access.may(agent, "attach_taxpayer", case),
@@ -245,6 +255,21 @@ class ContactView(BaseView):
             result=result,
             error=error,
         )
+        _log_search(agent, result)
+        return html
+
+
+def _log_search(agent: Any, result: SearchResult | None) -> None:
+    """Every taxpayer a lookup listed is a consultation of their data: logged and committed
+    before the page (already rendered, so nothing expired is reloaded) goes out."""
+    if result is not None and result.taxpayers:
+        operations.log_taxpayers_seen(
+            agent=agent,
+            taxpayer_ids=[taxpayer.id for taxpayer in result.taxpayers],
+            object_kind="taxpayer_search",
+            reason=_("Recherche d'un usager"),
+        )
+        db.session.commit()
 
 
 def _channel(value: str | None) -> Channel:
