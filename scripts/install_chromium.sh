@@ -3,7 +3,9 @@
 #   - Debian's chromium (driven by PyPI playwright with executable_path=/usr/bin/chromium;
 #     `playwright install` cannot download browsers on this network)
 #   - libmagic1 (used by python-magic)
-# Idempotent: does nothing when both are present.
+#   - clamav-daemon (clamd: tests/test_clamd.py starts its own, on a socket under the test's
+#     folder, with a local signature file; no freshclam, nothing downloaded at test time)
+# Idempotent: does nothing when all are present.
 set -euo pipefail
 
 pkgs=()
@@ -14,8 +16,12 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then
     pkgs+=(libmagic1)
 fi
 
+if [ ! -x /usr/sbin/clamd ]; then
+    pkgs+=(clamav-daemon)
+fi
+
 if [ ${#pkgs[@]} -eq 0 ]; then
-    echo "install_chromium: chromium and libmagic1 already installed ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
+    echo "install_chromium: chromium, libmagic1 and clamd already installed ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
     exit 0
 fi
 

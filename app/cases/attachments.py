@@ -12,10 +12,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import secrets
 import socket
 import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -73,16 +75,86 @@ def human_size(size: int) -> str:
     return _("%(n)s ko", n=max(1, round(size / 1024)))
 
 
+# Characters that change the direction text is shown in (U+202E makes "facture\u202efdp.exe"
+# read "factureexe.pdf"): never kept in a name, whatever Python thinks printable.
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Extensions accepted as they are for each detected type; any other gets the type's own.
+_EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+}
+
+
 def clean_filename(name: str) -> str:
-    """The name to show: no path, no control characters, at most 120 characters."""
+    """The name to show: no path, no control or direction characters, at most 120 characters."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = "".join(
+        ch
+        for ch in name
+        if ch.isprintable()
+        and ch not in _BIDI
+        and unicodedata.category(ch) != "Cf"
+        and ch not in '<>:"|?*'
+    )
     name = name.strip(" .") or "piece-jointe"
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
     return (stem[: 120 - len(ext) - 1] + ("." + ext if ext else "")).strip()
+
+
+def stored_name(name: str, content_type: str) -> str:
+    """The name kept for a file: cleaned, with the extension of the type detected in its
+    content ("page.html" holding a PDF is kept as "page.pdf"; issue 20, finding 13)."""
+    name = clean_filename(name)
+    accepted = _EXTENSIONS.get(content_type, ())
+    stem, dot, ext = name.rpartition(".")
+    if dot and "." + ext.lower() in accepted:
+        return name
+    base = (stem if dot else name).strip(" .") or "piece-jointe"
+    return clean_filename(base + (accepted[0] if accepted else ""))
+
+
+# Active content a PDF reader may run or open: refused. Names may be written with #xx escapes.
+_ACTIVE_PDF_NAMES = {
+    b"JavaScript",
+    b"JS",
+    b"Launch",
+    b"EmbeddedFile",
+    b"EmbeddedFiles",
+    b"RichMedia",
+    b"XFA",
+}
+_PDF_NAME = re.compile(rb"/([^\s/\[\]<>(){}%]+)")
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\n?endstream", re.S)
+_PDF_INFLATE_LIMIT = 20 * 1024 * 1024
+
+
+def _pdf_names(data: bytes) -> set[bytes]:
+    names = set()
+    for match in _PDF_NAME.finditer(data):
+        raw = match.group(1)
+        names.add(re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw))
+    return names
+
+
+def pdf_active_content(data: bytes) -> set[str]:
+    """The kinds of active content a PDF holds (JavaScript, launch actions, embedded files...),
+    looked for in its text and in its compressed streams (object streams hide them there)."""
+    found = _pdf_names(data) & _ACTIVE_PDF_NAMES
+    budget = _PDF_INFLATE_LIMIT
+    for match in _PDF_STREAM.finditer(data):
+        if budget <= 0:
+            break
+        try:
+            inflated = zlib.decompressobj().decompress(match.group(1), budget)
+        except zlib.error:
+            continue
+        budget -= len(inflated)
+        found |= _pdf_names(inflated) & _ACTIVE_PDF_NAMES
+    return {name.decode() for name in found}
 
 
 def _path(storage_key: str) -> Path:
@@ -127,6 +199,21 @@ def check_files(files: list[IncomingFile]) -> None:
                     name=name,
                 )
             )
+        if kind == "application/pdf":
+            incoming.stream.seek(0)
+            active = pdf_active_content(incoming.stream.read())
+            incoming.stream.seek(0)
+            if active:
+                log.warning("PDF with active content refused: %s (%s)", name, sorted(active))
+                raise AttachmentRejected(
+                    _(
+                        "Le fichier « %(name)s » contient des éléments actifs (JavaScript, "
+                        "lancement d'application ou fichiers incorporés) : il a été refusé. "
+                        "Enregistrez-le à nouveau en PDF simple, par exemple avec la fonction "
+                        "« Imprimer en PDF », puis joignez-le.",
+                        name=name,
+                    )
+                )
 
 
 def store_files(files: list[IncomingFile]) -> list[StoredFile]:
@@ -145,11 +232,11 @@ def store_files(files: list[IncomingFile]) -> list[StoredFile]:
 
 
 def _store_one(incoming: IncomingFile) -> StoredFile:
-    name = clean_filename(incoming.filename)
     incoming.stream.seek(0)
     head = incoming.stream.read(8192)
     incoming.stream.seek(0)
     content_type = magic.from_buffer(head, mime=True)
+    name = stored_name(incoming.filename, content_type)
     scan(incoming.stream, name)
     incoming.stream.seek(0)
     storage_key = secrets.token_hex(16)
