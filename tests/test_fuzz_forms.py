@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -540,3 +541,91 @@ def test_fuzz_every_form_and_the_api(
     assert not failures, "\n\n".join(failures)
     # The data got past the CSRF check and the forms, not only refused at the door.
     assert seen[2] and seen[3], seen
+
+
+# --- integers past the key range (issue 20, finding 15) -----------------------------------------
+
+# Past SQL INTEGER (PostgreSQL answers "out of range"), past BIGINT and a C long (SQLite and
+# Python's sqlite3 raise OverflowError), and their negatives.
+PAST_THE_KEYS = [
+    "2147483648",
+    "9223372036854775808",
+    "99999999999999999999",
+    "-9223372036854775809",
+]
+INTEGER_ROLES = ("manager", "admin", "tp_a")
+_READ_ARG = re.compile(r'\b(args|form)\.get(?:list)?\(\s*"([A-Za-z_]+)"')
+
+
+def _names_read(kind: str) -> list[str]:
+    """Every query-string (``args``) or form (``form``) name the views read, from their source,
+    so that a new one is tried without touching this file."""
+    root = Path(__file__).resolve().parent.parent / "views"
+    found = {
+        name
+        for path in root.rglob("*.py")
+        for source, name in _READ_ARG.findall(path.read_text(encoding="utf-8"))
+        if source == kind
+    }
+    return sorted(found | ({"page", "psize"} if kind == "args" else set()))
+
+
+def _integer_params(rule: Rule) -> list[str]:
+    return [
+        name
+        for name, converter in rule._converters.items()  # type: ignore[attr-defined]
+        if isinstance(converter, IntegerConverter) or name == "pk" or name.endswith("_id")
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.LegacyAPIWarning")
+def test_integers_past_the_key_range_answer_404_or_400_never_500(
+    app: Flask,
+    world: World,
+    anonymous_client: FlaskClient,
+    app_errors: _Errors,
+    _no_limits: None,
+    _security_tables_restored: None,
+) -> None:
+    """Every rule, its integer URL parameters and every query-string and form name the views
+    read, at values past 2^31 and 2^63, as an office manager, an administrator and a taxpayer:
+    404 or 400 (or the page without the value), never 500 or 503, on SQLite and PostgreSQL."""
+    objects = _objects(world)
+    args, form = _names_read("args"), _names_read("form")
+    assert {"motif", "agent", "taxpayer"} <= set(args), args
+    assert {"to_office_id", "assignee_id", "taxpayer_id"} <= set(form), form
+    client = anonymous_client
+    failures: list[str] = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.rule.startswith(("/static/", "/appbuilder/static/")) or rule.rule == "/logout/":
+            continue
+        methods = sorted((rule.methods or set()) & {"GET", "POST"})
+        # GET rules' own words (a table's name, a locale...): any text.
+        words = {name: "x" for name in rule.arguments if name not in objects}
+        real = _real_values(rule, {**objects, **words, "locale": "fr", "table": "synthese"})
+        params = _integer_params(rule)
+        for index, huge in enumerate(PAST_THE_KEYS):
+            role = INTEGER_ROLES[index % len(INTEGER_ROLES)]
+            variants = [real] + [{**real, name: huge} for name in params]
+            for values in variants:
+                try:
+                    _, url = rule.build(values, append_unknown=False)  # type: ignore[misc]
+                except (ValueError, TypeError):
+                    continue
+                for method in methods:
+                    _sign_in(client, role, world)
+                    errors = app_errors.traces
+                    errors.clear()
+                    if method == "GET":
+                        response = client.get(url, query_string=dict.fromkeys(args, huge))
+                    else:
+                        data = dict.fromkeys(form, huge)
+                        data["csrf_token"] = session_csrf_token(app, client)
+                        response = client.post(url, data=data)
+                    response.close()
+                    if response.status_code >= 500:
+                        failures.append(
+                            f"{method} {url} ({huge}) as {role}: {response.status_code}\n"
+                            + "\n".join(errors)[-600:]
+                        )
+    assert not failures, "\n\n".join(failures[:20]) + f"\n({len(failures)} in all)"

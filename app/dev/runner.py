@@ -92,6 +92,7 @@ def main() -> None:
                 "--bind", f"{host}:{port}",
                 "--workers", env.get("WEB_CONCURRENCY", "2"),
                 "--threads", "4",
+                "--worker-class", "app.platform.server.FrenchThreadWorker",
                 "--access-logfile", "-",
             ],
             env=env,

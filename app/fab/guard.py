@@ -83,9 +83,21 @@ def _user_exists(pk: str | None) -> bool:
     return current_app.appbuilder.sm.get_user_by_id(user_id) is not None  # type: ignore[attr-defined]
 
 
+def _past_the_keys(value: object) -> bool:
+    """A whole number no key can hold (SQLite and PostgreSQL would fail on it, not answer)."""
+    text = str(value).strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    return digits.isdigit() and abs(int(text)) > INTEGER_MAX
+
+
 def check_fab_request() -> None:
-    """Abort with 404 when a FAB action name is unknown, a downloaded file is missing or the user
-    whose password is reset does not exist."""
+    """Abort with 404 when a FAB action name is unknown, a downloaded file is missing, the user
+    whose password is reset does not exist, or a row's key is past the key range (FAB's
+    ``<pk>`` is a string: the ``int`` converter does not bound it)."""
+    if _past_the_keys((request.view_args or {}).get("pk", "")) or any(
+        _past_the_keys(pk) for pk in request.form.getlist("rowid")
+    ):
+        abort(404)
     endpoint = request.endpoint or ""
     view_endpoint, _, method = endpoint.rpartition(".")
     view = _view(view_endpoint) if view_endpoint else None
