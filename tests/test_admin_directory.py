@@ -3,6 +3,8 @@ reply templates and the settings (intake pause)."""
 
 from __future__ import annotations
 
+import re
+
 from factories import World, make_case, make_office, make_topic
 from flask.testing import FlaskClient
 from helpers import csrf_token, submit_form
@@ -166,11 +168,18 @@ def test_admin_creates_an_agent_bound_to_an_office_with_roles(
     world: World, admin_client: FlaskClient, app: object
 ) -> None:
     page = admin_client.get("/users/add").get_data(as_text=True)
-    assert "Chef de service" not in page or "office_manager" in page  # roles listed by name
-    roles = {
+    # Exactly the four roles are offered (by name, with their id as the value); not FAB's
+    # Public role nor any other.
+    role_ids = {
         role.name: role.id
         for role in db.session.scalars(select(Agent.roles.property.mapper.class_))  # type: ignore[attr-defined]
     }
+    offered = set(re.findall(r'<option[^>]*value="(\d+)"[^>]*>\s*([A-Za-z_]+)\s*<', page))
+    wanted = {"agent", "office_manager", "steering", "admin"}
+    assert {name for _id, name in offered if name in role_ids} == wanted, offered
+    for name in wanted:
+        assert (str(role_ids[name]), name) in offered, name
+    roles = role_ids
     response = submit_form(
         admin_client,
         "/users/add",

@@ -351,8 +351,6 @@ def test_the_taxpayer_history_shows_visible_contacts_only(
     )
     db.session.commit()
     status, page = _history(taxpayer_client)
-    if status == 404:
-        pytest.xfail("/espace/historique (the taxpayer's history) is not built yet")
     assert status == 200
     assert "Visite visible" in page
     assert "Appel non visible" not in page and "Note réservée aux agents." not in page

@@ -101,19 +101,38 @@ def test_an_agent_without_the_second_factor_reaches_nothing(app: Flask, world: W
 
 
 def test_security_headers_on_every_page(app: Flask, client: FlaskClient, world: World) -> None:
-    for path in ("/", "/login/", "/espace/connexion", "/agent/"):
-        response = client.get(path)
-        csp = response.headers["Content-Security-Policy"]
-        assert (
-            "script-src 'self'" in csp
-            and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
-        )
-        assert "frame-ancestors 'none'" in csp
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "same-origin"
-        assert "Strict-Transport-Security" not in response.headers  # not in development/test
-    signed = sign_in_agent(app.test_client(), world.agent_a).get("/agent/")
-    assert signed.headers["Cache-Control"] == "no-store"
+    """Every GET rule of the URL map without parameters (not four chosen pages), as an anonymous
+    visitor, a taxpayer and an agent: whatever the answer (page, redirect, refusal), the
+    headers are there; signed-in answers are never cached."""
+    paths = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or set())
+        and not rule.arguments
+        and not rule.rule.startswith(("/static/", "/appbuilder/static/"))
+    )
+    assert len(paths) > 40, paths
+    visitors = {
+        "anonymous": client,
+        "taxpayer": sign_in_taxpayer(app.test_client(), world.taxpayer_a),
+        "agent": sign_in_agent(app.test_client(), world.agent_a),
+    }
+    for who, visitor in visitors.items():
+        for path in paths:
+            response = visitor.get(path)
+            response.close()
+            where = (who, path, response.status_code)
+            csp = response.headers.get("Content-Security-Policy", "")
+            assert (
+                "script-src 'self'" in csp
+                and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+            ), where
+            assert "frame-ancestors 'none'" in csp, where
+            assert response.headers["X-Content-Type-Options"] == "nosniff", where
+            assert response.headers["Referrer-Policy"] == "same-origin", where
+            assert "Strict-Transport-Security" not in response.headers, where  # not in test
+            if who != "anonymous" and response.status_code == 200 and not path.endswith(".css"):
+                assert "no-store" in response.headers.get("Cache-Control", ""), where
 
 
 def test_production_sends_hsts_and_secure_cookies(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -85,12 +85,11 @@ def test_agent_journey(app, world: World, browser, page, live_server, smtp_serve
     assert "virement" not in smtp_server.messages[0].get_content().lower()
     client = sign_in_taxpayer(app.test_client(), taxpayer)
     thread = client.get(f"/espace/demandes/{asked.reference}")
-    if thread.status_code == 200:
-        text = html.unescape(thread.get_data(as_text=True))
-        assert "Le virement partira sous huit jours." in text
-        assert "Virement validé par le comptable." not in text
-    else:  # the taxpayer's thread page is not built yet: their inbox lists the request
-        assert asked.reference in client.get("/espace/").get_data(as_text=True)
+    assert thread.status_code == 200
+    text = html.unescape(thread.get_data(as_text=True))
+    assert "Le virement partira sous huit jours." in text
+    assert "Virement validé par le comptable." not in text
+    assert asked.reference in client.get("/espace/").get_data(as_text=True)
 
     # --- search ------------------------------------------------------------------------------
     page.goto(f"{live_server}/agent/recherche/?q=remboursement")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import harness
-import pytest
 from axe import assert_accessible
 from factories import PASSWORD, World, make_case, make_topic
 from harness import screenshot
@@ -165,8 +164,6 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         harness.sign_in_taxpayer(page_t, live_server, tax_number, PASSWORD, read_code)
         response = page_t.goto(f"{live_server}/espace/historique")
         assert response is not None
-        if response.status == 404:
-            pytest.xfail("/espace/historique (the taxpayer's history) is not built yet")
         assert response.ok
         history = page_t.locator("body").inner_text()
         assert "TVA d'une micro-entreprise" in history and visit in history
