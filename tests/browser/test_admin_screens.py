@@ -51,7 +51,8 @@ def test_admin_directory_pages(page, live_server, world: World, tmp_path: Path) 
     page.fill("input[name=territories_text]", "69:69384")
     assert_clean(page)
     screenshot(page, "admin-office-add")
-    page.locator("form [type=submit]").first.click()
+    # The page's form, not the navbar's logout form (a POST since issue 20).
+    page.locator("form:not(.navbar-logout) [type=submit]").first.click()
     page.wait_for_load_state()
     assert "Enregistré." in page.content()
 
