@@ -11,17 +11,19 @@ from flask_appbuilder import AppBuilder
 from jinja2 import StrictUndefined
 
 import views
+from app.cases.cli import orphans_command
 from app.dev.cli import init_command, load_demo_command
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
+from app.notifications.cli import bounce_command
 from app.platform import errors, headers, querycount, queue, templating
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
 from app.steering import rollups
 from app.steering.cli import rollups_command
 from config import BASE_DIR, load_settings
-from jobs.cli import sweep_command
+from jobs.cli import status_command, sweep_command
 from views.agent import home
 
 log = logging.getLogger(__name__)
@@ -70,5 +72,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         sweep_command,
         retention_command,
         rollups_command,
+        status_command,
+        orphans_command,
+        bounce_command,
     )
     return app

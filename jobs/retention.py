@@ -8,6 +8,7 @@ what was archived or purged is no longer due.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
 from flask import current_app
@@ -34,13 +35,20 @@ def run_retention() -> str:
 def enqueue_daily() -> bool:
     """Queue the job if no worker did in the last 24 hours."""
     with get_app().app_context():
-        try:
-            key = f"{DAILY_KEY}:{current_app.config['RQ_QUEUE']}"
-            if not get_redis().set(key, 1, nx=True, ex=DAY_SECONDS):
-                return False
-            get_queue().enqueue(run_retention, job_timeout=6 * 3600)
-        except redis.RedisError as error:
-            log.warning("retention job not queued: %s", error)
+        return enqueue_once_a_day(DAILY_KEY, run_retention, job_timeout=6 * 3600)
+
+
+def enqueue_once_a_day(key: str, func: Callable[[], str], *, job_timeout: int) -> bool:
+    """Queue ``func`` unless a worker of this queue did in the last 24 hours (a Redis key taken
+    with SET NX). In an app context. False if already queued today or Redis is unreachable."""
+    try:
+        if not get_redis().set(
+            f"{key}:{current_app.config['RQ_QUEUE']}", 1, nx=True, ex=DAY_SECONDS
+        ):
             return False
-    log.info("Retention job queued")
+        get_queue().enqueue(func, job_timeout=job_timeout)
+    except redis.RedisError as error:
+        log.warning("%s not queued: %s", func.__name__, error)
+        return False
+    log.info("%s queued", func.__name__)
     return True

@@ -18,6 +18,7 @@ from models.office import Office, OfficeKind, OfficeTerritory
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.taxpayer import Taxpayer, TaxpayerKind
+from models.worker import WorkerHeartbeat
 
 __all__ = [
     "OPEN_STATUSES",
@@ -48,6 +49,7 @@ __all__ = [
     "TaxpayerKind",
     "Topic",
     "Transfer",
+    "WorkerHeartbeat",
     "db",
     "utcnow",
 ]
