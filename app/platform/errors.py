@@ -11,7 +11,7 @@ from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from models.base import db
@@ -118,6 +118,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PendingRollbackError)  # a connection lost in the middle of a transaction
     def _database(error: Exception) -> tuple[str, int]:
         log.error("Database unavailable: %s", error)
         with contextlib.suppress(Exception):  # the connection may be gone with the database
