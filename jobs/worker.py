@@ -5,7 +5,7 @@ every job claims its row under a lock.
 
 It does not die with Redis. RQ's ``Worker.work()`` returns (or raises) when Redis fails outside
 its dequeue loop (the job heartbeat after a job, registering, tearing down): a supervising loop
-starts a fresh RQ worker once Redis answers again, with a backoff of 1 s doubling to 30 s. Every
+starts a fresh RQ worker once Redis answers again, with a backoff of 1 s doubling to 10 s. Every
 ``OUTBOX_SWEEP_SECONDS`` a second thread sweeps the outbox; while Redis is down it sends what is
 due itself, from the database. It writes the process's heartbeat row (``WorkerHeartbeat``) that
 ``flask econtacts status`` and the administrators' outbox page read.
@@ -32,7 +32,7 @@ from jobs.context import set_app
 
 log = logging.getLogger(__name__)
 
-RESTART_PAUSE_MAX = 30.0
+RESTART_PAUSE_MAX = 10.0
 
 
 class AppWorker(SimpleWorker):
@@ -183,6 +183,7 @@ def supervise(app: Flask, queue_name: str, state: WorkerState, burst: bool = Fal
             clean = False
         if burst or getattr(worker, "_shutdown_requested_date", None) is not None:
             return
+        _drop_pubsub(worker)
         # RQ's loop ended although nobody asked: Redis failed under it. Wait, then start again.
         with state.lock:
             state.restarts += 1
@@ -198,6 +199,18 @@ def supervise(app: Flask, queue_name: str, state: WorkerState, burst: bool = Fal
             return
         log.info("Redis answers again: starting a new RQ worker (restart %s)", state.restarts)
         pause = 1.0
+
+
+def _drop_pubsub(worker: AppWorker) -> None:
+    """RQ's teardown could not unsubscribe (Redis was gone): stop the old worker's command
+    thread, or it would retry its connection for ever beside the new worker's."""
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        with contextlib.suppress(Exception):
+            thread.stop()
+            thread.join(timeout=1)
+        with contextlib.suppress(Exception):
+            worker.pubsub.close()  # type: ignore[union-attr]
 
 
 def _handle_stop_signals(stop_asked: threading.Event) -> None:
