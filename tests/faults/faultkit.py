@@ -499,6 +499,54 @@ class Browser:
         return self.post(action or form_path, {"csrf_token": self.csrf(page), **fields})
 
 
+PASSWORD = "correct horse battery staple"  # tests/factories.py
+
+
+def sign_in_taxpayer(
+    browser: Browser,
+    identifier: str,
+    email: str,
+    smtp: ControlledSmtp,
+    send_mail: Callable[[], object] | None = None,
+) -> str:
+    """The taxpayer's real sign-in: password, then the code e-mailed to them (``send_mail`` runs
+    the job in-process when no worker does). Returns the page they land on."""
+    before = len(smtp.handler.messages)
+    status, page = browser.submit(
+        "/espace/connexion", {"identifier": identifier, "password": PASSWORD}
+    )
+    assert status == 200, page[:500]
+    if "Code reçu par courriel" not in page:
+        return page  # a browser already trusted: no code asked
+    if send_mail is not None:
+        send_mail()
+
+    def code() -> str | None:
+        with smtp.handler.lock:
+            mails = [m for m in smtp.handler.messages[before:] if email in str(m["To"])]
+        if not mails:
+            return None
+        body = mails[-1].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        found = re.search(r"\b(\d{6})\b", body)
+        return found.group(1) if found else None
+
+    wait_until(lambda: code() is not None, 30, "the sign-in code e-mail")
+    status, page = browser.submit("/espace/connexion/code", {"code": code() or ""})
+    assert status == 200, page[:500]
+    return page
+
+
+def sign_in_agent(browser: Browser, username: str, secret: str) -> str:
+    """The agent's real sign-in: password, then a TOTP code. Returns the page they land on."""
+    import pyotp
+
+    status, page = browser.submit("/login/", {"username": username, "password": PASSWORD})
+    assert status == 200, page[:500]
+    status, page = browser.submit("/login/otp", {"otp": pyotp.TOTP(secret).now()})
+    assert status == 200, page[:500]
+    return page
+
+
 def run_cli(
     env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ same sessions see their pages again (nobody was signed out).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -30,40 +29,17 @@ from faultkit import (
     app_env,
     report,
     seed,
+    sign_in_agent,
+    sign_in_taxpayer,
     start_gunicorn,
     wait_until,
 )
-from flask import Flask
 from helpers import run_jobs
 from sqlalchemy import select
 
 from models import Agent, Case, Taxpayer, db
 
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques instants."
-PASSWORD = "correct horse battery staple"  # tests/factories.py
-
-
-def sign_in_taxpayer(
-    browser: Browser, taxpayer: Taxpayer, pg_app: Flask, smtp: ControlledSmtp
-) -> None:
-    status, page = browser.submit(
-        "/espace/connexion", {"identifier": str(taxpayer.tax_number), "password": PASSWORD}
-    )
-    assert status == 200 and "Code reçu par courriel" in page, page[:500]
-    run_jobs(pg_app)  # the worker sends the one-time code
-    [mail] = [m for m in smtp.handler.messages if str(taxpayer.email) in str(m["To"])][-1:]
-    body = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    code = re.search(r"\b(\d{6})\b", body)
-    assert code, body
-    status, page = browser.submit("/espace/connexion/code", {"code": code.group(1)})
-    assert status == 200 and taxpayer.display_name in page, page[:500]
-
-
-def sign_in_agent(browser: Browser, agent: Agent, secret: str) -> None:
-    status, page = browser.submit("/login/", {"username": agent.username, "password": PASSWORD})
-    assert status == 200, page[:500]
-    status, page = browser.submit("/login/otp", {"otp": pyotp.TOTP(secret).now()})
-    assert status == 200 and agent.full_name in page, page[:500]
 
 
 class Pages:
@@ -151,8 +127,15 @@ def test_signed_in_pages_show_the_french_503_through_database_and_redis_outages(
     fault_procs.append(server)
 
     person, officer = Browser(server.base), Browser(server.base)
-    sign_in_taxpayer(person, taxpayer, pg_app, fault_smtp)
-    sign_in_agent(officer, agent, secret)
+    page = sign_in_taxpayer(
+        person,
+        str(taxpayer.tax_number),
+        str(taxpayer.email),
+        fault_smtp,
+        send_mail=lambda: run_jobs(pg_app),  # no worker here: the code is sent in-process
+    )
+    assert taxpayer.display_name in page
+    assert agent.full_name in sign_in_agent(officer, agent.username, secret)
     form = {"topic": str(seeded.topic_id), "subject": "Pendant la panne", "body": "Bonjour."}
     status, page = person.submit("/espace/demandes/nouvelle", form)
     assert status == 200, page[:500]

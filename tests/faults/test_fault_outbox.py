@@ -33,8 +33,8 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select, update
 
-from app import operations
-from app.queue import get_redis
+from app.cases import operations
+from app.platform.queue import get_redis
 from models import Agent, Notification, NotificationStatus, Office, Taxpayer, db, utcnow
 
 

@@ -165,7 +165,7 @@ def test_an_address_that_always_defers_is_retried_for_days_then_marked_undeliver
         address_marked_undeliverable=taxpayer is not None
         and taxpayer.email_undeliverable_at is not None,
     )
-    assert waits[:4] == [30, 60, 120, 240]
+    assert all(abs(w - e) <= 2 for w, e in zip(waits, [30, 60, 120, 240, 480, 960], strict=True))
     assert row.status is NotificationStatus.FAILED and row.attempts == 8
     assert "451" in (row.last_error or "")
     assert taxpayer is not None and taxpayer.email_undeliverable_at is not None

@@ -29,7 +29,7 @@ from faultkit import (
 from flask import Flask
 from sqlalchemy import select
 
-from app import operations
+from app.cases import operations
 from models import Agent, Case, Notification, NotificationStatus, WorkerHeartbeat, db
 
 
