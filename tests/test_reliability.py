@@ -11,8 +11,6 @@ import io
 import os
 import smtplib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,10 @@ import redis
 from factories import World, make_case, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import run_jobs
+from helpers import database_down, run_jobs
 from rq import Queue
 from rq.timeouts import JobTimeoutException
-from sqlalchemy import event, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, update
 
 import jobs.notifications as notifications
 from app.cases import operations
@@ -38,25 +35,6 @@ from models import Notification, NotificationStatus, Taxpayer, WorkerHeartbeat, 
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques instants."
 PDF = Path(__file__).parent / "data" / "avis.pdf"
 UNDELIVERABLE = "Votre adresse ne reçoit pas nos courriels"
-
-
-@contextmanager
-def database_down(app: Flask, *, statements: int | None = None) -> Iterator[list[int]]:
-    """Every SQL statement fails as if PostgreSQL were gone (``statements``: only that many)."""
-    failed: list[int] = []
-
-    def fail(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statements is None or len(failed) < statements:
-            failed.append(1)
-            raise OperationalError(statement, {}, Exception("server closed the connection"))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail)
-    try:
-        yield failed
-    finally:
-        event.remove(engine, "before_cursor_execute", fail)
 
 
 def one_alert(world: World) -> Notification:
@@ -412,3 +390,21 @@ def test_orphan_files_older_than_the_delay_are_removed_and_counted(
     from jobs.storage import remove_orphans
 
     assert remove_orphans().startswith("2 file(s) scanned, 0 orphan(s) removed")
+
+
+def test_a_connection_lost_when_the_request_ends_does_not_spoil_the_page(
+    app: Flask, world: World, taxpayer_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    real_remove = db.session.remove
+
+    def lost(*args: Any) -> None:
+        real_remove()
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session, "remove", lost)
+    response = taxpayer_client.get("/espace/")
+    assert response.status_code == 200 and world.taxpayer_a.display_name in response.get_data(
+        as_text=True
+    )

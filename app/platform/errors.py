@@ -89,7 +89,24 @@ def render_template_without_lookups(name: str, **context: Any) -> str:
     return current_app.jinja_env.get_template(name).render(safe)
 
 
+def _remove_session_quietly(_error: BaseException | None = None) -> None:
+    """Flask-SQLAlchemy's end of request, made unable to fail: closing the session rolls back,
+    and on a connection the database just dropped that raises *after* the page was built, which
+    gunicorn turns into its own bare 500. The connection is invalidated; the page stands."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("Session closed on a lost database connection: %s", error.orig)
+        db.session.registry.clear()
+
+
 def init_app(app: Flask) -> None:
+    # Replace Flask-SQLAlchemy's teardown (registered by db.init_app) by the one that cannot fail.
+    app.teardown_appcontext_funcs[:] = [
+        _remove_session_quietly if func == db._teardown_session else func
+        for func in app.teardown_appcontext_funcs
+    ]
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
         return render_error(
