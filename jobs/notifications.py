@@ -45,7 +45,10 @@ log = logging.getLogger(__name__)
 LOCK_STALE_AFTER = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=4)
 MARK_SENT_PAUSE_MAX = 5.0  # seconds between two tries of "mark sent" while the database is down
-ACTIVE_JOB = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+# A job waiting to run. Not "started": a started job whose row is not locked either has not
+# claimed it yet (a few milliseconds) or belongs to a worker killed before its claim; queueing it
+# again costs at most a job that finds the row taken ("skipped").
+WAITING_JOB = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -216,8 +219,8 @@ def sweep_outbox() -> int:
         jobs = Job.fetch_many(ids, connection=queue.connection)
         queued = 0
         for (notification_id, attempts, stale_lock), job in zip(due, jobs, strict=True):
-            if job is not None and not stale_lock and job.get_status(refresh=False) in ACTIVE_JOB:
-                continue  # already waiting in the queue (or being run)
+            if job is not None and not stale_lock and job.get_status(refresh=False) in WAITING_JOB:
+                continue  # already waiting in the queue
             queue.enqueue(
                 send_notification,
                 notification_id,

@@ -408,3 +408,20 @@ def test_a_connection_lost_when_the_request_ends_does_not_spoil_the_page(
     assert response.status_code == 200 and world.taxpayer_a.display_name in response.get_data(
         as_text=True
     )
+
+
+def test_a_job_started_by_a_worker_killed_before_its_claim_is_queued_again(
+    app: Flask, world: World
+) -> None:
+    from rq.job import Job, JobStatus
+
+    from app.notifications.outbox import send_job_id
+
+    row = one_alert(world)  # queued after its commit; a worker takes it and dies at once
+    job = Job.fetch(send_job_id(row.id, 0), connection=get_redis())
+    Queue(app.config["RQ_QUEUE"], connection=get_redis()).remove(job)
+    job.set_status(JobStatus.STARTED)
+    assert reload(row).locked_at is None  # it never claimed the row
+    assert notifications.sweep_outbox() == 1
+    run_jobs(app)
+    assert reload(row).status is NotificationStatus.SENT
