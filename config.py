@@ -213,6 +213,11 @@ def load_settings() -> dict[str, object]:
         ),
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_CAPTURE": mail_server is None,
+        # Seconds an SMTP connection may wait on the server: shorter than the send job's
+        # timeout (60 s), so a hung server fails the attempt, which is retried later.
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 20),
+        # How long an alert is retried (4xx, SMTP unreachable) before it is given up: days.
+        "ALERT_RETRY_DAYS": _int("ALERT_RETRY_DAYS", 5),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # Attachments
         "ATTACHMENT_DIR": str(
@@ -229,6 +234,9 @@ def load_settings() -> dict[str, object]:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0) if proxies is not None else None,
         # Where the app listens (make run); demo mode needs a loopback address.
         "HOST": host,
+        # A stored file no attachment row names is removed once older than this (hours):
+        # a submission in flight writes its files before its commit.
+        "ORPHAN_FILE_MIN_AGE_HOURS": _int("ORPHAN_FILE_MIN_AGE_HOURS", 24),
         # Case handling
         "REOPEN_PERIOD_DAYS": _int("REOPEN_PERIOD_DAYS", 30),
         "DEFAULT_DUE_DAYS": _int("DEFAULT_DUE_DAYS", 30),

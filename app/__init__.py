@@ -12,10 +12,12 @@ from jinja2 import StrictUndefined
 
 import views
 from app.cases import attachments, search
+from app.cases.cli import orphans_command
 from app.dev.cli import init_command, load_demo_command
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
+from app.notifications.cli import bounce_command
 from app.platform import cache, errors, headers, querycount, queue, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
@@ -77,5 +79,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_cli.sweep_command,
         retention_command,
         rollups_command,
+        jobs_cli.status_command,
+        orphans_command,
+        bounce_command,
     )
     return app

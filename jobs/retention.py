@@ -8,13 +8,14 @@ what was archived or purged is no longer due.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
 from flask import current_app
 
 from app.platform.queue import get_queue, get_redis
 from app.retention.operations import apply_retention
-from jobs import context
+from jobs.context import get_app
 from models import db
 
 log = logging.getLogger(__name__)
@@ -25,21 +26,28 @@ DAY_SECONDS = 24 * 3600
 
 def run_retention() -> str:
     """Apply the retention periods now; returns the summary (kept in the job's result)."""
-    with context.get_app().app_context():
+    with get_app().app_context():
         report = apply_retention(commit=db.session.commit)
         return report.summary()
 
 
 def enqueue_daily() -> bool:
     """Queue the job if no worker did in the last 24 hours."""
-    with context.get_app().app_context():
-        try:
-            key = f"{DAILY_KEY}:{current_app.config['RQ_QUEUE']}"
-            if not get_redis().set(key, 1, nx=True, ex=DAY_SECONDS):
-                return False
-            get_queue().enqueue(run_retention, job_timeout=6 * 3600)
-        except redis.RedisError as error:
-            log.warning("retention job not queued: %s", error)
+    with get_app().app_context():
+        return enqueue_once_a_day(DAILY_KEY, run_retention, job_timeout=6 * 3600)
+
+
+def enqueue_once_a_day(key: str, func: Callable[[], str], *, job_timeout: int) -> bool:
+    """Queue ``func`` unless a worker of this queue did in the last 24 hours (a Redis key taken
+    with SET NX). In an app context. False if already queued today or Redis is unreachable."""
+    try:
+        if not get_redis().set(
+            f"{key}:{current_app.config['RQ_QUEUE']}", 1, nx=True, ex=DAY_SECONDS
+        ):
             return False
-    log.info("Retention job queued")
+        get_queue().enqueue(func, job_timeout=job_timeout)
+    except redis.RedisError as error:
+        log.warning("%s not queued: %s", func.__name__, error)
+        return False
+    log.info("%s queued", func.__name__)
     return True

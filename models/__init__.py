@@ -19,6 +19,7 @@ from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Top
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.taxpayer import Taxpayer, TaxpayerKind
+from models.worker import WorkerHeartbeat
 
 __all__ = [
     "OPEN_STATUSES",
@@ -50,6 +51,7 @@ __all__ = [
     "TaxpayerKind",
     "Topic",
     "Transfer",
+    "WorkerHeartbeat",
     "db",
     "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
@@ -52,6 +52,10 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
     # tax income (revenu fiscal de référence) of that notice, in euros.
     access_number_digest: Mapped[str | None] = mapped_column(String(64))
     reference_income: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when the mail server refused the address for good (5xx, a bounce, or days of 4xx):
+    # the taxpayer is told at sign-in, agents on the summary sheet. Cleared by a new address.
+    email_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_undeliverable_reason: Mapped[str | None] = mapped_column(Text)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from rq import Queue
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from app.platform import sessions
 from app.platform.queue import get_redis
@@ -166,3 +167,22 @@ def count_queries(app: Flask) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def database_down(app: Flask, *, statements: int | None = None) -> Iterator[list[int]]:
+    """Every SQL statement fails as if PostgreSQL were gone (``statements``: only that many)."""
+    failed: list[int] = []
+
+    def fail(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statements is None or len(failed) < statements:
+            failed.append(1)
+            raise OperationalError(statement, {}, Exception("server closed the connection"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        yield failed
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)

@@ -16,19 +16,22 @@ import re
 import secrets
 import socket
 import struct
+import time
 import unicodedata
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 import magic
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.platform.db import listen_once
-from models import db
+from models import Attachment, db
 
 log = logging.getLogger(__name__)
 
@@ -359,3 +362,75 @@ def _instream(address: str, stream: IO[bytes]) -> bytes:
                 break
             reply += part
     return reply.rstrip(b"\0").strip()
+
+
+# --- orphan files: written, but their transaction never committed (a process killed) -----------
+
+
+@dataclass
+class OrphanReport:
+    scanned: int = 0  # stored files looked at
+    removed: int = 0  # no row names them and older than the delay: removed
+    too_recent: int = 0  # no row names them yet, but younger than the delay: kept
+    errors: int = 0  # could not be removed (logged)
+
+    def summary(self) -> str:
+        return (
+            f"{self.scanned} file(s) scanned, {self.removed} orphan(s) removed, "
+            f"{self.too_recent} recent orphan(s) kept, {self.errors} error(s)"
+        )
+
+
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def remove_orphan_files(
+    min_age: timedelta, *, dry_run: bool = False, batch: int = 500
+) -> OrphanReport:
+    """Remove stored files that no ``attachment.storage_key`` names and that are older than
+    ``min_age`` (a submission in flight writes its files before its commit: never touch those).
+    Only names of the storage layout are considered; anything else in the folder is left."""
+    root = Path(current_app.config["ATTACHMENT_DIR"])
+    report = OrphanReport()
+    if not root.is_dir():
+        return report
+    limit = time.time() - min_age.total_seconds()
+    candidates: list[Path] = []
+
+    def flush() -> None:
+        keys = [path.name for path in candidates]
+        known = set(
+            db.session.scalars(
+                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))
+            )
+        )
+        for path in candidates:
+            if path.name in known:
+                continue
+            try:
+                if path.stat().st_mtime > limit:
+                    report.too_recent += 1
+                    continue
+                if not dry_run:
+                    path.unlink()
+                report.removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                report.errors += 1
+                log.error("could not remove orphan attachment file %s: %s", path, error)
+        candidates.clear()
+
+    for path in root.glob("??/??/*"):
+        if not _KEY.fullmatch(path.name) or path.parent.parent.name != path.name[:2]:
+            continue
+        if not path.is_file():
+            continue
+        report.scanned += 1
+        candidates.append(path)
+        if len(candidates) >= batch:
+            flush()
+    flush()
+    if report.removed:
+        log.info("Orphan attachment files: %s", report.summary())
+    return report

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+import redis
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from models.base import db
@@ -83,13 +86,59 @@ def french_api_errors(response: Response) -> Response:
     return response
 
 
+# The last resort, if even the error template cannot render: plain French, no lookup at all.
+_BARE_PAGE = (
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>'
+    '<body><main><h1>{title}</h1><p>{text}</p><p><a href="/">Page d\'accueil</a></p></main>'
+    "</body></html>"
+)
+
+
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+    """The French error page. Rendered without the context processors (they look up the
+    signed-in taxpayer or agent: the database or Redis that just failed), so that it renders
+    whatever is down; the page then shows no one as signed in."""
     title, text = _messages().get(code, _messages()[500])
-    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+    context = {"code": code, "title": title, "text": detail or text}
+    try:
+        return render_template_without_lookups("errors/error.html", **context), code
+    except Exception:  # the page must come out whatever fails
+        log.exception("The error page could not render")
+        return _BARE_PAGE.format(title=escape(title), text=escape(detail or text)), code
+
+
+def render_template_without_lookups(name: str, **context: Any) -> str:
+    """Render a template with what it needs from the request passed explicitly, and none of the
+    app's context processors (signed-in user, FAB's menus, settings from the database)."""
+    safe: dict[str, Any] = {
+        "request": request,
+        "current_taxpayer": None,
+        "current_user": None,
+        "demo_mode": bool(current_app.config.get("DEMO_MODE")),
+        "get_flashed_messages": lambda **_kwargs: [],
+    }
+    safe.update(context)
+    return current_app.jinja_env.get_template(name).render(safe)
+
+
+def _remove_session_quietly(_error: BaseException | None = None) -> None:
+    """Flask-SQLAlchemy's end of request, made unable to fail: closing the session rolls back,
+    and on a connection the database just dropped that raises *after* the page was built, which
+    gunicorn turns into its own bare 500. The connection is invalidated; the page stands."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("Session closed on a lost database connection: %s", error.orig)
+        db.session.registry.clear()
 
 
 def init_app(app: Flask) -> None:
     app.after_request(french_api_errors)
+    # Replace Flask-SQLAlchemy's teardown (registered by db.init_app) by the one that cannot fail.
+    app.teardown_appcontext_funcs[:] = [
+        _remove_session_quietly if func == db._teardown_session else func
+        for func in app.teardown_appcontext_funcs
+    ]
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
@@ -119,13 +168,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PendingRollbackError)  # a connection lost in the middle of a transaction
     def _database(error: Exception) -> tuple[str, int]:
         log.error("Database unavailable: %s", error)
-        db.session.rollback()
+        with contextlib.suppress(Exception):  # the connection may be gone with the database
+            db.session.rollback()
+        return render_error(ServiceUnavailable.code)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis(error: Exception) -> tuple[str, int]:
+        log.error("Redis unavailable on %s: %s", request.path, error)
         return render_error(ServiceUnavailable.code)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int]:
         log.exception("Unexpected error on %s", request.path)
-        db.session.rollback()
+        with contextlib.suppress(Exception):
+            db.session.rollback()
         return render_error(InternalServerError.code)

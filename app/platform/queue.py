@@ -57,7 +57,12 @@ def get_queue() -> Queue:
     return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
 
 
-def enqueue_after_commit(func: Callable[..., Any] | str, *args: Any) -> None:
+JOB_TIMEOUT = 60  # seconds; MAIL_TIMEOUT (SMTP) is shorter
+
+
+def enqueue_after_commit(
+    func: Callable[..., Any] | str, *args: Any, job_id: str | None = None
+) -> None:
     """Queue ``func(*args)`` for the worker once the current transaction commits.
 
     ``func`` may be the job's dotted name (``"jobs.notifications.send_notification"``): the
@@ -65,9 +70,10 @@ def enqueue_after_commit(func: Callable[..., Any] | str, *args: Any) -> None:
 
     If it rolls back, nothing is queued. If Redis is unreachable at that moment, the job is
     lost from Redis but not from the database: the periodic sweep finds the row and queues it.
+    ``job_id`` names the RQ job, so that the sweep can see it is already queued.
     """
     pending = db.session.info.setdefault(_PENDING_KEY, [])
-    pending.append((func, args))
+    pending.append((func, args, job_id))
 
 
 def _enqueue_pending(session: Session) -> None:
@@ -76,8 +82,8 @@ def _enqueue_pending(session: Session) -> None:
         return
     try:
         queue = get_queue()
-        for func, args in pending:
-            queue.enqueue(func, *args, job_timeout=60, failure_ttl=86400)
+        for func, args, job_id in pending:
+            queue.enqueue(func, *args, job_id=job_id, job_timeout=JOB_TIMEOUT, failure_ttl=86400)
     except redis.RedisError as error:
         log.warning("Redis unreachable after commit, the sweep will queue the jobs: %s", error)
 

@@ -248,6 +248,8 @@ def register(data: Registration) -> None:
         return
     taxpayer.email = data.email
     taxpayer.email_confirmed_at = None
+    taxpayer.email_undeliverable_at = None
+    taxpayer.email_undeliverable_reason = None
     taxpayer.password_hash = hash_password(data.password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None
@@ -399,6 +401,8 @@ def confirm_email_change(token: str) -> Taxpayer | None:
         return None
     taxpayer.email = str(data["new"])
     taxpayer.email_confirmed_at = utcnow()
+    taxpayer.email_undeliverable_at = None  # a new address: alerts are tried on it afresh
+    taxpayer.email_undeliverable_reason = None
     return taxpayer
 
 

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -72,6 +73,7 @@ class ControlledHandler:
         self.deferred: set[str] = set()  # 451: try again later
         self.delay = 0.0
         self.hold = threading.Event()  # set: DATA waits until released
+        self.drop_at_quit = False  # close the connection at QUIT, after accepting the message
         self.holding = threading.Event()  # set while a DATA is being held
         self.lock = threading.Lock()
 
@@ -97,6 +99,17 @@ class ControlledHandler:
             self.messages.append(message)  # type: ignore[arg-type]
             self.recipients.extend(envelope.rcpt_tos)
         return "250 OK"
+
+    async def handle_QUIT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        if self.drop_at_quit and server.transport is not None:
+            server.transport.abort()  # the connection drops before "221 Bye"
+        return "221 Bye"
+
+    def message_ids_for(self, address: str) -> list[str]:
+        with self.lock:
+            return [str(m["Message-ID"]) for m in self.messages if address in str(m["To"])]
 
 
 class ControlledSmtp:
@@ -130,6 +143,7 @@ class ControlledSmtp:
         self.handler.deferred.clear()
         self.handler.delay = 0.0
         self.handler.hold.clear()
+        self.handler.drop_at_quit = False
 
 
 # --- Redis we own -----------------------------------------------------------------------------
@@ -434,6 +448,117 @@ def background(target: Callable[[], None], count: int) -> Iterator[list[threadin
     finally:
         for thread in threads:
             thread.join(120)
+
+
+# --- a browser on the real pages ----------------------------------------------------------------
+
+
+class Browser:
+    """Cookies, redirects followed, forms posted with their CSRF token: a person on the real
+    pages of an app server (never the ``/_faults/`` harness routes)."""
+
+    CSRF = re.compile(
+        r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"'
+    )
+
+    def __init__(self, base: str) -> None:
+        import http.cookiejar
+
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _open(self, request: urllib.request.Request, timeout: float) -> tuple[int, str]:
+        try:
+            with self.opener.open(request, timeout=timeout) as response:
+                return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def get(self, path: str, timeout: float = 15) -> tuple[int, str]:
+        return self._open(urllib.request.Request(self.base + path), timeout)
+
+    def post(self, path: str, fields: dict[str, str], timeout: float = 30) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
+        return self._open(
+            urllib.request.Request(self.base + path, data=data, method="POST"), timeout
+        )
+
+    def csrf(self, page: str) -> str:
+        match = self.CSRF.search(page)
+        assert match, f"no CSRF token in the page: {page[:300]}"
+        return match.group(1) or match.group(2)
+
+    def submit(
+        self, form_path: str, fields: dict[str, str], action: str | None = None
+    ) -> tuple[int, str]:
+        """GET the form, then POST it with its token (to ``action``, the form's own path by
+        default)."""
+        status, page = self.get(form_path)
+        assert status == 200, (form_path, status, page[:300])
+        return self.post(action or form_path, {"csrf_token": self.csrf(page), **fields})
+
+
+PASSWORD = "correct horse battery staple"  # tests/factories.py
+
+
+def sign_in_taxpayer(
+    browser: Browser,
+    identifier: str,
+    email: str,
+    smtp: ControlledSmtp,
+    send_mail: Callable[[], object] | None = None,
+) -> str:
+    """The taxpayer's real sign-in: password, then the code e-mailed to them (``send_mail`` runs
+    the job in-process when no worker does). Returns the page they land on."""
+    before = len(smtp.handler.messages)
+    status, page = browser.submit(
+        "/espace/connexion", {"identifier": identifier, "password": PASSWORD}
+    )
+    assert status == 200, page[:500]
+    if "Code reçu par courriel" not in page:
+        return page  # a browser already trusted: no code asked
+    if send_mail is not None:
+        send_mail()
+
+    def code() -> str | None:
+        with smtp.handler.lock:
+            mails = [m for m in smtp.handler.messages[before:] if email in str(m["To"])]
+        if not mails:
+            return None
+        body = mails[-1].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        found = re.search(r"\b(\d{6})\b", body)
+        return found.group(1) if found else None
+
+    wait_until(lambda: code() is not None, 30, "the sign-in code e-mail")
+    status, page = browser.submit("/espace/connexion/code", {"code": code() or ""})
+    assert status == 200, page[:500]
+    return page
+
+
+def sign_in_agent(browser: Browser, username: str, secret: str) -> str:
+    """The agent's real sign-in: password, then a TOTP code. Returns the page they land on."""
+    import pyotp
+
+    status, page = browser.submit("/login/", {"username": username, "password": PASSWORD})
+    assert status == 200, page[:500]
+    status, page = browser.submit("/login/otp", {"otp": pyotp.TOTP(secret).now()})
+    assert status == 200, page[:500]
+    return page
+
+
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``flask econtacts ...`` as an operator runs it, in its own process."""
+    return subprocess.run(
+        [PYTHON, "-m", "flask", "econtacts", *args],
+        env={**env, "FLASK_APP": "app:create_app"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # --- data -------------------------------------------------------------------------------------

@@ -140,13 +140,15 @@ class Findings:
 
 
 def check_database(load: Load, attachment_dir: Path) -> Findings:
-    """Every acknowledged request is complete; no request, in any state, is half-written."""
+    """Every acknowledged request is complete; no request of the load's taxpayers, in any state,
+    is half-written (other tests may share the database: their rows are not looked at)."""
     db.session.expire_all()
     found = Findings()
     acked = {reference for _t, reference in load.acked_cases}
     found.acknowledged = len(acked)
     keys: set[str] = set()
-    for case in db.session.scalars(select(Case)):
+    mine = Case.taxpayer_id.in_(load.seeded.taxpayer_ids)
+    for case in db.session.scalars(select(Case).where(mine)):
         found.cases_in_db += 1
         messages = [m for m in case.messages if m.author_kind is AuthorKind.TAXPAYER]
         files = [a for m in messages for a in m.attachments]

@@ -12,7 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import Proc, app_env, background, report, seed, start_gunicorn, wait_until
+from faultkit import (
+    Proc,
+    app_env,
+    background,
+    report,
+    run_cli,
+    seed,
+    start_gunicorn,
+    wait_until,
+)
 from faultload import CLEAN_ERROR_TEXTS, Load, check_database, resolver
 from flask import Flask
 
@@ -43,6 +52,10 @@ def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
     print(f"load: {started - loaded:.1f} s before the kill")
 
     found = check_database(load, tmp_path / "attachments")
+    # The files of requests cut before their commit: kept while recent, removed once old enough.
+    recent = run_cli(env, "orphans")
+    cleaned = run_cli(env, "orphans", "--min-age-hours", "0")
+    after_cleanup = check_database(load, tmp_path / "attachments")
     outcomes = load.submissions.outcomes + load.replies.outcomes
     refused = [o for o in outcomes if o.kind == "refused"]
     report(
@@ -58,9 +71,16 @@ def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
         answers_found=found.replies_found,
         answers_without_alert_row=found.replies_without_alert,
         orphan_files=found.orphan_files,
+        orphan_cleanup_at_24h=recent.stdout.strip(),
+        orphan_cleanup_at_0h=cleaned.stdout.strip(),
+        orphan_files_after_cleanup=after_cleanup.orphan_files,
     )
     assert found.acknowledged >= 30
     assert found.found_complete == found.acknowledged
+    assert f"0 orphan(s) removed, {found.orphan_files} recent orphan(s) kept" in recent.stdout
+    assert f"{found.orphan_files} orphan(s) removed" in cleaned.stdout, cleaned.stderr[-2000:]
+    assert after_cleanup.orphan_files == 0 and after_cleanup.missing_files == []
+    assert after_cleanup.found_complete == found.found_complete
     assert found.half_written == [] and found.missing_files == []
     assert found.replies_found == found.replies_acknowledged
     assert found.replies_without_alert == 0

@@ -103,6 +103,7 @@ def test_pg_dump_and_restore_with_attachments(
             ):
                 missing.append(key)
         migrated = db.session.scalar(text("SELECT count(*) FROM alembic_version"))
+        db.session.remove()  # its connection back to the pool, then the pool closed
         db.engine.dispose()
     server.psql(f"DROP DATABASE {restored} WITH (FORCE)")
     report(

@@ -17,8 +17,8 @@ from helpers import run_jobs
 from sqlalchemy import select, update
 
 from app.cases import operations
-from jobs.notifications import MAX_ATTEMPTS, sweep_outbox
-from models import Notification, NotificationStatus, db, utcnow
+from jobs.notifications import sweep_outbox
+from models import Notification, NotificationStatus, Taxpayer, db, utcnow
 
 
 def answer_cases(world: World, count: int, emails: list[str] | None = None) -> list[str]:
@@ -125,26 +125,69 @@ def test_a_permanently_refused_address_fails_once_and_is_not_retried(
         attempts_of_failed=refused.attempts,
     )
     assert fault_smtp.count_for("inconnu@example.fr") == 0
+    refused_taxpayer = db.session.get(Taxpayer, refused.taxpayer_id)
+    assert refused_taxpayer is not None and refused_taxpayer.email_undeliverable_at is not None
     assert [fault_smtp.count_for(a) for a in addresses[1:]] == [1, 1]
 
 
-def test_an_address_that_always_defers_is_given_up_after_the_maximum(
+def test_an_address_that_always_defers_is_retried_for_days_then_marked_undeliverable(
     world: World, fault_app: Flask, fault_smtp: ControlledSmtp
 ) -> None:
     fault_smtp.handler.deferred.add("boite-pleine@example.fr")
     answer_cases(world, 1, emails=["boite-pleine@example.fr"])
 
     run_jobs(fault_app)
-    rounds = 1
-    while rows()[0].status is NotificationStatus.PENDING and rounds < MAX_ATTEMPTS + 3:
+    waits = []
+    for _ in range(6):  # six more attempts: still pending, each wait twice the last
+        [row] = rows()
+        assert row.status is NotificationStatus.PENDING
+        waits.append(round((row.next_attempt_at - utcnow()).total_seconds()))
         time_passes()
         assert sweep(fault_app) == 1
         run_jobs(fault_app)
-        rounds += 1
+    # ...and so on for days (capped at 4 h between attempts): jump to the fifth day.
+    db.session.execute(
+        update(Notification).values(created_at=utcnow() - timedelta(days=5, seconds=1))
+    )
+    db.session.commit()
+    time_passes()
+    assert sweep(fault_app) == 1
+    run_jobs(fault_app)
     [row] = rows()
     time_passes()
     assert sweep(fault_app) == 0
-    report("address deferring for ever (451)", attempts=row.attempts, status=row.status.value)
-    assert row.status is NotificationStatus.FAILED
-    assert row.attempts == MAX_ATTEMPTS
+    taxpayer = db.session.get(Taxpayer, row.taxpayer_id)
+    report(
+        "address deferring for days (451)",
+        attempts=row.attempts,
+        waits_seconds=waits,
+        status=row.status.value,
+        address_marked_undeliverable=taxpayer is not None
+        and taxpayer.email_undeliverable_at is not None,
+    )
+    assert all(abs(w - e) <= 2 for w, e in zip(waits, [30, 60, 120, 240, 480, 960], strict=True))
+    assert row.status is NotificationStatus.FAILED and row.attempts == 8
     assert "451" in (row.last_error or "")
+    assert taxpayer is not None and taxpayer.email_undeliverable_at is not None
+
+
+def test_a_connection_dropped_after_the_server_accepted_is_not_sent_again(
+    world: World, fault_app: Flask, fault_smtp: ControlledSmtp
+) -> None:
+    fault_smtp.handler.drop_at_quit = True
+    addresses = answer_cases(world, 3)
+    run_jobs(fault_app)
+    time_passes()
+    assert sweep(fault_app) == 0
+    run_jobs(fault_app)
+    final = rows()
+    delivered = [fault_smtp.count_for(a) for a in addresses]
+    report(
+        "SMTP connection dropped at QUIT, after accepting",
+        alerts_due=3,
+        sent=sum(1 for n in final if n.status is NotificationStatus.SENT),
+        delivered=sum(delivered),
+        duplicated=sum(c - 1 for c in delivered if c > 1),
+    )
+    assert [n.status for n in final] == [NotificationStatus.SENT] * 3
+    assert delivered == [1, 1, 1]

@@ -121,8 +121,15 @@ def test_a_worker_killed_mid_send_the_alert_goes_out_again(
         delivered=delivered,
         duplicated=delivered - 1,
         attempts=row.attempts,
+        same_message_id=len(set(fault_smtp.handler.message_ids_for(recipient))) == 1,
         rq_jobs_left_started=len(stuck),
     )
     expected = 2 if moment == "after SMTP accepted" else 1
     assert delivered == expected  # at most one duplicate, never none
+    with app.app_context():
+        from app.notifications.outbox import message_id_header
+
+        header = message_id_header(row)
+    # The duplicate is recognisable: both copies carry the row's one Message-ID.
+    assert fault_smtp.handler.message_ids_for(recipient) == [header] * expected
     assert row.attempts == 2

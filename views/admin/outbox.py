@@ -15,7 +15,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.notifications.outbox import SEND_JOB
+from app.notifications.outbox import SEND_JOB, send_job_id
 from app.platform.params import page_number
 from app.platform.queue import enqueue_after_commit
 from models import Notification, NotificationStatus, db, utcnow
@@ -44,9 +44,12 @@ class FailedAlertsView(BaseView):
                 .offset((page - 1) * PAGE_SIZE)
             )
         )
+        from app.notifications.outbox import outbox_status
+
         return self.render_template(
             self.template,
             title=_("Alertes en échec"),
+            outbox=outbox_status(),
             rows=rows[:PAGE_SIZE],
             page=page,
             has_next=len(rows) > PAGE_SIZE,
@@ -67,7 +70,7 @@ class FailedAlertsView(BaseView):
         notification.next_attempt_at = utcnow()
         notification.locked_at = None
         notification.attempts = 0
-        enqueue_after_commit(SEND_JOB, notification.id)
+        enqueue_after_commit(SEND_JOB, notification.id, job_id=send_job_id(notification.id, 0))
         db.session.commit()
         flash(
             _("L'alerte destinée à %(recipient)s est relancée.", recipient=notification.recipient),

@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.directory import access
+from app.notifications.outbox import outbox_status
 
 
 class AgentIndexView(IndexView):
@@ -18,8 +19,12 @@ class AgentIndexView(IndexView):
     def index(self) -> str | Response:
         if not current_user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
+        outbox = None
+        if access.is_admin(current_user):
+            outbox = outbox_status()
         return self.render_template(
             self.index_template,
             agent=current_user,
             handles_cases=access.handles_cases(current_user),
+            outbox=outbox,
         )
