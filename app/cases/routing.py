@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import case, select
 
 from models import (
@@ -33,6 +35,36 @@ class NoCompetentOffice(LookupError):
     """No office at all can take the case: the directory is incomplete."""
 
 
+def _matches(
+    rule: RoutingRule, topic: Topic, tax_matter: TaxMatter | None, taxpayer_kind: TaxpayerKind
+) -> bool:
+    return (
+        rule.active
+        and rule.topic_id in (None, topic.id, topic.parent_id)
+        and rule.tax_matter_id in (None, tax_matter.id if tax_matter else None)
+        and rule.taxpayer_kind in (None, taxpayer_kind)
+    )
+
+
+def _pick_kind(
+    rules: Iterable[RoutingRule],
+    *,
+    topic: Topic,
+    tax_matter: TaxMatter | None,
+    taxpayer_kind: TaxpayerKind,
+) -> OfficeKind:
+    """The most specific matching rule's office kind (ties: lowest id), else the default."""
+    matching = [rule for rule in rules if _matches(rule, topic, tax_matter, taxpayer_kind)]
+    if not matching:
+        return DEFAULT_KIND[taxpayer_kind]
+
+    def rank(rule: RoutingRule) -> tuple[int, int, int]:
+        on_subtopic = int(rule.topic_id == topic.id and topic.parent_id is not None)
+        return (-rule.specificity, -on_subtopic, rule.id)
+
+    return min(matching, key=rank).office_kind
+
+
 def office_kind_for(
     *, topic: Topic, tax_matter: TaxMatter | None, taxpayer_kind: TaxpayerKind
 ) -> OfficeKind:
@@ -48,14 +80,7 @@ def office_kind_for(
         )
         .order_by(RoutingRule.id)
     ).all()
-    if not rules:
-        return DEFAULT_KIND[taxpayer_kind]
-
-    def rank(rule: RoutingRule) -> tuple[int, int, int]:
-        on_subtopic = int(rule.topic_id == topic.id and topic.parent_id is not None)
-        return (-rule.specificity, -on_subtopic, rule.id)
-
-    return min(rules, key=rank).office_kind
+    return _pick_kind(rules, topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer_kind)
 
 
 def office_for_territory(kind: OfficeKind, commune_code: str | None) -> Office | None:
@@ -80,6 +105,10 @@ def competent_office(
     *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
 ) -> Office:
     kind = office_kind_for(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
+    return _office_of_kind(kind, taxpayer)
+
+
+def _office_of_kind(kind: OfficeKind, taxpayer: Taxpayer) -> Office:
     for candidate in (kind, DEFAULT_KIND[taxpayer.kind]):
         office = office_for_territory(candidate, taxpayer.commune_code)
         if office is not None:
@@ -93,3 +122,24 @@ def competent_office(
     if fallback is None:
         raise NoCompetentOffice(f"no office for {kind.value} / {taxpayer.commune_code}")
     return fallback
+
+
+def competent_offices_by_topic(
+    *, taxpayer: Taxpayer, topics: Iterable[Topic], tax_matter: TaxMatter | None = None
+) -> dict[int, int]:
+    """{topic id: competent office id} for a taxpayer, in a few queries (one for the rules, a
+    couple per office kind): what the contact form preselects when forwarding."""
+    rules = db.session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
+    offices: dict[OfficeKind, int | None] = {}
+    result: dict[int, int] = {}
+    for topic in topics:
+        kind = _pick_kind(rules, topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
+        if kind not in offices:
+            try:
+                offices[kind] = _office_of_kind(kind, taxpayer).id
+            except NoCompetentOffice:
+                offices[kind] = None
+        office_id = offices[kind]
+        if office_id is not None:
+            result[topic.id] = office_id
+    return result

@@ -22,7 +22,13 @@ from views.taxpayer.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from views.taxpayer.session import PENDING_KEY, current_taxpayer, sign_in, sign_out
+from views.taxpayer.session import (
+    PENDING_KEY,
+    current_taxpayer,
+    remember_browser,
+    sign_in,
+    sign_out,
+)
 
 HOUR = 3600
 
@@ -68,17 +74,7 @@ def _mask(email: str | None) -> str:
 
 def _open_session(taxpayer: Taxpayer, next_url: str | None) -> Response:
     sign_in(taxpayer)
-    response = redirect(_safe_next(next_url))
-    response.set_cookie(
-        taxpayers.TRUSTED_COOKIE,
-        taxpayers.trust_browser(request.cookies.get(taxpayers.TRUSTED_COOKIE), taxpayer),
-        max_age=taxpayers.trusted_browser_days() * 24 * HOUR,
-        path="/espace",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+    return remember_browser(redirect(_safe_next(next_url)), taxpayer)
 
 
 @blueprint.route("/connexion", methods=["GET", "POST"])
