@@ -11,12 +11,12 @@ import re
 from typing import Any
 
 import pytest
-from axe import assert_accessible
 from factories import PASSWORD, World, make_topic
-from harness import screenshot, sign_in_taxpayer
+from harness import sign_in_taxpayer
 from helpers import clear_rate_limits, run_jobs
 from pypdf import PdfReader
 from sqlalchemy import select
+from test_taxpayer_journey import check as journey_check
 
 from models import Case, Event, EventKind, db
 
@@ -26,14 +26,9 @@ NEW_PASSWORD = "une autre phrase de passe solide"
 
 
 def check(page: Any, name: str, *, status: int = 200) -> None:
-    assert page.title().endswith("– Messagerie sécurisée"), page.title()
-    assert_accessible(page)
-    screenshot(page, f"taxpayer-receipt-{name}")
-    assert page.external_requests == []
-    if status != 200:
-        expected = f"the server responded with a status of {status}"
-        page.console_errors[:] = [e for e in page.console_errors if expected not in e]
-    assert page.console_errors == []
+    """The taxpayer journey's checks (title, axe, screenshot, nothing from outside, no JS error),
+    screenshots named ``taxpayer-receipt-*``."""
+    journey_check(page, f"receipt-{name}", status=status)
 
 
 def download(page: Any, link_name: Any) -> tuple[str, bytes]:
