@@ -532,3 +532,21 @@ def test_the_sheet_shows_transfers_and_acknowledgements_as_lines_of_the_timeline
     assert "SIP Lyon 3e → SIE Lyon Nord" in page
     assert "Transmission prise en compte" in page
     assert world.agent_b.full_name in page
+
+
+def test_the_request_page_preselects_the_competent_office_for_a_transfer(
+    agent_a_client: FlaskClient, world: World
+) -> None:
+    from factories import make_case
+
+    vat = make_topic("TVA")
+    db.session.add(RoutingRule(topic_id=vat.id, office_kind=OfficeKind.SIE, active=True))
+    misrouted = make_case(world.taxpayer_a, world.office_a, topic=vat, subject="TVA")
+    rightly = make_case(world.taxpayer_a, world.office_a, topic=make_topic("Question"))
+    db.session.commit()
+    page = agent_a_client.get(f"/agent/demandes/{misrouted.id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{world.office_b.id}" selected>', page)
+    assert "Le service compétent selon les règles d" in page
+    # Already in the competent office: nothing preselected.
+    page = agent_a_client.get(f"/agent/demandes/{rightly.id}").get_data(as_text=True)
+    assert " selected>" not in page.split('id="to_office_id"')[1].split("</select>")[0]
