@@ -20,7 +20,6 @@ from werkzeug.security import check_password_hash
 
 from app.cases import operations
 from app.platform.templating import format_datetime
-from app.taxpayers.documents import neutralise
 from models import Case, CaseStatus, Event, EventKind, Taxpayer, Topic, db
 
 
@@ -273,21 +272,3 @@ def test_the_export_as_csv_neutralises_formulas(
     assert row["Message"] == "'+33 6 00 00 00 00\n@SUM(A1:A2)"
     assert row["Auteur"] == "Vous"
     assert "Note interne cachée" not in body
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
-        ("@cmd", "'@cmd"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("Bonjour", "Bonjour"),
-        (None, ""),
-        (12, "12"),
-    ],
-)
-def test_neutralise(value: object, expected: str) -> None:
-    assert neutralise(value) == expected

@@ -5,17 +5,13 @@ Vera licence, ``app/fonts/LICENSE-DejaVu.txt``): every French character prints, 
 depends on the fonts of the machine. Nothing here reads the database: the views pass what the
 access rules let the taxpayer see (``app.taxpayers.export_data``, a request they own).
 
-The CSV goes through ``write_csv``: cells that a spreadsheet would run as a formula (starting with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return) are prefixed with an apostrophe. (Seam: the
-layout helper owns the one streamed CSV writer of issue 14; this module calls it through
-``csv_lines`` so that the two are joined in one place when merging.)
+The CSV export's rows are built here and written by ``app.platform.csvexport`` (streamed, French
+Excel, formulas neutralised).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -242,29 +238,7 @@ def export_pdf(data: dict[str, Any]) -> bytes:
     return pdf.output_bytes()
 
 
-# --- CSV ------------------------------------------------------------------------------------
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> str:
-    """A cell a spreadsheet shows as text, never runs: a leading formula character gets an
-    apostrophe (OWASP "CSV injection")."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def csv_lines(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """UTF-8 with a BOM, ``;`` separated (French spreadsheets), every cell neutralised, one
-    line at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    yield "\ufeff"
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+# --- CSV (written by app.platform.csvexport, the one CSV writer) ----------------------------
 
 
 def export_csv_rows(data: dict[str, Any]) -> Iterator[list[str]]:

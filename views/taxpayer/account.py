@@ -9,13 +9,13 @@ from flask import (
     flash,
     redirect,
     render_template,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
+from app.platform.csvexport import csv_response
 from app.platform.ratelimit import too_many
 from app.taxpayers import accounts as taxpayers
 from app.taxpayers import documents
@@ -179,7 +179,11 @@ def export_pdf() -> Response:
 @taxpayer_required
 def export_csv() -> Response:
     """The same exchanges as a CSV file (one line per message, formulas neutralised)."""
-    rows = documents.export_csv_rows(taxpayers.export_data(me()))
-    return _download(
-        stream_with_context(documents.csv_lines(rows)), "text/csv; charset=utf-8", "csv"
+    stamp = utcnow().strftime("%Y%m%d")
+    response = csv_response(
+        f"mes-echanges-e-contacts-{stamp}.csv",
+        documents.export_csv_rows(taxpayers.export_data(me())),
     )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
