@@ -138,11 +138,11 @@ class Case(db.Model):  # type: ignore[name-defined]
     # Recorded contacts: does the taxpayer see it in their history (the agent chooses each time).
     visible_to_taxpayer: Mapped[bool] = mapped_column(Boolean, default=True)
     # The office that recorded a phone, counter or letter contact: steering counts the contact in
-    # its volumes even after it was forwarded (None for online requests).
+    # its volumes even after it was forwarded (None for online cases).
     recording_office_id: Mapped[int | None] = mapped_column(
         ForeignKey("office.id", ondelete="RESTRICT"), active_history=True
     )
-    # The taxpayer withdrew the request before any answer: kept, closed, counted in steering.
+    # The taxpayer withdrew the case before any answer: kept, closed, counted in steering.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     unread_by_taxpayer: Mapped[bool] = mapped_column(Boolean, default=False)
     unread_by_office: Mapped[bool] = mapped_column(Boolean, default=True)

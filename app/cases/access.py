@@ -89,7 +89,7 @@ def case_by_reference_for_taxpayer(taxpayer: Taxpayer, reference: str) -> Case |
 
 
 def taxpayer_may_withdraw(taxpayer: Taxpayer, case: Case) -> bool:
-    """A taxpayer may withdraw their own online request while no agent has answered it."""
+    """A taxpayer may withdraw their own online case while no agent has answered it."""
     return (
         case.taxpayer_id == taxpayer.id
         and case.visible_to_taxpayer

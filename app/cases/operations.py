@@ -388,7 +388,7 @@ def may_taxpayer_reopen(case: Case, *, now: datetime | None = None) -> bool:
 
 
 def withdraw_case(*, taxpayer: Taxpayer, case: Case, reason: str | None = None) -> None:
-    """The taxpayer withdraws a request no agent has answered yet: it is kept, closed and marked
+    """The taxpayer withdraws a case no agent has answered yet: it is kept, closed and marked
     withdrawn (agents see it, steering counts it), with a ``WITHDRAWN`` event."""
     _lock(case)
     if not access.taxpayer_may_withdraw(taxpayer, case):

@@ -157,7 +157,7 @@ def competent_offices_by_topic(
     return result
 
 
-# --- the competent office of a request already there (the transfer form's preselection) -------
+# --- the competent office of a case already there (the transfer form's preselection) -------
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def _load_routing() -> _Routing:
 def competent_office_id_for(
     *, taxpayer: Taxpayer, topic_id: int, tax_matter_id: int | None = None
 ) -> int | None:
-    """The competent office of a request already received (what a transfer would preselect):
+    """The competent office of a case already received (what a transfer would preselect):
     the rules come from a per-process copy (invalidated when a rule or a topic changes), so this
     costs the territory lookup only. None when no office at all is competent."""
     routing = _ROUTING.get(_load_routing)

@@ -5,8 +5,8 @@ are SQL aggregates (``GROUP BY channel``), the timeline is one keyset page with 
 transfers and acknowledgements that happened within the page's span are one more query (lines of
 the timeline of their own). Who may read what is decided by ``app.cases.access``: any agent
 serving the taxpayer sees the metadata of every case (dates, channel, topic, status, offices,
-agents); the subject, the transfer reasons and the link to the request only where
-``access.cases_visible_to`` lets the agent open the request.
+agents); the subject, the transfer reasons and the link to the case only where
+``access.cases_visible_to`` lets the agent open the case.
 """
 
 from __future__ import annotations
@@ -237,8 +237,8 @@ _ORDER = {"case": 0, "transferred": 1, "acknowledged": 2}
 class TimelinePage:
     entries: list[Entry]
     next_cursor: Cursor | None
-    # The requests and the transfers and acknowledgements that happened between the page's
-    # first and last request, newest first.
+    # The cases and the transfers and acknowledgements that happened between the page's
+    # first and last case, newest first.
     rows: list[Entry | TransferEvent] = field(default_factory=list)
 
 
@@ -258,7 +258,7 @@ def _transfer_events(
     newer_than: datetime | None,
     older_than: datetime | None,
 ) -> list[TransferEvent]:
-    """The transfers and acknowledgements of the taxpayer's (filtered) requests that happened
+    """The transfers and acknowledgements of the taxpayer's (filtered) cases that happened
     in [newer_than, older_than): one query, whatever the history."""
 
     def within(column: Any) -> Any:

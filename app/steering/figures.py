@@ -395,7 +395,7 @@ def handling(
     result = {
         group_id: figures(per_counts[group_id], per_hists[group_id], overdue.get(group_id, 0))
         for group_id in per_counts
-        # A group may hold requests it did not receive (contacts recorded elsewhere, forwarded)
+        # A group may hold cases it did not receive (contacts recorded elsewhere, forwarded)
         if any(per_counts[group_id].values())
     }
     total_count = {m: sum(c[m] for c in per_counts.values()) for m in rollups.COUNT_MEASURES}

@@ -160,8 +160,8 @@ def bucket_of(hours: float) -> int:
 
 
 def _handled_at(source: Any) -> ColumnElement[Any]:
-    """When the office first handled the request: its first answer, else its closing; a
-    request the taxpayer withdrew before any answer was not handled by the office."""
+    """When the office first handled the case: its first answer, else its closing; a
+    case the taxpayer withdrew before any answer was not handled by the office."""
     closed_by_office = case((source.c.withdrawn_at.is_(None), source.c.closed_at), else_=None)
     return func.coalesce(source.c.first_answer_at, closed_by_office)
 
@@ -193,11 +193,11 @@ def _per_node(
 
 
 def _attributed(source_query: Select[Any]) -> Any:
-    """The source's requests, each attributed to the offices it counts for: its volume
+    """The source's cases, each attributed to the offices it counts for: its volume
     (``volume`` 1: received, by channel, topic and tax matter) to the office that recorded it
     (a phone, counter or letter contact) or else to its office, and its handling (answers,
     closing, on time, withdrawal, durations) to the office that holds it. A contact forwarded
-    by the office that recorded it is thus two rows; every other request one."""
+    by the office that recorded it is thus two rows; every other case one."""
     raw = source_query.subquery("raw")
     handling = [raw.c[name] for name in TRACKED if name not in ("office_id", "recording_office_id")]
     same = or_(raw.c.recording_office_id.is_(None), raw.c.recording_office_id == raw.c.office_id)

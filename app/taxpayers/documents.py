@@ -1,9 +1,9 @@
-"""Documents a taxpayer downloads: the receipt of a request, their data as PDF and as CSV.
+"""Documents a taxpayer downloads: the receipt of a case, their data as PDF and as CSV.
 
 PDF through fpdf2 (pure Python) with the DejaVu Sans font shipped in ``app/fonts/`` (Bitstream
 Vera licence, ``app/fonts/LICENSE-DejaVu.txt``): every French character prints, and nothing
 depends on the fonts of the machine. Nothing here reads the database: the views pass what the
-access rules let the taxpayer see (``app.taxpayers.export_data``, a request they own).
+access rules let the taxpayer see (``app.taxpayers.export_data``, a case they own).
 
 The CSV export's rows are built here and written by ``app.platform.csvexport`` (streamed, French
 Excel, formulas neutralised).
@@ -110,7 +110,7 @@ def receipt_pdf(
     withdrawn_at: datetime | None,
     generated_at: datetime,
 ) -> bytes:
-    """The receipt of one request (or the attestation of a recorded contact)."""
+    """The receipt of one case (or the attestation of a recorded contact)."""
     title = _("Attestation de contact") if recorded_contact else _("Récépissé de demande")
     pdf = _Document(title)
     pdf.title_block(_("Référence %(reference)s", reference=reference))
@@ -242,7 +242,7 @@ def export_pdf(data: dict[str, Any]) -> bytes:
 
 
 def export_csv_rows(data: dict[str, Any]) -> Iterator[list[str]]:
-    """The taxpayer's exchanges, one line per message (a request without message: one line)."""
+    """The taxpayer's exchanges, one line per message (a case without message: one line)."""
     yield [
         _("Référence"),
         _("Canal"),
