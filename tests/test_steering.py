@@ -727,3 +727,7 @@ def test_a_recorded_contact_counts_in_the_recording_office_and_a_withdrawal_apar
     # On time: only the phone call (handled at once) and the visit (answered) are settled;
     # the withdrawn request is not counted.
     assert tables["delais"][-1][5:7] == ["2", "2"]
+    # The detailed export says it was withdrawn, with no on-time verdict.
+    rows = csv_rows(client, f"/pilotage/{world.directorate.id}/export/demandes.csv?{period}")
+    [withdrawn] = [r for r in rows[1:] if r[0] == online.reference]
+    assert withdrawn[7] == "Retirée par l'usager" and withdrawn[-1] == ""

@@ -695,6 +695,7 @@ def detailed_cases(user: Any, node: Node, period: Period) -> Select[Any]:
             Case.first_answer_at,
             Case.closed_at,
             Case.due_at,
+            Case.withdrawn_at,
         )
         .select_from(Case)
         .join(Office, Case.office_id == Office.id)
