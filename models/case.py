@@ -135,8 +135,15 @@ class Case(db.Model):  # type: ignore[name-defined]
     outcome: Mapped[str | None] = mapped_column(String(255))
     # A case written after the reopening period of an earlier one links to it.
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
-    # Recorded contacts: does the taxpayer see it in their history (visible by default).
+    # Recorded contacts: does the taxpayer see it in their history (the agent chooses each time).
     visible_to_taxpayer: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The office that recorded a phone, counter or letter contact: steering counts the contact in
+    # its volumes even after it was forwarded (None for online cases).
+    recording_office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("office.id", ondelete="RESTRICT"), active_history=True
+    )
+    # The taxpayer withdrew the case before any answer: kept, closed, counted in steering.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     unread_by_taxpayer: Mapped[bool] = mapped_column(Boolean, default=False)
     unread_by_office: Mapped[bool] = mapped_column(Boolean, default=True)
     # Forwarded to this office and not yet acknowledged by it.
@@ -152,7 +159,8 @@ class Case(db.Model):  # type: ignore[name-defined]
     taxpayer: Mapped[Taxpayer | None] = relationship()
     topic: Mapped[Topic] = relationship()
     tax_matter: Mapped[TaxMatter | None] = relationship()
-    office: Mapped[Office] = relationship()
+    office: Mapped[Office] = relationship(foreign_keys=[office_id])
+    recording_office: Mapped[Office | None] = relationship(foreign_keys=[recording_office_id])
     assignee: Mapped[Agent | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[Agent | None] = relationship(foreign_keys=[created_by_id])
     linked_case: Mapped[Case | None] = relationship(remote_side=[id])
@@ -166,6 +174,24 @@ class Case(db.Model):  # type: ignore[name-defined]
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+    @property
+    def is_recorded_contact(self) -> bool:
+        """A phone call, counter visit or letter recorded by an agent, not sent by the taxpayer."""
+        return self.channel is not Channel.ONLINE
+
+    @property
+    def taxpayer_status(self) -> str:
+        """The status in the taxpayer's words: a recorded contact was not "sent" by them."""
+        if self.withdrawn_at is not None:
+            return str(_l("Retirée"))
+        if self.is_recorded_contact:
+            if self.status is CaseStatus.CLOSED:
+                return str(_l("Traité"))
+            if self.status is CaseStatus.AWAITING_TAXPAYER:
+                return self.status.taxpayer_label
+            return str(_l("Suite en cours"))
+        return self.status.taxpayer_label
 
     def __str__(self) -> str:
         return self.reference

@@ -29,6 +29,7 @@ class EventKind(LabelledEnum):
     REOPENED = "reopened", _l("Rouverte")
     ATTACHED_TO_TAXPAYER = "attached_to_taxpayer", _l("Rattachée à l'usager")
     ARCHIVED = "archived", _l("Archivée")
+    WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -37,6 +37,7 @@ class SteeringCount(db.Model):  # type: ignore[name-defined]
     closed: Mapped[int] = mapped_column(Integer, default=0)
     on_time: Mapped[int] = mapped_column(Integer, default=0)
     late_answered: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SteeringDuration(db.Model):  # type: ignore[name-defined]
@@ -68,3 +69,5 @@ class SteeringChange(db.Model):  # type: ignore[name-defined]
     first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recording_office_id: Mapped[int | None] = mapped_column(Integer)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
-from factories import World, make_contact, make_taxpayer, make_topic
+from factories import World, make_agent, make_contact, make_taxpayer, make_topic
+from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token
-from sqlalchemy import select
+from helpers import csrf_token, sign_in_agent
+from sqlalchemy import func, select
 
+from app.cases import operations
 from models import (
+    AccessLog,
     Case,
     CaseStatus,
     Channel,
     Event,
     EventKind,
     Message,
+    OfficeKind,
+    RoutingRule,
     TaxpayerKind,
     Transfer,
     db,
@@ -211,18 +217,37 @@ def test_hidden_contact_keeps_its_summary_as_an_internal_note(
     db.session.commit()
     url = f"{NEW}?taxpayer={world.taxpayer_a.id}"
     data = {**form_for(agent_a_client, url), **contact_data(world, topic.id)}
-    del data["visible_to_taxpayer"]
+    data["visible_to_taxpayer"] = "0"
     assert agent_a_client.post(NEW, data=data).status_code == 302
     case = only_case()
     assert not case.visible_to_taxpayer
     assert db.session.scalars(select(Message.internal)).all() == [True]
 
 
-def test_the_form_offers_visible_by_default_and_the_three_dispositions(
+def test_visibility_is_an_explicit_choice_without_default(
     agent_a_client: FlaskClient, world: World
 ) -> None:
+    topic = make_topic()
+    db.session.commit()
+    url = f"{NEW}?taxpayer={world.taxpayer_a.id}"
+    page = agent_a_client.get(url).get_data(as_text=True)
+    assert 'name="visible_to_taxpayer" value="1"' in page
+    assert 'name="visible_to_taxpayer" value="0"' in page
+    assert not re.search(r'name="visible_to_taxpayer" value="[01]"[^>]*checked', page)
+    data = {**form_for(agent_a_client, url), **contact_data(world, topic.id)}
+    del data["visible_to_taxpayer"]
+    response = agent_a_client.post(NEW, data=data)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "Indiquez si l'usager verra ce contact dans son espace." in page
+    assert 'id="visible_to_taxpayer-error"' in page
+    # Everything typed is kept.
+    assert "L'usager conteste le montant de sa taxe foncière 2025." in page
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_the_form_offers_the_three_dispositions(agent_a_client: FlaskClient, world: World) -> None:
     page = agent_a_client.get(f"{NEW}?taxpayer={world.taxpayer_a.id}").get_data(as_text=True)
-    assert re.search(r'name="visible_to_taxpayer" value="1" checked', page)
     for label in ("Traité sur place", "À traiter dans mon service", "Transmettre au service"):
         assert label in page
     for label in ("Téléphone", "Guichet", "Courrier"):
@@ -354,3 +379,172 @@ def test_the_taxpayer_history_shows_visible_contacts_only(
     assert status == 200
     assert "Visite visible" in page
     assert "Appel non visible" not in page and "Note réservée aux agents." not in page
+
+
+# --- issue 16: preview, competent office, the recorder's read access ----------------------------
+
+
+def test_the_preview_shows_the_taxpayers_words_and_records_nothing(
+    agent_a_client: FlaskClient, world: World
+) -> None:
+    topic = make_topic()
+    db.session.commit()
+    url = f"{NEW}?taxpayer={world.taxpayer_a.id}"
+    data = {
+        **form_for(agent_a_client, url),
+        **contact_data(world, topic.id, disposition="kept"),
+        "preview": "1",
+    }
+    page = html.unescape(agent_a_client.post(NEW, data=data).get_data(as_text=True))
+    preview = page.split('id="apercu"')[1].split('<button type="submit"')[0]
+    assert "Votre visite à l’accueil du service SIP Lyon 3e, le" in preview
+    assert "Compte rendu de votre visite" in preview
+    assert "L'usager conteste le montant de sa taxe foncière 2025." in preview
+    assert "Le service SIP Lyon 3e donne suite à cet échange." in preview
+    # Worded as a contact with the office, never as a request the taxpayer sent.
+    for sent_words in ("Envoyée", "ENVOYÉE", "Votre demande est arrivée"):
+        assert sent_words not in preview
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    # Hidden: the preview says the taxpayer sees nothing.
+    data["visible_to_taxpayer"] = "0"
+    page = html.unescape(agent_a_client.post(NEW, data=data).get_data(as_text=True))
+    assert "L’usager ne verra pas ce contact" in page
+
+
+def test_the_taxpayer_sees_a_recorded_contact_as_a_contact_not_a_sent_request(
+    taxpayer_client: FlaskClient, world: World
+) -> None:
+    kept = make_contact(world.agent_a, world.taxpayer_a, disposition="kept", subject="Visite")
+    forwarded = make_contact(
+        world.agent_a,
+        world.taxpayer_a,
+        channel=Channel.PHONE,
+        disposition="forwarded",
+        to_office=world.office_b,
+        reason="Relève du SIE : TVA.",
+        subject="Appel TVA",
+    )
+    db.session.commit()
+    page = html.unescape(
+        taxpayer_client.get(f"/espace/demandes/{kept.reference}").get_data(as_text=True)
+    )
+    assert "Votre visite à l’accueil du service SIP Lyon 3e, le" in page
+    assert "Compte rendu de votre visite" in page
+    assert "Suite en cours" in page
+    assert "Envoyée" not in page and "Votre demande est arrivée" not in page
+    page = html.unescape(
+        taxpayer_client.get(f"/espace/demandes/{forwarded.reference}").get_data(as_text=True)
+    )
+    assert "Votre appel au service SIP Lyon 3e, le" in page
+    assert "a transmis votre demande au service SIE Lyon Nord" in page
+    assert "Envoyée" not in page and "Votre demande est arrivée" not in page
+    inbox = html.unescape(taxpayer_client.get("/espace/").get_data(as_text=True))
+    assert "Envoyée" not in inbox
+
+
+def test_forwarding_preselects_the_competent_office(
+    agent_a_client: FlaskClient, world: World
+) -> None:
+    vat = make_topic("TVA")
+    other = make_topic("Question générale")
+    db.session.add(RoutingRule(topic_id=vat.id, office_kind=OfficeKind.SIE, active=True))
+    db.session.commit()
+    url = f"{NEW}?taxpayer={world.taxpayer_a.id}"
+    page = agent_a_client.get(url).get_data(as_text=True)
+    competent = re.search(r"data-competent='([^']*)'", page)
+    assert competent is not None
+    # TVA goes to the SIE of the taxpayer's commune; the general question to the SIP, which is
+    # the agent's own office: nothing to preselect there.
+    assert f'"{vat.id}": {world.office_b.id}' in competent.group(1)
+    assert f'"{other.id}"' not in competent.group(1)
+    # Without JavaScript: the form shown again (preview) has it selected.
+    data = {
+        **form_for(agent_a_client, url),
+        **contact_data(world, vat.id, disposition="forwarded"),
+        "preview": "1",
+    }
+    page = agent_a_client.post(NEW, data=data).get_data(as_text=True)
+    assert re.search(rf'<option value="{world.office_b.id}" selected>', page)
+
+
+def test_the_recorder_keeps_reading_what_they_wrote_and_only_that(
+    app: Flask, agent_a_client: FlaskClient, agent_b_client: FlaskClient, world: World
+) -> None:
+    case = make_contact(
+        world.agent_a,
+        world.taxpayer_a,
+        disposition="forwarded",
+        to_office=world.office_b,
+        reason="Relève du SIE : TVA intracommunautaire.",
+        summary="Résumé écrit par l'agent A.",
+    )
+    db.session.commit()
+    operations.reply_to_case(agent=world.agent_b, case=case, body="Réponse écrite par le SIE.")
+    db.session.commit()
+    # The request page is office B's now; the recorder's page shows what A wrote.
+    assert agent_a_client.get(f"/agent/demandes/{case.id}").status_code == 404
+    page = html.unescape(agent_a_client.get(f"/agent/contacts/{case.id}").get_data(as_text=True))
+    assert "Résumé écrit par l'agent A." in page
+    assert "Relève du SIE : TVA intracommunautaire." in page
+    assert "Réponse écrite par le SIE." not in page
+    logged = db.session.scalar(
+        select(AccessLog).where(AccessLog.object_kind == "contact", AccessLog.case_id == case.id)
+    )
+    assert logged is not None and logged.agent_id == world.agent_a.id
+    # A colleague of A who did not record it, and office B's agent on that page: 404 / redirect.
+    colleague = sign_in_agent(app.test_client(), make_agent(world.office_a, "agent"))
+    db.session.commit()
+    assert colleague.get(f"/agent/contacts/{case.id}").status_code == 404
+    response = agent_b_client.get(f"/agent/contacts/{case.id}")
+    assert response.status_code == 302 and response.location.endswith(f"/agent/demandes/{case.id}")
+    # Recording it sent the agent to that page (unidentified person, forwarded).
+    sheet = html.unescape(
+        agent_a_client.get(
+            f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Contact"
+        ).get_data(as_text=True)
+    )
+    assert f'href="/agent/contacts/{case.id}"' in sheet
+
+
+def test_the_sheet_shows_transfers_and_acknowledgements_as_lines_of_the_timeline(
+    agent_a_client: FlaskClient, world: World
+) -> None:
+    case = make_contact(
+        world.agent_a,
+        world.taxpayer_a,
+        disposition="forwarded",
+        to_office=world.office_b,
+        reason="Relève du SIE : TVA.",
+    )
+    db.session.commit()
+    operations.acknowledge_transfer(agent=world.agent_b, case=case)
+    db.session.commit()
+    page = html.unescape(
+        agent_a_client.get(
+            f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Contact"
+        ).get_data(as_text=True)
+    )
+    rows = re.findall(r'<tr class="(ec-entry|ec-event ec-event-\w+)"', page)
+    # Newest first: acknowledged, transferred, then the visit itself.
+    assert rows == ["ec-event ec-event-acknowledged", "ec-event ec-event-transferred", "ec-entry"]
+    assert "SIP Lyon 3e → SIE Lyon Nord" in page
+    assert "Transmission prise en compte" in page
+    assert world.agent_b.full_name in page
+
+
+def test_the_request_page_preselects_the_competent_office_for_a_transfer(
+    agent_a_client: FlaskClient, world: World
+) -> None:
+    from factories import make_case
+
+    vat = make_topic("TVA")
+    db.session.add(RoutingRule(topic_id=vat.id, office_kind=OfficeKind.SIE, active=True))
+    misrouted = make_case(world.taxpayer_a, world.office_a, topic=vat, subject="TVA")
+    rightly = make_case(world.taxpayer_a, world.office_a, topic=make_topic("Question"))
+    db.session.commit()
+    page = agent_a_client.get(f"/agent/demandes/{misrouted.id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{world.office_b.id}" selected>', page)
+    assert "Le service compétent selon les règles d" in page
+    # Already in the competent office: nothing preselected.
+    page = agent_a_client.get(f"/agent/demandes/{rightly.id}").get_data(as_text=True)
+    assert " selected>" not in page.split('id="to_office_id"')[1].split("</select>")[0]

@@ -416,6 +416,10 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert "/espace/demandes/nouvelle" in paths
     assert "/agent/demandes/<int:case_id>/repondre" in paths
     assert "/referentiel/services/add" in paths
+    # Issue 16: the taxpayer's new forms (the contact form above covers its preview).
+    assert "/espace/compte/mot-de-passe" in paths
+    assert "/espace/demandes/<reference>/retirer" in paths
+    assert "/agent/contacts/nouveau" in paths
     assert any(path.startswith("/api/") for path in paths)
 
 

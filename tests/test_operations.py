@@ -249,6 +249,7 @@ def test_record_contact_each_disposition(world: World, disposition: str) -> None
         disposition=disposition,
         to_office=world.office_b if disposition == operations.FORWARDED else None,
         reason="Relève du SIE : paiement de la CFE." if disposition == "forwarded" else None,
+        visible_to_taxpayer=True,
     )
     db.session.commit()
     expected = {

@@ -24,8 +24,9 @@ from models import OfficeKind, db
 # are those of the next one, as every request but a few of a running server sees them.
 INBOX_MAX = 6  # agent (with roles and office), page, taxpayers, assignees, tab counts, colleagues
 # agent, request, log, messages (+ offices, agents, files), events (+ agents), transfers,
-# templates, taxpayer
-CASE_MAX = 12
+# templates, taxpayer, the competent office's territory (the transfer form's preselection; the
+# routing rules are a per-process copy)
+CASE_MAX = 13
 SUMMARY_MAX = 10  # agent, taxpayer, timeline, transfers, figures, open, last, offices, log
 SEARCH_MAX = 6  # agent, matches, taxpayers, assignees
 

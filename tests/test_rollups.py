@@ -9,6 +9,7 @@ periods cut into years, months and days.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -30,14 +31,27 @@ def _hours(end: datetime | None, start: datetime) -> float | None:
     return None if end is None else (end - start).total_seconds() / 3600
 
 
-def expected(cases: list[Case], start: date, end: date) -> dict[str, object]:
+@dataclass(frozen=True)
+class Counted:
+    """A request under a node: whether its volume counts there (the office that recorded it, or
+    its office) and whether its handling does (the office holding it)."""
+
+    case: Case
+    volume: bool
+    held: bool
+
+
+def expected(cases: list[Counted], start: date, end: date) -> dict[str, object]:
     """Counts, shares and histogram percentiles of the requests received in [start, end)."""
-    chosen = [c for c in cases if start <= c.received_at.date() < end]
-    answered_at = [c.first_answer_at or c.closed_at for c in chosen]
+    period = [c for c in cases if start <= c.case.received_at.date() < end]
+    volume = [c.case for c in period if c.volume]
+    chosen = [c.case for c in period if c.held]
+    # A request withdrawn by the taxpayer was neither handled nor closed by the office.
+    answered_at = [c.first_answer_at or (None if c.withdrawn_at else c.closed_at) for c in chosen]
     figures: dict[str, object] = {
-        "received": len(chosen),
+        "received": len(volume),
         "answered": sum(c.first_answer_at is not None for c in chosen),
-        "closed": sum(c.closed_at is not None for c in chosen),
+        "closed": sum(c.closed_at is not None and c.withdrawn_at is None for c in chosen),
         "on_time": sum(
             c.due_at is not None and a is not None and a <= c.due_at
             for c, a in zip(chosen, answered_at, strict=True)
@@ -46,12 +60,17 @@ def expected(cases: list[Case], start: date, end: date) -> dict[str, object]:
             c.due_at is not None and a is not None and a > c.due_at
             for c, a in zip(chosen, answered_at, strict=True)
         ),
-        "channel": _tally(c.channel.value for c in chosen),
-        "topic": _tally(str(c.topic_id) for c in chosen),
-        "tax_matter": _tally(str(c.tax_matter_id or "") for c in chosen),
+        "withdrawn": sum(c.withdrawn_at is not None for c in chosen),
+        "channel": _tally(c.channel.value for c in volume),
+        "topic": _tally(str(c.topic_id) for c in volume),
+        "tax_matter": _tally(str(c.tax_matter_id or "") for c in volume),
     }
     for measure, attribute in (("first_answer", "first_answer_at"), ("closing", "closed_at")):
-        durations = [_hours(getattr(c, attribute), c.received_at) for c in chosen]
+        durations = [
+            _hours(getattr(c, attribute), c.received_at)
+            for c in chosen
+            if not (measure == "closing" and c.withdrawn_at)
+        ]
         figures[measure] = _histogram([d for d in durations if d is not None])
     return figures
 
@@ -96,8 +115,18 @@ def all_cases() -> list[Case]:
     return list(db.session.scalars(select(Case)))
 
 
-def cases_under(office: Office) -> list[Case]:
-    return [c for c in all_cases() if c.office.path.startswith(office.path)]
+def cases_under(office: Office) -> list[Counted]:
+    counted = []
+    for case in all_cases():
+        origin = case.recording_office or case.office
+        item = Counted(
+            case,
+            volume=origin.path.startswith(office.path),
+            held=case.office.path.startswith(office.path),
+        )
+        if item.volume or item.held:
+            counted.append(item)
+    return counted
 
 
 # --- a random dataset over three years --------------------------------------------------------
@@ -105,8 +134,10 @@ def cases_under(office: Office) -> list[Case]:
 
 @pytest.fixture
 def history(world: World) -> list[Case]:
-    """80 requests over three years in offices A, B and C, every attribute drawn at random."""
+    """80 requests over three years in offices A, B and C, every attribute drawn at random;
+    contacts recorded by one office and held by another, and requests withdrawn unanswered."""
     rng = random.Random(20261126)
+    more = random.Random(20261202)  # the draws of issue 16, apart: the others stay the same
     now = utcnow()
     topics = [make_topic("Question"), make_topic("Réclamation")]
     topics.append(make_topic("Avis", parent=topics[0]))
@@ -132,6 +163,11 @@ def history(world: World) -> list[Case]:
             closed_at=received + timedelta(days=closed) if closed is not None else None,
             due_at=received + timedelta(days=rng.choice([2, 5, 30])) if number % 7 else None,
         )
+        if case.channel is not Channel.ONLINE:
+            case.recording_office = more.choice(offices)
+        elif first is None and more.random() < 0.4:
+            case.status = CaseStatus.CLOSED
+            case.closed_at = case.withdrawn_at = received + timedelta(days=more.uniform(0, 9))
         db.session.add(case)
         made.append(case)
     db.session.commit()

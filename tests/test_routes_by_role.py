@@ -76,6 +76,9 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/", "GET"): row("ok"),
     ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    # The recorder's read-only page: the target is an online request of office A (not a contact
+    # anyone recorded), so A's agents are sent to its request page; B has nothing there.
+    ("/agent/contacts/<int:case_id>", "GET"): row("no", agent_a="done", manager="done"),
     ("/agent/contacts/<int:case_id>/rattacher", "GET"): row("no", agent_a="ok", manager="ok"),
     ("/agent/contacts/<int:case_id>/rattacher", "POST"): row("no"),
     ("/agent/contacts/nouveau", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
@@ -129,6 +132,9 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/espace/compte/courriel", "POST"): row("login", tp_b="bad", tp_a="bad"),
     ("/espace/compte/courriel/<token>", "GET"): row("bad"),
     ("/espace/compte/export", "GET"): row("login", tp_b="ok", tp_a="ok"),
+    ("/espace/compte/export.csv", "GET"): row("login", tp_b="ok", tp_a="ok"),
+    ("/espace/compte/export.pdf", "GET"): row("login", tp_b="ok", tp_a="ok"),
+    ("/espace/compte/mot-de-passe", "POST"): row("login", tp_b="bad", tp_a="bad"),
     ("/espace/compte/preferences", "POST"): row("login", tp_b="done", tp_a="done"),
     ("/espace/compte/sessions", "POST"): row("login", tp_b="done", tp_a="done"),
     ("/espace/confirmation/<token>", "GET"): row("bad"),
@@ -139,7 +145,11 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/espace/deconnexion", "POST"): row("done"),
     ("/espace/demandes/<reference>", "GET"): row("login", tp_b="no", tp_a="ok"),
     ("/espace/demandes/<reference>/envoyee", "GET"): row("login", tp_b="no", tp_a="ok"),
+    ("/espace/demandes/<reference>/recepisse.pdf", "GET"): row("login", tp_b="no", tp_a="ok"),
     ("/espace/demandes/<reference>/repondre", "POST"): row("login", tp_b="no", tp_a="bad"),
+    ("/espace/demandes/<reference>/retirer", "GET"): row("login", tp_b="no", tp_a="ok"),
+    # The reason is optional: taxpayer A's empty form withdraws their unanswered request.
+    ("/espace/demandes/<reference>/retirer", "POST"): row("login", tp_b="no", tp_a="done"),
     ("/espace/demandes/nouvelle", "GET"): row("login", tp_b="ok", tp_a="ok"),
     ("/espace/demandes/nouvelle", "POST"): row("login", tp_b="bad", tp_a="bad"),
     ("/espace/historique", "GET"): row("login", tp_b="ok", tp_a="ok"),

@@ -292,9 +292,9 @@ def test_directorate_figures_per_office_and_in_total(app: Flask, dataset: Datase
         dataset,
         "synthese",
         [
-            ["SIE Lyon Nord", "5", "3", "2", "3", "1", "0", "1"],
-            ["SIP Lyon 3e", "7", "5", "3", "6", "1", "2", "1"],
-            ["Total", "12", "8", "5", "9", "2", "2", "2"],
+            ["SIE Lyon Nord", "5", "3", "2", "0", "3", "1", "0", "1"],
+            ["SIP Lyon 3e", "7", "5", "3", "0", "6", "1", "2", "1"],
+            ["Total", "12", "8", "5", "0", "9", "2", "2", "2"],
         ],
     )
     # First answers: A [0.5, 1, 1, 3, 5] → median 1, p90 3 + 0.6 × 2 = 4.2;
@@ -390,9 +390,9 @@ def test_delegation_figures_per_directorate_and_in_total(app: Flask, dataset: Da
         dataset,
         "synthese",
         [
-            ["DDFiP de la Loire", "4", "3", "2", "3", "0", "1", "1"],
-            ["DDFiP du Rhône", "12", "8", "5", "9", "2", "2", "2"],
-            ["Total", "16", "11", "7", "12", "2", "3", "3"],
+            ["DDFiP de la Loire", "4", "3", "2", "0", "3", "0", "1", "1"],
+            ["DDFiP du Rhône", "12", "8", "5", "0", "9", "2", "2", "2"],
+            ["Total", "16", "11", "7", "0", "12", "2", "3", "3"],
         ],
     )
     # First answers: Loire [1, 2, 6] → 2, 2 + 0.8 × 4 = 5.2;
@@ -437,7 +437,7 @@ def test_office_figures_and_series_by_day(app: Flask, dataset: Dataset) -> None:
         w.office_c,
         dataset,
         "synthese",
-        [["SIP Saint-Étienne", "4", "3", "2", "3", "0", "1", "1"]],
+        [["SIP Saint-Étienne", "4", "3", "2", "0", "3", "0", "1", "1"]],
     )
     assert_table(
         client,
@@ -482,7 +482,7 @@ def test_office_manager_sees_their_office_with_agents_and_reasons(
     w = dataset.world
     client = client_for(app, w.manager_a)
     tables = page_tables(client, url(None, dataset))
-    assert tables["synthese"][1:] == [["SIP Lyon 3e", "7", "5", "3", "6", "1", "2", "1"]]
+    assert tables["synthese"][1:] == [["SIP Lyon 3e", "7", "5", "3", "0", "6", "1", "2", "1"]]
     agent = f"{w.agent_a.first_name} {w.agent_a.last_name}"
     manager = f"{w.manager_a.first_name} {w.manager_a.last_name}"
     # Open assigned now; answers and closings of the period from the event log.
@@ -564,7 +564,7 @@ def test_admin_sees_every_root_and_can_drill_down(app: Flask, dataset: Dataset) 
     client = client_for(app, w.admin)
     tables = page_tables(client, url(None, dataset))
     assert tables["synthese"][1:] == [
-        ["Délégation Centre-Est", "16", "11", "7", "12", "2", "3", "3"]
+        ["Délégation Centre-Est", "16", "11", "7", "0", "12", "2", "3", "3"]
     ]
     assert client.get(url(w.office_b, dataset)).status_code == 200
 
@@ -650,3 +650,93 @@ def test_a_wrong_period_keeps_what_was_typed_and_says_why(app: Flask, dataset: D
     page = client.get("/pilotage/?du=2026-03-01&au=2026-01-01").get_data(as_text=True)
     assert "La date de fin doit être postérieure à la date de début." in page
     assert client.get("/pilotage/export/synthese.csv?du=x&au=y").status_code == 400
+
+
+# --- issue 16: recorded contacts counted where recorded, withdrawals ---------------------------
+
+
+def test_a_recorded_contact_counts_in_the_recording_office_and_a_withdrawal_apart(
+    app: Flask, world: World
+) -> None:
+    """Through the real operations, figures computed by hand:
+
+    - V: a counter visit recorded by office A (SIP Lyon 3e), forwarded to B (SIE Lyon Nord),
+      then answered by B: volume (received, counter) at A; answer and backlog at B; one
+      transfer A → B;
+    - P: a phone call recorded by B and handled on the spot: received, answered, closed at B;
+    - W: an online request to A, withdrawn by the taxpayer before any answer: received and
+      withdrawn at A, neither closed by the office nor counted on time or late.
+
+                      received  answered  closed  withdrawn  open  awaiting  sent  received(tr)
+        SIE Lyon Nord    1         2        1        0        1       0       0       1
+        SIP Lyon 3e      2         0        0        1        0       0       1       0
+        Total            3         2        1        1        1       0       1       1
+    """
+    from factories import make_case
+
+    from app.cases import operations
+
+    topic = make_topic("Question générale")
+    db.session.commit()
+    visit = operations.record_contact(
+        agent=world.agent_a,
+        channel=Channel.COUNTER,
+        taxpayer=world.taxpayer_a,
+        topic=topic,
+        subject="Visite TVA",
+        summary="Question de TVA.",
+        disposition=operations.FORWARDED,
+        to_office=world.office_b,
+        reason="Relève du service des entreprises.",
+        visible_to_taxpayer=True,
+    )
+    operations.record_contact(
+        agent=world.agent_b,
+        channel=Channel.PHONE,
+        taxpayer=world.taxpayer_b,
+        topic=topic,
+        subject="Appel",
+        summary="Réglé au téléphone.",
+        disposition=operations.HANDLED,
+        visible_to_taxpayer=False,
+    )
+    online = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="En ligne")
+    db.session.commit()
+    operations.reply_to_case(agent=world.agent_b, case=visit, body="Voici la réponse du SIE.")
+    operations.withdraw_case(taxpayer=world.taxpayer_a, case=online, reason="Réglé.")
+    db.session.commit()
+    today = utcnow().date()
+    period = f"du={(today - timedelta(days=6)).isoformat()}&au={today.isoformat()}"
+    client = client_for(app, make_agent(world.directorate, "steering"))
+    db.session.commit()
+    tables = page_tables(client, f"/pilotage/{world.directorate.id}?{period}")
+    assert tables["synthese"][1:] == [
+        ["SIE Lyon Nord", "1", "2", "1", "0", "1", "0", "0", "1"],
+        ["SIP Lyon 3e", "2", "0", "0", "1", "0", "0", "1", "0"],
+        ["Total", "3", "2", "1", "1", "1", "0", "1", "1"],
+    ]
+    # By channel (equal counts: in label order): the visit is a counter contact of the
+    # directorate's volumes.
+    assert tables["canaux"][1:] == [
+        ["Guichet", "1", "33,3"],
+        ["Internet", "1", "33,3"],
+        ["Téléphone", "1", "33,3"],
+        ["Total", "3", "100,0"],
+    ]
+    # Office A's own page: the visit it recorded (and forwarded) is among its counter volumes;
+    # office B's has the call only.
+    office_a = page_tables(client, f"/pilotage/{world.office_a.id}?{period}")
+    assert office_a["canaux"][1:] == [
+        ["Guichet", "1", "50,0"],
+        ["Internet", "1", "50,0"],
+        ["Total", "2", "100,0"],
+    ]
+    office_b = page_tables(client, f"/pilotage/{world.office_b.id}?{period}")
+    assert office_b["canaux"][1:] == [["Téléphone", "1", "100,0"], ["Total", "1", "100,0"]]
+    # On time: only the phone call (handled at once) and the visit (answered) are settled;
+    # the withdrawn request is not counted.
+    assert tables["delais"][-1][5:7] == ["2", "2"]
+    # The detailed export says it was withdrawn, with no on-time verdict.
+    rows = csv_rows(client, f"/pilotage/{world.directorate.id}/export/demandes.csv?{period}")
+    [withdrawn] = [r for r in rows[1:] if r[0] == online.reference]
+    assert withdrawn[7] == "Retirée par l'usager" and withdrawn[-1] == ""

@@ -595,6 +595,7 @@ def test_history_shows_recorded_contacts_visible_to_the_taxpayer(
         subject="Appel sur mon échéancier",
         summary="L'usager a appelé.",
         disposition=operations.HANDLED,
+        visible_to_taxpayer=True,
     )
     operations.record_contact(
         agent=world.agent_a,

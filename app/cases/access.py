@@ -56,6 +56,27 @@ def case_for_agent(user: Any, case_id: int, *, for_update: bool = False) -> Case
     return db.session.scalar(query)
 
 
+def contact_recorded_by(user: Any, case_id: int) -> Case | None:
+    """A phone, counter or letter contact the agent recorded, wherever it is now: after it was
+    forwarded, its author still reads what they wrote (``messages_written_by``), nothing more."""
+    if not handles_cases(user):
+        return None
+    return db.session.scalar(
+        select(Case).where(
+            Case.id == case_id,
+            Case.created_by_id == user.id,
+            Case.recording_office_id.is_not(None),
+        )
+    )
+
+
+def messages_written_by(user: Any) -> ColumnElement[bool]:
+    """The messages an agent wrote themself (what they keep of a contact forwarded away)."""
+    if not handles_cases(user):
+        return false()
+    return Message.author_agent_id == user.id
+
+
 def cases_of_taxpayer(taxpayer: Taxpayer) -> ColumnElement[bool]:
     """The cases a taxpayer sees in their space."""
     return (Case.taxpayer_id == taxpayer.id) & Case.visible_to_taxpayer.is_(True)
@@ -64,6 +85,19 @@ def cases_of_taxpayer(taxpayer: Taxpayer) -> ColumnElement[bool]:
 def case_by_reference_for_taxpayer(taxpayer: Taxpayer, reference: str) -> Case | None:
     return db.session.scalar(
         select(Case).where(Case.reference == reference, cases_of_taxpayer(taxpayer))
+    )
+
+
+def taxpayer_may_withdraw(taxpayer: Taxpayer, case: Case) -> bool:
+    """A taxpayer may withdraw their own online case while no agent has answered it."""
+    return (
+        case.taxpayer_id == taxpayer.id
+        and case.visible_to_taxpayer
+        and case.channel.value == "online"
+        and case.is_open
+        and case.first_answer_at is None
+        and case.withdrawn_at is None
+        and case.archived_at is None
     )
 
 

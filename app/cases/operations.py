@@ -381,10 +381,38 @@ def reply_as_taxpayer(
 def may_taxpayer_reopen(case: Case, *, now: datetime | None = None) -> bool:
     if case.is_open:
         return True
-    if case.closed_at is None or case.channel is not Channel.ONLINE:
+    if case.closed_at is None or case.channel is not Channel.ONLINE or case.withdrawn_at:
         return False
     period = timedelta(days=settings.messaging().reopen_period_days)
     return (now or utcnow()) <= case.closed_at + period
+
+
+def withdraw_case(*, taxpayer: Taxpayer, case: Case, reason: str | None = None) -> None:
+    """The taxpayer withdraws a case no agent has answered yet: it is kept, closed and marked
+    withdrawn (agents see it, steering counts it), with a ``WITHDRAWN`` event."""
+    _lock(case)
+    if not access.taxpayer_may_withdraw(taxpayer, case):
+        raise NotAllowed(
+            _(
+                "Cette demande ne peut plus être retirée : un agent y a déjà répondu ou elle "
+                "est close."
+            )
+        )
+    now = utcnow()
+    text = (reason or "").replace("\r\n", "\n").strip()
+    if len(text) > 2000:
+        raise OperationError(
+            _("Le motif ne peut dépasser %(n)s caractères.", n=2000), field="reason"
+        )
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
+    case.withdrawn_at = now
+    case.outcome = _("Retirée par l'usager")
+    case.awaiting_acknowledgement = False
+    case.unread_by_office = True
+    _record(EventKind.WITHDRAWN, case, taxpayer=taxpayer, at=now, reason=text)
+    _changed(case, now)
+    db.session.flush()
 
 
 def mark_read_by_taxpayer(case: Case) -> None:
@@ -479,6 +507,7 @@ def _agent_message(
 def _reopen_for_agent(agent: Agent, case: Case, now: datetime) -> None:
     case.status = CaseStatus.IN_PROGRESS
     case.closed_at = None
+    case.withdrawn_at = None
     case.outcome = None
     _record(EventKind.REOPENED, case, agent=agent, at=now, by="agent")
     _changed(case, now)
@@ -715,6 +744,7 @@ def reopen_case(
     now = utcnow()
     case.status = CaseStatus.IN_PROGRESS
     case.closed_at = None
+    case.withdrawn_at = None
     case.outcome = None
     _record(EventKind.REOPENED, case, agent=agent, at=now, by="agent", reason=reason or "")
     _changed(case, now)
@@ -743,13 +773,15 @@ def record_contact(
     disposition: str,
     to_office: Office | None = None,
     reason: str | None = None,
-    visible_to_taxpayer: bool = True,
+    visible_to_taxpayer: bool | None,
     submission_token: str | None = None,
 ) -> Case:
     """A phone call, a counter visit or a letter, recorded by the agent who took it.
 
     ``disposition``: handled on the spot (recorded closed), kept in the agent's office as a
     case to handle, or forwarded to the competent office with a mandatory reason.
+    ``visible_to_taxpayer`` has no default: the agent says each time whether the taxpayer sees
+    the contact (and its summary) in their space.
     """
     if not directory_access.handles_cases(agent):
         raise NotAllowed(_("Seul un agent d'un service peut enregistrer un contact."))
@@ -761,6 +793,11 @@ def record_contact(
         raise OperationError(_("Choisissez le canal du contact."), field="channel")
     if disposition not in DISPOSITIONS:
         raise OperationError(_("Choisissez la suite donnée au contact."), field="disposition")
+    if visible_to_taxpayer is None:
+        raise OperationError(
+            _("Indiquez si l'usager verra ce contact dans son espace."),
+            field="visible_to_taxpayer",
+        )
     now = utcnow()
     identity = (declared_identity or "").strip()
     if taxpayer is None and not identity:
@@ -796,6 +833,7 @@ def record_contact(
         subject=subject,
         status=CaseStatus.NEW,
         office_id=agent.office_id,
+        recording_office_id=agent.office_id,
         created_by_id=agent.id,
         received_at=now,
         last_activity_at=now,

@@ -2,22 +2,22 @@
 
 Whatever the size of a taxpayer's history, a sheet costs the same number of queries: the figures
 are SQL aggregates (``GROUP BY channel``), the timeline is one keyset page with its joins, and the
-transfers of the listed cases are one more query. Who may read what is decided by
-``app.cases.access``: any agent serving the taxpayer sees the metadata of every case (dates,
-channel, topic, status, offices, agents); the subject, the transfer reasons and the link to the
-request only where ``access.cases_visible_to`` lets the agent open the request.
+transfers and acknowledgements that happened within the page's span are one more query (lines of
+the timeline of their own). Who may read what is decided by ``app.cases.access``: any agent
+serving the taxpayer sees the metadata of every case (dates, channel, topic, status, offices,
+agents); the subject, the transfer reasons and the link to the case only where
+``access.cases_visible_to`` lets the agent open the case.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.cases import access
 from app.platform.cache import References, references
@@ -195,17 +195,51 @@ class Labels:
 class Entry:
     case: Case
     may_open: bool
-    transfers: list[Transfer] = field(default_factory=list)
+    recorded_by_me: bool = False
+
+    kind = "case"
 
     @property
     def agent(self) -> Any:
         return self.case.created_by or self.case.assignee
+
+    @property
+    def moment(self) -> datetime:
+        return self.case.received_at
+
+
+@dataclass
+class TransferEvent:
+    """A transfer (``kind`` "transferred") or its acknowledgement ("acknowledged"), as a line of
+    the timeline at the moment it happened."""
+
+    kind: str
+    transfer: Transfer
+    reference: str
+    may_open: bool
+
+    @property
+    def moment(self) -> datetime:
+        at = self.transfer.created_at
+        if self.kind == "acknowledged" and self.transfer.acknowledged_at is not None:
+            at = self.transfer.acknowledged_at
+        return at
+
+    @property
+    def agent(self) -> Any:
+        return self.transfer.acknowledged_by if self.kind == "acknowledged" else self.transfer.agent
+
+
+_ORDER = {"case": 0, "transferred": 1, "acknowledged": 2}
 
 
 @dataclass
 class TimelinePage:
     entries: list[Entry]
     next_cursor: Cursor | None
+    # The cases and the transfers and acknowledgements that happened between the page's
+    # first and last case, newest first.
+    rows: list[Entry | TransferEvent] = field(default_factory=list)
 
 
 def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[Case, bool]:
@@ -216,6 +250,50 @@ def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[
     )
 
 
+def _transfer_events(
+    agent: Any,
+    taxpayer: Taxpayer,
+    filters: Filters,
+    *,
+    newer_than: datetime | None,
+    older_than: datetime | None,
+) -> list[TransferEvent]:
+    """The transfers and acknowledgements of the taxpayer's (filtered) cases that happened
+    in [newer_than, older_than): one query, whatever the history."""
+
+    def within(column: Any) -> Any:
+        clauses = [column.is_not(None)]
+        if newer_than is not None:
+            clauses.append(column >= newer_than)
+        if older_than is not None:
+            clauses.append(column < older_than)
+        return and_(*clauses)
+
+    # An alias: the office filter's EXISTS on Transfer must not correlate with these rows.
+    moved = aliased(Transfer)
+    rows = db.session.execute(
+        select(moved, Case.reference, access.cases_visible_to(agent).label("may_open"))
+        .join(Case, moved.case_id == Case.id)
+        .options(joinedload(moved.agent), joinedload(moved.acknowledged_by))
+        .where(
+            Case.taxpayer_id == taxpayer.id,
+            *filters.clauses(),
+            or_(within(moved.created_at), within(moved.acknowledged_at)),
+        )
+    ).all()
+    events: list[TransferEvent] = []
+    for transfer, reference, may_open in rows:
+        for kind, at in (
+            ("transferred", transfer.created_at),
+            ("acknowledged", transfer.acknowledged_at),
+        ):
+            if at is None:
+                continue
+            if (newer_than is None or at >= newer_than) and (older_than is None or at < older_than):
+                events.append(TransferEvent(kind, transfer, reference, bool(may_open)))
+    return events
+
+
 def timeline(
     agent: Any,
     taxpayer: Taxpayer,
@@ -224,30 +302,39 @@ def timeline(
     cursor: Cursor | None = None,
     page_size: int = PAGE_SIZE,
 ) -> TimelinePage:
-    """One page of every case and contact, newest first: 2 queries (cases, their transfers)."""
-    query = _timeline_query(agent, taxpayer, filters or Filters())
+    """One page of every case and contact, newest first, with the transfers and their
+    acknowledgements as lines of their own: 2 queries (cases, transfer events)."""
+    filters = filters or Filters()
+    query = _timeline_query(agent, taxpayer, filters)
     if cursor is not None:
         query = query.where(cursor.clause())
     rows = db.session.execute(
         query.order_by(Case.received_at.desc(), Case.id.desc()).limit(page_size + 1)
     ).all()
     more = len(rows) > page_size
-    entries = [Entry(case=row[0], may_open=bool(row[1])) for row in rows[:page_size]]
-    if entries:
-        by_case: dict[int, list[Transfer]] = defaultdict(list)
-        for transfer in db.session.scalars(
-            select(Transfer)
-            .where(Transfer.case_id.in_([entry.case.id for entry in entries]))
-            .order_by(Transfer.created_at, Transfer.id)
-        ):
-            by_case[transfer.case_id].append(transfer)
-        for entry in entries:
-            entry.transfers = by_case.get(entry.case.id, [])
+    agent_id = getattr(agent, "id", None)
+    entries = [
+        Entry(
+            case=row[0],
+            may_open=bool(row[1]),
+            recorded_by_me=row[0].created_by_id is not None and row[0].created_by_id == agent_id,
+        )
+        for row in rows[:page_size]
+    ]
     next_cursor = None
     if more:
         last = entries[-1].case
         next_cursor = Cursor(last.received_at, last.id)
-    return TimelinePage(entries=entries, next_cursor=next_cursor)
+    events = _transfer_events(
+        agent,
+        taxpayer,
+        filters,
+        newer_than=next_cursor.received_at if next_cursor else None,
+        older_than=cursor.received_at if cursor else None,
+    )
+    merged: list[Entry | TransferEvent] = [*entries, *events]
+    merged.sort(key=lambda row: (row.moment, _ORDER[row.kind]), reverse=True)
+    return TimelinePage(entries=entries, next_cursor=next_cursor, rows=merged)
 
 
 # --- finding a taxpayer (contact form, attaching a contact) --------------------------------------

@@ -1470,6 +1470,11 @@ class _Thread:
             office=self.office,
             assignee=self.assignee,
             created_by=self.created_by,
+            recording_office=(
+                self.created_by.office
+                if self.created_by is not None and self.channel is not Channel.ONLINE
+                else None
+            ),
             received_at=self.received_at,
             first_answer_at=self.first_answer_at,
             closed_at=self.closed_at,

@@ -273,6 +273,8 @@ class Handling:
     closed: int = 0
     on_time: int = 0
     late: int = 0
+    # Received in the period and withdrawn by the taxpayer before any answer.
+    withdrawn: int = 0
     first_answer_median: float | None = None
     first_answer_p90: float | None = None
     closing_median: float | None = None
@@ -380,6 +382,7 @@ def handling(
             count["closed"],
             count["on_time"],
             count["late_answered"] + late_open,
+            count["withdrawn"],
         )
         for prefix, measure in (
             ("first_answer", rollups.FIRST_ANSWER),
@@ -392,7 +395,8 @@ def handling(
     result = {
         group_id: figures(per_counts[group_id], per_hists[group_id], overdue.get(group_id, 0))
         for group_id in per_counts
-        if per_counts[group_id]["received"] > 0
+        # A group may hold cases it did not receive (contacts recorded elsewhere, forwarded)
+        if any(per_counts[group_id].values())
     }
     total_count = {m: sum(c[m] for c in per_counts.values()) for m in rollups.COUNT_MEASURES}
     total_hist = {
@@ -691,6 +695,7 @@ def detailed_cases(user: Any, node: Node, period: Period) -> Select[Any]:
             Case.first_answer_at,
             Case.closed_at,
             Case.due_at,
+            Case.withdrawn_at,
         )
         .select_from(Case)
         .join(Office, Case.office_id == Office.id)

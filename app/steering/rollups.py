@@ -43,6 +43,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    null,
     or_,
     select,
     text,
@@ -67,6 +68,8 @@ TRACKED = (
     "first_answer_at",
     "closed_at",
     "due_at",
+    "recording_office_id",
+    "withdrawn_at",
 )
 # Dimensions of steering_count: the key is "" for "all", else the value as text.
 ALL, CHANNEL, TOPIC, TAX_MATTER = "all", "channel", "topic", "tax_matter"
@@ -156,9 +159,16 @@ def bucket_of(hours: float) -> int:
     return int(start + width * ((hours - start) // width))
 
 
+def _handled_at(source: Any) -> ColumnElement[Any]:
+    """When the office first handled the case: its first answer, else its closing; a
+    case the taxpayer withdrew before any answer was not handled by the office."""
+    closed_by_office = case((source.c.withdrawn_at.is_(None), source.c.closed_at), else_=None)
+    return func.coalesce(source.c.first_answer_at, closed_by_office)
+
+
 def _on_time_parts(source: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Answered on time, answered late (unanswered cases past due are counted live)."""
-    answered = func.coalesce(source.c.first_answer_at, source.c.closed_at)
+    answered = _handled_at(source)
     has_due = source.c.due_at.is_not(None)
     on_time = and_(has_due, answered.is_not(None), answered <= source.c.due_at)
     late = and_(has_due, answered.is_not(None), answered > source.c.due_at)
@@ -182,12 +192,39 @@ def _per_node(
     return query.group_by(ancestry.c.node_id, *by)
 
 
+def _attributed(source_query: Select[Any]) -> Any:
+    """The source's cases, each attributed to the offices it counts for: its volume
+    (``volume`` 1: received, by channel, topic and tax matter) to the office that recorded it
+    (a phone, counter or letter contact) or else to its office, and its handling (answers,
+    closing, on time, withdrawal, durations) to the office that holds it. A contact forwarded
+    by the office that recorded it is thus two rows; every other case one."""
+    raw = source_query.subquery("raw")
+    handling = [raw.c[name] for name in TRACKED if name not in ("office_id", "recording_office_id")]
+    same = or_(raw.c.recording_office_id.is_(None), raw.c.recording_office_id == raw.c.office_id)
+    whole = select(raw.c.sign, raw.c.office_id, literal(1).label("volume"), *handling).where(same)
+    volume = select(
+        raw.c.sign,
+        raw.c.recording_office_id.label("office_id"),
+        literal(1).label("volume"),
+        *(
+            raw.c[name]
+            if name in ("received_at", "channel", "topic_id", "tax_matter_id")
+            else cast(null(), raw.c[name].type).label(name)
+            for name in TRACKED
+            if name not in ("office_id", "recording_office_id")
+        ),
+    ).where(~same)
+    held = select(raw.c.sign, raw.c.office_id, literal(0).label("volume"), *handling).where(~same)
+    return union_all(whole, volume, held).subquery("source")
+
+
 def _count_rows(source_query: Select[Any]) -> Select[Any]:
     """Rows of steering_count (summed by key) for the source's cases, every grain and
     dimension; signs add up, so the journal's -1/+1 pairs cancel."""
-    source = source_query.subquery("source")
+    source = _attributed(source_query)
     ancestry = _ancestry().subquery("ancestry")
     on_time, late = _on_time_parts(source)
+    closed_by_office = and_(source.c.closed_at.is_not(None), source.c.withdrawn_at.is_(None))
     keys: dict[str, ColumnElement[Any]] = {
         ALL: literal(""),
         CHANNEL: cast(source.c.channel, db.String),
@@ -203,22 +240,25 @@ def _count_rows(source_query: Select[Any]) -> Select[Any]:
                 day.label("day"),
                 literal(dimension).label("dimension"),
                 key.label("key"),
-                func.sum(source.c.sign).label("received"),
+                func.sum(source.c.sign * source.c.volume).label("received"),
                 _signed(source.c.first_answer_at.is_not(None), source.c.sign).label("answered"),
-                _signed(source.c.closed_at.is_not(None), source.c.sign).label("closed"),
+                _signed(closed_by_office, source.c.sign).label("closed"),
                 _signed(on_time, source.c.sign).label("on_time"),
                 _signed(late, source.c.sign).label("late_answered"),
+                _signed(source.c.withdrawn_at.is_not(None), source.c.sign).label("withdrawn"),
             ]
             parts.append(_per_node(source, ancestry, columns, by=(day, key)))
     return union_all(*parts).subquery("counts").select()
 
 
 def _duration_rows(source_query: Select[Any]) -> Select[Any]:
-    """Rows of steering_duration for the source's cases: both measures, every grain."""
-    source = source_query.subquery("source")
+    """Rows of steering_duration for the source's cases: both measures, every grain (a
+    withdrawn case has no closing time: the office did not close it)."""
+    source = _attributed(source_query)
     ancestry = _ancestry().subquery("ancestry")
     parts = []
-    for measure, end in ((FIRST_ANSWER, source.c.first_answer_at), (CLOSING, source.c.closed_at)):
+    closing = case((source.c.withdrawn_at.is_(None), source.c.closed_at), else_=None)
+    for measure, end in ((FIRST_ANSWER, source.c.first_answer_at), (CLOSING, closing)):
         hours = _hours(end, source.c.received_at)
         bucket = _bucket(hours)
         for grain in GRAINS:
@@ -238,7 +278,7 @@ def _duration_rows(source_query: Select[Any]) -> Select[Any]:
 
 
 COUNT_COLUMNS = ("node_id", "grain", "day", "dimension", "key")
-COUNT_MEASURES = ("received", "answered", "closed", "on_time", "late_answered")
+COUNT_MEASURES = ("received", "answered", "closed", "on_time", "late_answered", "withdrawn")
 DURATION_COLUMNS = ("node_id", "grain", "day", "measure", "bucket")
 DURATION_MEASURES = ("count", "hours")
 

@@ -365,6 +365,25 @@ def set_password(taxpayer: Taxpayer, password: str, *, keep_session: str | None 
     end_sessions(taxpayer=taxpayer, keep=keep_session, reason=PASSWORD_CHANGED)
 
 
+def change_password(taxpayer: Taxpayer, password: str) -> None:
+    """The taxpayer changes their password from "Mon compte" (the caller checked the current
+    one): browsers trusted so far are forgotten, and the account's address is told."""
+    set_password(taxpayer, password)
+    if taxpayer.email:
+        queue_email(
+            kind=NotificationKind.PASSWORD_RESET,
+            recipient=taxpayer.email,
+            subject=_("Votre mot de passe a été modifié"),
+            body=_(
+                "Bonjour,\n\n"
+                "Le mot de passe de votre messagerie sécurisée vient d'être modifié depuis votre "
+                "espace. Si ce n'est pas vous, choisissez-en un nouveau sans attendre : %(link)s\n",
+                link=public_url("taxpayer.forgot_password"),
+            ),
+            taxpayer=taxpayer,
+        )
+
+
 # --- change of contact e-mail -----------------------------------------------------------------
 
 
@@ -605,7 +624,7 @@ def export_data(taxpayer: Taxpayer) -> dict[str, Any]:
                 "annee": case.tax_year,
                 "objet": case.subject,
                 "service": case.office.name,
-                "statut": case.status.taxpayer_label,
+                "statut": case.taxpayer_status,
                 "recue_le": when(case.received_at),
                 "cloturee_le": when(case.closed_at),
                 "messages": by_case.get(case.id, []),

@@ -1,8 +1,11 @@
 """A counter visit recorded in one office and forwarded to another, in a real Chromium.
 
-Office A's counter agent finds the taxpayer, records the visit and forwards it to office B; an
-agent of B opens the taxpayer's summary sheet and sees the visit, the earlier online request and
-the transfer; the taxpayer sees the visit in their history. axe on every page, screenshots kept.
+Office A's counter agent finds the taxpayer, records the visit (choosing explicitly that the
+taxpayer sees it, after a preview of what they will see) and forwards it to office B, preselected
+as the competent office; A keeps reading what they wrote; an agent of B acknowledges the transfer
+and opens the taxpayer's summary sheet: the visit, the earlier online request, the transfer and
+its acknowledgement as lines of the timeline; the taxpayer sees the visit worded as a visit, not a
+request they sent. axe on every page, screenshots kept.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from factories import PASSWORD, World, make_case, make_topic
 from harness import screenshot
 from helpers import run_jobs
 
-from models import Channel, db
+from models import Channel, OfficeKind, RoutingRule, db
 
 REASON = "Question de TVA d'une micro-entreprise : relève du SIE."
 
@@ -44,6 +47,8 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
     browser, page, live_server, app, world: World, smtp_server
 ) -> None:
     topic = make_topic("Question générale")
+    # VAT questions of businesses go to the SIE: the competent office for this topic is B.
+    db.session.add(RoutingRule(topic_id=topic.id, office_kind=OfficeKind.SIE, active=True))
     earlier = make_case(
         world.taxpayer_a,
         world.office_b,
@@ -76,9 +81,10 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
 
     page.get_by_role("link", name=re.compile("^Enregistrer un contact —")).first.click()
     page.wait_for_load_state()
-    # The forwarding fields appear only when forwarding is chosen.
+    # The forwarding fields appear only when forwarding is chosen; "visible" has no default.
     assert page.locator("#forward").is_hidden()
-    assert page.get_by_label("Visible par l'usager dans son historique").is_checked()
+    assert not page.get_by_label("Oui, visible par l'usager").is_checked()
+    assert not page.get_by_label("Non, note interne").is_checked()
     assert_clean(page)
     screenshot(page, "contacts-form")
 
@@ -91,9 +97,30 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
     )
     page.get_by_label("Transmettre au service compétent").check()
     assert page.locator("#forward").is_visible()
+    # The competent office (routing: topic → SIE, the taxpayer's commune) is preselected.
     office_b = page.locator("#to_office option", has_text="SIE Lyon Nord").get_attribute("value")
-    page.get_by_label("Service destinataire").select_option(value=office_b)
+    assert page.locator("#to_office").input_value() == office_b
     page.get_by_label("Motif de la transmission").fill(REASON)
+    # Recording without saying whether the taxpayer sees it is refused; nothing typed is lost.
+    page.get_by_role("button", name="Enregistrer le contact").click()
+    page.wait_for_load_state()
+    assert "Indiquez si l'usager verra ce contact" in page.locator("#form-error").inner_text()
+    assert page.get_by_label("Objet").input_value() == "TVA d'une micro-entreprise"
+    assert page.locator("#to_office").input_value() == office_b
+    assert_clean(page)
+    # The preview: what the taxpayer will read, worded as a visit to the office.
+    page.get_by_label("Oui, visible par l'usager").check()
+    page.get_by_role("button", name="Voir ce que verra l'usager").click()
+    page.wait_for_load_state()
+    preview = page.locator("#apercu").inner_text()
+    assert "Votre visite à l’accueil du service SIP Lyon 3e, le" in preview
+    assert "Compte rendu de votre visite" in preview
+    assert "a transmis votre demande au service SIE Lyon Nord" in preview
+    assert "Envoyée" not in preview and "ENVOYÉE" not in preview
+    assert "Votre demande est arrivée" not in preview
+    assert page.get_by_label("Oui, visible par l'usager").is_checked()
+    assert_clean(page)
+    screenshot(page, "contacts-form-preview")
     screenshot(page, "contacts-form-forwarding")
     page.get_by_role("button", name="Enregistrer le contact").click()
     page.wait_for_load_state()
@@ -110,6 +137,13 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
     assert REASON not in timeline  # office A no longer holds the request
     assert_clean(page)
     screenshot(page, "contacts-summary-office-a")
+    # The recorder still reads what they wrote (the visit's reference links to it), nothing more.
+    page.locator("#timeline").get_by_role("link", name=visit).click()
+    page.wait_for_load_state()
+    written = page.locator("body").inner_text()
+    assert "s'il doit facturer la TVA" in written and REASON in written
+    assert_clean(page)
+    screenshot(page, "contacts-recorder-view")
 
     # --- office B: opens the sheet, states why, sees the visit, the request and the transfer ---
     page_b = new_page(browser)
@@ -125,17 +159,22 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         page_b.goto(f"{live_server}/agent/demandes/")
         page_b.get_by_role("link", name=visit).first.click()
         page_b.wait_for_load_state()
+        page_b.get_by_role("button", name="Prendre en compte la transmission").click()
+        page_b.wait_for_load_state()
         page_b.locator("a[href*='/synthese']").first.click()
         page_b.wait_for_load_state()
         assert f"/agent/usagers/{taxpayer_id}/synthese" in page_b.url
         assert taxpayer_name in page_b.get_by_role("heading", level=1).inner_text()
         assert visit in page_b.locator(".ec-traced").inner_text()  # the reason came with the link
+        # Newest first: the acknowledgement, the transfer, the visit, the earlier request.
         rows = page_b.locator("#timeline tbody tr")
-        assert rows.count() == 2
-        first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
-        assert visit in first and "Guichet" in first and "TVA d'une micro-entreprise" in first
-        assert "SIP Lyon 3e → SIE Lyon Nord" in first and REASON in first
-        assert earlier_reference in second and "Internet" in second
+        assert rows.count() == 4
+        texts = [rows.nth(n).inner_text() for n in range(4)]
+        assert "Transmission prise en compte" in texts[0] and visit in texts[0]
+        assert "SIP Lyon 3e → SIE Lyon Nord" in texts[1] and REASON in texts[1]
+        assert visit in texts[2] and "Guichet" in texts[2]
+        assert "TVA d'une micro-entreprise" in texts[2]
+        assert earlier_reference in texts[3] and "Internet" in texts[3]
         assert page_b.get_by_role("link", name=visit).count() == 1
         assert_clean(page_b)
         screenshot(page_b, "contacts-summary-office-b")
@@ -144,7 +183,8 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         page_b.get_by_label("Canal", exact=True).select_option(label="Guichet")
         page_b.get_by_role("button", name="Filtrer").click()
         page_b.wait_for_load_state()
-        assert page_b.locator("#timeline tbody tr").count() == 1
+        assert page_b.locator("#timeline tbody tr.ec-entry").count() == 1
+        assert earlier_reference not in page_b.locator("#timeline").inner_text()
         assert_clean(page_b)
     finally:
         page_b.context.close()
@@ -167,8 +207,20 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         assert response.ok
         history = page_t.locator("body").inner_text()
         assert "TVA d'une micro-entreprise" in history and visit in history
+        # The visit's row is not worded as a request sent (the earlier online one is "Envoyée").
+        visit_row = page_t.locator("tr", has_text=visit).inner_text().upper()
+        assert "ENVOYÉE" not in visit_row and "SUITE EN COURS" in visit_row
         assert_clean(page_t)
         screenshot(page_t, "contacts-taxpayer-history")
+        # The visit's own page: the words of the preview, not those of a request sent online.
+        page_t.get_by_role("link", name="TVA d'une micro-entreprise").click()
+        page_t.wait_for_load_state()
+        seen = page_t.locator("main").inner_text()
+        assert "Votre visite à l’accueil du service SIP Lyon 3e, le" in seen
+        assert "a transmis votre demande au service SIE Lyon Nord" in seen
+        assert "Votre demande est arrivée" not in seen and "ENVOYÉE" not in seen.upper()
+        assert_clean(page_t)
+        screenshot(page_t, "contacts-taxpayer-visit")
     finally:
         page_t.context.close()
 
@@ -190,6 +242,7 @@ def test_an_unidentified_visitor_then_attached_to_the_taxpayer(
     page.get_by_label("Objet").fill("Courrier sans numéro fiscal")
     page.get_by_label("Résumé de l'échange").fill("Lettre reçue sans référence ni numéro fiscal.")
     page.get_by_label("À traiter dans mon service").check()
+    page.get_by_label("Non, note interne").check()
     # Forgotten: the identity. The message says so and nothing typed is lost.
     page.get_by_role("button", name="Enregistrer le contact").click()
     page.wait_for_load_state()

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from app.cases import access, presence
+from app.cases import access, presence, routing
 from app.directory import access as directory_access
 from app.platform.cache import VersionedCache, references
 from app.platform.templating import format_date
@@ -114,6 +114,8 @@ class CasePage:
     topic_label: str = ""
     tax_matter_label: str = ""
     may: dict[str, bool] = field(default_factory=dict)
+    # The office routing says is competent, preselected in the transfer form (not this one).
+    competent_office_id: int | None = None
 
 
 def fill_template(body: str, case: Case, *, today: datetime | None = None) -> str:
@@ -223,10 +225,12 @@ def load(agent: Any, case: Case) -> CasePage:
         )
     office_groups: list[OfficeGroup] = []
     office_options = Markup("")
+    competent_office_id: int | None = None
     if may["transfer"]:
         directory = transfer_directory()
         office_groups = directory.excluding(case.office_id)
         office_options = directory.options(case.office_id)
+        competent_office_id = _competent_elsewhere(case)
     viewers = presence.mark(case.id, agent.id, agent.full_name)
     last_message_id = max((message.id for message in messages), default=0)
     lists = references()
@@ -244,7 +248,21 @@ def load(agent: Any, case: Case) -> CasePage:
         topic_label=lists.topic_labels.get(case.topic_id or 0, ""),
         tax_matter_label=lists.tax_matter_labels.get(case.tax_matter_id or 0, ""),
         may=may,
+        competent_office_id=competent_office_id,
     )
+
+
+def _competent_elsewhere(case: Case) -> int | None:
+    """The competent office for the request (routing: its topic and tax matter, the taxpayer's
+    commune) when it is not the office holding it; None for an unidentified person."""
+    if case.taxpayer is None:
+        return None
+    office_id = routing.competent_office_id_for(
+        taxpayer=case.taxpayer,
+        topic_id=case.topic_id,
+        tax_matter_id=case.tax_matter_id,
+    )
+    return office_id if office_id != case.office_id else None
 
 
 def _load_transfer_directory() -> TransferDirectory:

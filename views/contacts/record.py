@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from app.cases import access, operations
+from app.cases import access, operations, routing
 from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
 from app.cases.summary import SearchResult, search_taxpayers, taxpayer_for_agent
 from app.platform.params import int_or_none
-from models import Channel, Office, TaxMatter, Taxpayer, Topic, db
+from models import Channel, Message, Office, TaxMatter, Taxpayer, Topic, Transfer, db, utcnow
 from views.contacts.guard import PERMISSION, agents_only
 
 
@@ -76,6 +76,20 @@ def _receiving_offices(agent: Any) -> list[Office]:
     )
 
 
+def _competent(agent: Any, taxpayer: Taxpayer | None, topics: list[Topic]) -> dict[int, int]:
+    """{topic id: the competent office (routing)} for a known taxpayer, the agent's own office
+    left out (a contact is forwarded only elsewhere)."""
+    if taxpayer is None:
+        return {}
+    competent = routing.competent_offices_by_topic(taxpayer=taxpayer, topics=topics)
+    return {topic: office for topic, office in competent.items() if office != agent.office_id}
+
+
+def _visible(value: str | None) -> bool | None:
+    """The explicit yes/no of "visible par l'usager": anything else is no choice at all."""
+    return {"1": True, "0": False}.get(value or "")
+
+
 class ContactView(BaseView):
     route_base = "/agent/contacts"
     class_permission_name = "Contacts"
@@ -120,13 +134,16 @@ class ContactView(BaseView):
         unknown: bool,
         values: dict[str, Any] | None = None,
         error: OperationError | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> str:
         if values is None:
-            values = {
-                "submission_token": secrets.token_urlsafe(24),
-                "disposition": HANDLED,
-                "visible_to_taxpayer": "1",
-            }
+            values = {"submission_token": secrets.token_urlsafe(24), "disposition": HANDLED}
+        topics = _topics(taxpayer)
+        offices = _receiving_offices(agent)
+        competent = _competent(agent, taxpayer, topics)
+        chosen_topic = int_or_none(values.get("topic"))
+        if not values.get("to_office") and chosen_topic in competent:
+            values = {**values, "to_office": str(competent[chosen_topic])}
         return self.render_template(
             "contacts/new.html",
             agent=agent,
@@ -136,10 +153,12 @@ class ContactView(BaseView):
             error=error,
             channels=AGENT_CHANNELS,
             dispositions=[(key, _disposition_labels()[key]) for key in DISPOSITIONS],
-            topics=_topics(taxpayer),
+            topics=topics,
             tax_matters=_tax_matters(taxpayer),
-            offices=_receiving_offices(agent),
+            offices=offices,
+            competent=competent,
             forwarded=FORWARDED,
+            preview=preview,
         )
 
     def _record(self, agent: Any) -> str | Response:
@@ -152,8 +171,15 @@ class ContactView(BaseView):
                 abort(404)
         unknown = taxpayer is None
         values = form.to_dict()
-        if "visible_to_taxpayer" not in form:
-            values["visible_to_taxpayer"] = ""
+        values.pop("preview", None)
+        if form.get("preview"):
+            return self._form(
+                agent,
+                taxpayer=taxpayer,
+                unknown=unknown,
+                values=values,
+                preview=_preview(agent, form),
+            )
         try:
             channel = _channel(form.get("channel"))
             tax_year = _year(form.get("tax_year"))
@@ -174,7 +200,7 @@ class ContactView(BaseView):
                 disposition=disposition,
                 to_office=to_office,
                 reason=form.get("reason") if disposition == FORWARDED else None,
-                visible_to_taxpayer="visible_to_taxpayer" in form,
+                visible_to_taxpayer=_visible(form.get("visible_to_taxpayer")),
                 submission_token=form.get("submission_token") or None,
             )
         except OperationError as refused:
@@ -208,7 +234,43 @@ class ContactView(BaseView):
             )
         if access.case_for_agent(agent, case_id) is not None:
             return redirect(url_for("CasesView.show", case_id=case_id))
-        return redirect(url_for("ContactView.new"))
+        return redirect(url_for("ContactView.show", case_id=case_id))
+
+    # --- what the recording agent keeps of a contact forwarded away ----------------------------
+
+    @expose("/<int:case_id>")
+    @agents_only
+    def show(self, case_id: int) -> str | Response:
+        agent = current_user
+        if access.case_for_agent(agent, case_id) is not None:
+            return redirect(url_for("CasesView.show", case_id=case_id))
+        case = access.contact_recorded_by(agent, case_id)
+        if case is None:
+            abort(404)
+        messages = db.session.scalars(
+            select(Message)
+            .where(Message.case_id == case.id, access.messages_written_by(agent))
+            .order_by(Message.created_at, Message.id)
+        ).all()
+        transfers = db.session.scalars(
+            select(Transfer)
+            .options(joinedload(Transfer.from_office), joinedload(Transfer.to_office))
+            .where(Transfer.case_id == case.id, Transfer.agent_id == agent.id)
+            .order_by(Transfer.created_at, Transfer.id)
+        ).all()
+        rendered = self.render_template(
+            "contacts/recorded.html", case=case, messages=messages, transfers=transfers
+        )
+        operations.log_access(
+            agent=agent,
+            object_kind="contact",
+            object_id=case.id,
+            taxpayer_id=case.taxpayer_id,
+            case_id=case.id,
+            reason=_("Contact que j'ai enregistré"),
+        )
+        db.session.commit()
+        return rendered
 
     # --- attach a contact of someone not identified at the time -------------------------------
 
@@ -270,6 +332,23 @@ def _log_search(agent: Any, result: SearchResult | None) -> None:
             reason=_("Recherche d'un usager"),
         )
         db.session.commit()
+
+
+def _preview(agent: Any, form: Any) -> dict[str, Any]:
+    """What the taxpayer would see of the contact being recorded, from the form as it is."""
+    channel = {member.value: member for member in AGENT_CHANNELS}.get(form.get("channel") or "")
+    disposition = form.get("disposition") or ""
+    to_office = _get(Office, form.get("to_office")) if disposition == FORWARDED else None
+    return {
+        "visible": _visible(form.get("visible_to_taxpayer")),
+        "channel": channel.value if channel else "",
+        "office": agent.office.name if agent.office else "",
+        "to_office": to_office.name if to_office else "",
+        "at": utcnow(),
+        "subject": (form.get("subject") or "").strip(),
+        "summary": (form.get("summary") or "").strip(),
+        "disposition": disposition,
+    }
 
 
 def _channel(value: str | None) -> Channel:

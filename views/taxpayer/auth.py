@@ -26,6 +26,7 @@ from views.taxpayer.forms import (
 from views.taxpayer.session import (
     PENDING_KEY,
     current_taxpayer,
+    remember_browser,
     session_committed,
     sign_in,
     sign_out,
@@ -70,17 +71,7 @@ def _open_session(taxpayer: Taxpayer, next_url: str | None) -> Response:
     sign_in(taxpayer)
     db.session.commit()
     session_committed()
-    response = redirect(_safe_next(next_url))
-    response.set_cookie(
-        taxpayers.TRUSTED_COOKIE,
-        taxpayers.trust_browser(request.cookies.get(taxpayers.TRUSTED_COOKIE), taxpayer),
-        max_age=taxpayers.trusted_browser_days() * 24 * HOUR,
-        path="/espace",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+    return remember_browser(redirect(_safe_next(next_url)), taxpayer)
 
 
 @blueprint.route("/connexion", methods=["GET", "POST"])

@@ -10,7 +10,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, SelectChoice, StringField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from app.taxpayers.accounts import PASSWORD_MAX, PASSWORD_MIN
@@ -188,6 +195,30 @@ class EmailChangeForm(FlaskForm):
     current_password = PasswordField(
         _l("Votre mot de passe actuel"),
         validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=PASSWORD_MAX)],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    # Names of their own: the e-mail form of the same page has a "current_password" too.
+    old_password = PasswordField(
+        _l("Votre mot de passe actuel"),
+        validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=PASSWORD_MAX)],
+    )
+    new_password = _new_password(_l("Nouveau mot de passe"))
+    new_password_confirm = PasswordField(
+        _l("Confirmez le nouveau mot de passe"),
+        validators=[
+            DataRequired(_l("Saisissez le mot de passe une seconde fois.")),
+            EqualTo("new_password", message=_l("Les deux mots de passe ne sont pas identiques.")),
+        ],
+    )
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Pourquoi retirez-vous votre demande ? (facultatif)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=2000)],
     )
 
 

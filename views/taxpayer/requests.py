@@ -27,6 +27,7 @@ from app.extensions import csrf
 from app.platform.params import int_or_none
 from models import Case, Message, TaxMatter, Taxpayer, Topic, db
 from views.taxpayer import blueprint
+from views.taxpayer.forms import WithdrawForm
 from views.taxpayer.session import (
     current_taxpayer,
     keep_draft_and_sign_in,
@@ -344,3 +345,39 @@ def reply(reference: str) -> Response | tuple[str, int]:
             return redirect(url_for("taxpayer.thread", reference=reference, envoye=1))
     db.session.rollback()
     return render_thread(case, form=form, errors=errors, status=400)
+
+
+# --- withdrawing a request no agent has answered yet ---------------------------------------
+
+
+@blueprint.route("/demandes/<reference>/retirer", methods=["GET", "POST"])
+@taxpayer_required
+def withdraw(reference: str) -> Response | tuple[str, int]:
+    """Ask for confirmation, then withdraw: the request is kept, closed and marked withdrawn."""
+    taxpayer = me()
+    case = case_or_404(taxpayer, reference)
+    thread_url = url_for("taxpayer.thread", reference=reference)
+    if not access.taxpayer_may_withdraw(taxpayer, case):
+        flash(
+            _(
+                "Cette demande ne peut plus être retirée : un agent y a déjà répondu ou elle "
+                "est close."
+            ),
+            "error",
+        )
+        return redirect(thread_url)
+    form = WithdrawForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                operations.withdraw_case(taxpayer=taxpayer, case=case, reason=form.reason.data)
+                db.session.commit()
+            except operations.OperationError as refused:
+                db.session.rollback()
+                flash(refused.message, "error")
+                return redirect(thread_url)
+            flash(_("Votre demande %(reference)s est retirée.", reference=reference), "success")
+            return redirect(thread_url)
+        status = 400
+    return render_template("taxpayer/withdraw.html", case=case, form=form), status

@@ -14,12 +14,13 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.platform import sessions
 from app.platform.headers import from_another_site
+from app.taxpayers import accounts as taxpayers
 from app.taxpayers.accounts import stash_draft, take_draft
 from models import Taxpayer, db
 
@@ -35,6 +36,21 @@ def current_taxpayer() -> Taxpayer | None:
         taxpayer_id = session.get(SESSION_KEY)
         g.taxpayer = db.session.get(Taxpayer, taxpayer_id) if taxpayer_id else None
     return g.taxpayer
+
+
+def remember_browser(response: Response, taxpayer: Taxpayer) -> Response:
+    """This browser passed the e-mailed code (or its owner just changed the password here): it is
+    trusted for ``TAXPAYER_TRUSTED_BROWSER_DAYS`` by a signed, HttpOnly cookie."""
+    response.set_cookie(
+        taxpayers.TRUSTED_COOKIE,
+        taxpayers.trust_browser(request.cookies.get(taxpayers.TRUSTED_COOKIE), taxpayer),
+        max_age=taxpayers.trusted_browser_days() * 24 * 3600,
+        path="/espace",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def me() -> Taxpayer:

@@ -18,7 +18,8 @@ from app.cases import access, operations
 from app.cases.attachments import limits, path_of
 from app.directory import settings
 from app.platform.params import page_number
-from models import Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db
+from app.taxpayers import documents
+from models import AuthorKind, Case, CaseStatus, Message, Taxpayer, Topic, Transfer, db, utcnow
 from views.taxpayer import blueprint
 from views.taxpayer.session import me, pop_draft, taxpayer_required
 
@@ -117,9 +118,16 @@ def render_thread(
         .order_by(Transfer.created_at, Transfer.id)
     ).all()
     max_count, max_bytes = limits()
+    report = next(
+        (m.id for m in messages if m.author_kind is AuthorKind.AGENT), None
+    )  # a recorded contact opens with the agent's report of the exchange
     return (
         render_template(
             "taxpayer/thread.html",
+            contact_state=contact_state(case),
+            contact_report_id=report if case.is_recorded_contact else None,
+            recording_office_name=(case.recording_office or case.office).name,
+            may_withdraw=access.taxpayer_may_withdraw(me(), case),
             case=case,
             messages=messages,
             transfers=transfers,
@@ -135,6 +143,20 @@ def render_thread(
         ),
         status,
     )
+
+
+def contact_state(case: Case) -> str:
+    """Where a recorded contact stands, in the taxpayer's words (templates/taxpayer/_contact)."""
+    if case.status is CaseStatus.CLOSED:
+        handled_there = (
+            case.first_answer_at is not None and case.first_answer_at == case.received_at
+        )
+        return "handled" if handled_there else "closed"
+    if case.status is CaseStatus.AWAITING_TAXPAYER:
+        return "awaiting"
+    if case.recording_office_id is not None and case.office_id != case.recording_office_id:
+        return "forwarded"
+    return "kept"
 
 
 def new_token() -> str:
@@ -173,3 +195,49 @@ def attachment(attachment_id: int) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@blueprint.get("/demandes/<reference>/recepisse.pdf")
+@taxpayer_required
+def receipt(reference: str) -> Response:
+    """The receipt of a request (or the attestation of a recorded contact), as a PDF."""
+    taxpayer = me()
+    case = case_or_404(taxpayer, reference)
+    first_transfer = db.session.scalar(
+        select(Transfer)
+        .options(joinedload(Transfer.from_office))
+        .where(Transfer.case_id == case.id)
+        .order_by(Transfer.created_at, Transfer.id)
+        .limit(1)
+    )
+    received_by = case.recording_office or (
+        first_transfer.from_office if first_transfer else case.office
+    )
+    body = documents.receipt_pdf(
+        reference=case.reference,
+        recorded_contact=case.is_recorded_contact,
+        channel=str(case.channel.label),
+        received_at=case.received_at,
+        office=received_by.name,
+        current_office=case.office.name,
+        topic=case.topic.full_label,
+        tax_matter=(
+            f"{case.tax_matter.label} ({case.tax_year})"
+            if case.tax_matter and case.tax_year
+            else (case.tax_matter.label if case.tax_matter else None)
+        ),
+        subject=case.subject,
+        taxpayer_name=taxpayer.display_name,
+        taxpayer_identifier=taxpayer.identifier,
+        withdrawn_at=case.withdrawn_at,
+        generated_at=utcnow(),
+    )
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="recepisse-{case.reference}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -19,3 +19,31 @@
   }
   update();
 })();
+
+// Forwarding: the competent office for the chosen topic (routing rules and the taxpayer's
+// commune, computed by the server) is preselected, until the agent picks an office themself.
+(function () {
+  "use strict";
+  var select = document.getElementById("to_office");
+  var topic = document.getElementById("topic");
+  if (!select || !topic) {
+    return;
+  }
+  var competent = {};
+  try {
+    competent = JSON.parse(select.getAttribute("data-competent") || "{}");
+  } catch (ignored) {
+    competent = {};
+  }
+  var chosenByHand = false;
+  select.addEventListener("change", function () {
+    chosenByHand = true;
+  });
+  topic.addEventListener("change", function () {
+    if (chosenByHand) {
+      return;
+    }
+    var office = competent[topic.value];
+    select.value = office ? String(office) : "";
+  });
+})();
