@@ -46,7 +46,6 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
-from app.steering import rollups
 from models import Agent, Office, OfficeKind, OfficeTerritory, db
 
 OFFICES = "offices"
@@ -117,6 +116,19 @@ class ImportReport:
 
 
 # --- shared parsing ---------------------------------------------------------------------------
+
+
+# Who must hear, in the same transaction, that an office moved in the tree: the steering rollups
+# (the factory registers ``app.steering.rollups.office_moved``; the directory does not import
+# steering, which reads the office tree and so sits above it).
+OfficeMoved = Callable[[int, str, str], None]
+_office_moved: list[OfficeMoved] = []
+
+
+def on_office_moved(listener: OfficeMoved) -> None:
+    """Call ``listener(office_id, old_path, new_path)`` whenever an office moves (once)."""
+    if listener not in _office_moved:
+        _office_moved.append(listener)
 
 
 def _plain(text: str) -> str:
@@ -288,8 +300,9 @@ def move_office(office: Office, parent: Office | None) -> None:
         return
     office.path = new_path
     if old_path and old_path != "/":
-        # Its cases now count under other ancestors (the steering rollups).
-        rollups.office_moved(office.id, old_path, new_path)
+        # Its cases now count under other ancestors (the steering rollups listen).
+        for listener in _office_moved:
+            listener(office.id, old_path, new_path)
         for descendant in db.session.scalars(
             select(Office).where(Office.path.startswith(old_path), Office.id != office.id)
         ):
