@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -27,7 +26,7 @@ from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from helpers import sign_in_agent, sign_in_taxpayer
+from helpers import free_port, sign_in_agent, sign_in_taxpayer
 from sqlalchemy import text
 
 from app import create_app
@@ -43,12 +42,6 @@ KEPT_TABLES = {
     "ab_permission_view_role",
     "ab_role",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class IsolatedClient(FlaskClient):

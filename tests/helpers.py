@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +33,14 @@ PRODUCTION_ENV = {
     "CLAMD_ADDRESS": "127.0.0.1:3310",
     "TRUSTED_PROXIES": "1",
 }
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (scripts and tests never use fixed ports)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

@@ -3,7 +3,6 @@ administrators, and sent once they retry it after the cause is fixed. Real SMTP 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,16 +11,10 @@ from aiosmtpd.controller import Controller
 from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token, run_jobs
+from helpers import csrf_token, free_port, run_jobs
 
 from app.notifications.outbox import queue_email
 from models import Notification, NotificationKind, NotificationStatus, db
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RefusingHandler:

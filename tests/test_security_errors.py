@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 from flask.testing import FlaskClient
+from helpers import free_port
 
 from config import BASE_DIR
 
