@@ -18,6 +18,7 @@ from rq.job import Job
 from app import create_app
 from app.platform.queue import get_redis
 from jobs import context
+from jobs.notices import enqueue_daily as enqueue_daily_notices
 from jobs.notifications import sweep_outbox
 from jobs.retention import enqueue_daily
 from jobs.rollups import fold_journal
@@ -43,6 +44,7 @@ def _sweep_forever(stop: threading.Event, interval: float) -> None:
             if count:
                 log.info("Sweep queued %s due notification(s)", count)
             enqueue_daily()  # the retention periods, once a day across all workers
+            enqueue_daily_notices()  # agents' due-date notices and digests, once a day
             fold_journal()  # the steering journal into the rollups
         except Exception:  # the sweep must outlive a Redis or database outage
             log.exception("Outbox sweep failed; next try in %s s", interval)

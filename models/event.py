@@ -29,6 +29,8 @@ class EventKind(LabelledEnum):
     REOPENED = "reopened", _l("Rouverte")
     ATTACHED_TO_TAXPAYER = "attached_to_taxpayer", _l("Rattachée à l'usager")
     ARCHIVED = "archived", _l("Archivée")
+    LINKED = "linked", _l("Liée à une autre demande")
+    MERGED = "merged", _l("Doublon fusionné")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -46,15 +46,18 @@ from werkzeug.routing import Rule
 
 from app.cases.attachments import path_of
 from models import (
+    AgentNotice,
     Attachment,
     AuthorKind,
     Message,
+    NoticeKind,
     Notification,
     NotificationKind,
     NotificationStatus,
     OfficeKind,
     ReplyTemplate,
     RoutingRule,
+    Tag,
     db,
 )
 
@@ -75,7 +78,20 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 # never "ok"/"done"; administrators do not read requests (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/", "GET"): row("ok"),
-    ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    # Steering users and administrators land on their figures (issue 16).
+    ("/agent/", "GET"): row(
+        "ok", anon="login", tp_b="login", tp_a="login", steering="done", admin="done"
+    ),
+    ("/agent/avis/", "GET"): row("ok", anon="login", tp_b="login", steering="no", tp_a="login"),
+    ("/agent/avis/<int:notice_id>/ouvrir", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="done"
+    ),
+    ("/agent/avis/preferences", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login", admin="no"
+    ),
+    ("/agent/avis/tout-lire", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login"
+    ),
     ("/agent/contacts/<int:case_id>/rattacher", "GET"): row("no", agent_a="ok", manager="ok"),
     ("/agent/contacts/<int:case_id>/rattacher", "POST"): row("no"),
     ("/agent/contacts/nouveau", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
@@ -88,6 +104,15 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "login", agent_b="no", steering="no", agent_a="bad", manager="done", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/cloturer", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/etiquettes", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/fusionner", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/lier", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/note", "POST"): row(
@@ -113,6 +138,18 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("/agent/demandes/<int:case_id>/transmettre", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/groupe/", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login", admin="no"
+    ),
+    ("/agent/etiquettes/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="ok"
+    ),
+    ("/agent/etiquettes/", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="bad"
+    ),
+    ("/agent/etiquettes/<int:tag_id>/retirer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="done"
     ),
     ("/agent/recherche/", "GET"): row(
         "ok", anon="login", tp_b="login", steering="no", tp_a="login"
@@ -492,6 +529,11 @@ def _targets(world: World, rule: Rule) -> Targets:
         status=NotificationStatus.FAILED,
     )
     db.session.add(failed)
+    tag = Tag(office_id=world.office_a.id, name=f"Étiquette {secrets.token_hex(3)}")
+    db.session.add(tag)
+    db.session.flush()
+    notice = AgentNotice(agent_id=world.agent_a.id, kind=NoticeKind.NEW_CASE, case_id=case.id)
+    db.session.add(notice)
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -513,6 +555,8 @@ def _targets(world: World, rule: Rule) -> Targets:
             "taxpayer_id": world.taxpayer_a.id,
             "office_id": world.office_a.id,
             "notification_id": failed.id,
+            "notice_id": notice.id,
+            "tag_id": tag.id,
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",

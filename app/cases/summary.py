@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.cases import access
+from app.cases.organise import LinkedCase, linked_cases
 from app.platform.cache import References, references
 from app.platform.templating import PARIS
 from models import OPEN_STATUSES, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
@@ -196,6 +197,8 @@ class Entry:
     case: Case
     may_open: bool
     transfers: list[Transfer] = field(default_factory=list)
+    # Requests linked to this one, or merged with it (issue 16).
+    links: list[LinkedCase] = field(default_factory=list)
 
     @property
     def agent(self) -> Any:
@@ -224,7 +227,8 @@ def timeline(
     cursor: Cursor | None = None,
     page_size: int = PAGE_SIZE,
 ) -> TimelinePage:
-    """One page of every case and contact, newest first: 2 queries (cases, their transfers)."""
+    """One page of every case and contact, newest first: 3 queries (cases, their transfers,
+    their links)."""
     query = _timeline_query(agent, taxpayer, filters or Filters())
     if cursor is not None:
         query = query.where(cursor.clause())
@@ -241,8 +245,10 @@ def timeline(
             .order_by(Transfer.created_at, Transfer.id)
         ):
             by_case[transfer.case_id].append(transfer)
+        links = linked_cases([entry.case.id for entry in entries])
         for entry in entries:
             entry.transfers = by_case.get(entry.case.id, [])
+            entry.links = links[entry.case.id]
     next_cursor = None
     if more:
         last = entries[-1].case

@@ -1,13 +1,20 @@
-"""The agent's home in e-contacts."""
+"""The home of e-contacts: each role lands on its own page.
+
+Agents and office managers: "Ma journée" (``views.agent.day``); steering users and
+administrators without an office to handle: their figures (the steering dashboard).
+"""
 
 from __future__ import annotations
 
-from flask import redirect
+from flask import redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.directory import access
+from app.steering import access as steering_access
+from models import db, utcnow
+from views.agent import day
 
 
 class AgentIndexView(IndexView):
@@ -18,8 +25,15 @@ class AgentIndexView(IndexView):
     def index(self) -> str | Response:
         if not current_user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
-        return self.render_template(
+        agent = current_user
+        if not access.handles_cases(agent) and steering_access.may_steer(agent):
+            return redirect(url_for("SteeringView.dashboard"))
+        my_day = day.load(agent, utcnow()) if access.handles_cases(agent) else None
+        html = self.render_template(
             self.index_template,
-            agent=current_user,
-            handles_cases=access.handles_cases(current_user),
+            agent=agent,
+            handles_cases=access.handles_cases(agent),
+            my_day=my_day,
         )
+        db.session.rollback()
+        return html
