@@ -6,7 +6,7 @@ from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
-from app.cases import notices
+from app.cases import notices as case_notices
 from app.directory import access
 from views.agent.cases import BulkCasesView, CasesView
 from views.agent.notices import NoticesView
@@ -38,5 +38,5 @@ def agent_notices() -> str | None:
     requests (steering, administrators): one capped count per page."""
     if not access.handles_cases(current_user):
         return None
-    count = notices.unread_count(current_user)
-    return notices.counter_label(count) if count else ""
+    count = case_notices.unread_count(current_user)
+    return case_notices.counter_label(count) if count else ""
