@@ -33,6 +33,7 @@ from sqlalchemy import delete
 from app import create_app
 from app.platform.queue import get_redis
 from jobs import context
+from jobs.notices import enqueue_daily as enqueue_daily_notices
 from jobs.notifications import send_due_directly, sweep_outbox
 from jobs.retention import enqueue_daily
 from jobs.rollups import fold_journal
@@ -133,7 +134,7 @@ def sweep_once(state: WorkerState) -> None:
         with state.lock:
             state.redis_ok = redis_ok
         if redis_ok:
-            for daily in (enqueue_daily, enqueue_daily_cleanup):
+            for daily in (enqueue_daily, enqueue_daily_cleanup, enqueue_daily_notices):
                 try:
                     daily()  # once a day across all workers
                 except Exception:

@@ -13,11 +13,21 @@ from models.case import (
     Transfer,
 )
 from models.event import AccessLog, Event, EventKind
+from models.notice import AgentDigest, AgentNotice, AgentPreference, NoticeKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import Office, OfficeKind, OfficeTerritory
-from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
+from models.reference import (
+    ClosingOutcome,
+    ReplyTemplate,
+    RoutingRule,
+    Setting,
+    TaxMatter,
+    TemplateAction,
+    Topic,
+)
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
+from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
 from models.taxpayer import Taxpayer, TaxpayerKind
 from models.worker import WorkerHeartbeat
 
@@ -25,15 +35,23 @@ __all__ = [
     "OPEN_STATUSES",
     "AccessLog",
     "Agent",
+    "AgentDigest",
+    "AgentNotice",
+    "AgentPreference",
     "Attachment",
     "AuthorKind",
     "Case",
+    "CaseLink",
+    "CaseLinkKind",
     "CaseStatus",
+    "CaseTag",
     "Channel",
+    "ClosingOutcome",
     "Event",
     "EventKind",
     "LoginSession",
     "Message",
+    "NoticeKind",
     "Notification",
     "NotificationKind",
     "NotificationStatus",
@@ -46,9 +64,11 @@ __all__ = [
     "SteeringChange",
     "SteeringCount",
     "SteeringDuration",
+    "Tag",
     "TaxMatter",
     "Taxpayer",
     "TaxpayerKind",
+    "TemplateAction",
     "Topic",
     "Transfer",
     "WorkerHeartbeat",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import ForeignKey, Integer, String
+from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
+from sqlalchemy import ForeignKey, Integer, String, exists, literal, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
@@ -41,3 +41,13 @@ class Agent(User):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+def holds_role(*names: str) -> Any:
+    """SQL: the agent (``Agent.id`` of the enclosing query) holds one of these roles. FAB's role
+    tables stay behind the models (decision 0002)."""
+    return exists(
+        select(literal(1))
+        .select_from(assoc_user_role.join(Role, Role.id == assoc_user_role.c.role_id))
+        .where(assoc_user_role.c.user_id == Agent.id, Role.name.in_(names))
+    )

@@ -30,6 +30,8 @@ class EventKind(LabelledEnum):
     ATTACHED_TO_TAXPAYER = "attached_to_taxpayer", _l("Rattachée à l'usager")
     ARCHIVED = "archived", _l("Archivée")
     WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
+    LINKED = "linked", _l("Liée à une autre demande")
+    MERGED = "merged", _l("Doublon fusionné")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

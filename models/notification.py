@@ -16,6 +16,7 @@ class NotificationKind(LabelledEnum):
     EMAIL_CONFIRMATION = "email_confirmation", _l("Confirmation de l'adresse électronique")
     PASSWORD_RESET = "password_reset", _l("Réinitialisation du mot de passe")
     SIGN_IN_CODE = "sign_in_code", _l("Code de connexion")
+    AGENT_DIGEST = "agent_digest", _l("Récapitulatif quotidien d'un agent")
 
 
 class NotificationStatus(LabelledEnum):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import UTCDateTime, db, str_enum, utcnow
+from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
 from models.office import Office, OfficeKind
 from models.taxpayer import TaxpayerKind
 
@@ -89,8 +90,45 @@ class RoutingRule(db.Model):  # type: ignore[name-defined]
         return f"{self.topic or '*'} / {self.tax_matter or '*'} → {self.office_kind.label}"
 
 
+class ClosingOutcome(db.Model):  # type: ignore[name-defined]
+    """How a request ended (issue), chosen from a list per topic when closing.
+
+    ``topic_id`` None: offered for every topic. ``asks_text``: "Autre", whose words the agent
+    types.
+    """
+
+    __tablename__ = "closing_outcome"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(160))
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topic.id", ondelete="RESTRICT"), index=True
+    )
+    asks_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    topic: Mapped[Topic | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class TemplateAction(LabelledEnum):
+    """What applying a reply template (a macro) prepares besides its text."""
+
+    ANSWER = "answer", _l("Répondre")
+    REQUEST_INFORMATION = "request_information", _l("Demander une précision")
+    ANSWER_AND_CLOSE = "answer_and_close", _l("Répondre et clôturer")
+
+
 class ReplyTemplate(db.Model):  # type: ignore[name-defined]
-    """A canned answer; ``{nom}``, ``{reference}``, ``{service}``, ``{date}`` are filled in."""
+    """A canned answer; ``{nom}``, ``{reference}``, ``{service}``, ``{date}`` are filled in.
+
+    With an ``action`` it is a macro: one click prepares the message, its kind and, for
+    "answer and close", the outcome; the agent still reads and edits before sending.
+    """
 
     __tablename__ = "reply_template"
 
@@ -103,9 +141,14 @@ class ReplyTemplate(db.Model):  # type: ignore[name-defined]
     )
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="RESTRICT"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    action: Mapped[TemplateAction | None] = mapped_column(str_enum(TemplateAction))
+    closing_outcome_id: Mapped[int | None] = mapped_column(
+        ForeignKey("closing_outcome.id", ondelete="RESTRICT")
+    )
 
     office: Mapped[Office | None] = relationship()
     topic: Mapped[Topic | None] = relationship()
+    closing_outcome: Mapped[ClosingOutcome | None] = relationship()
 
     def __str__(self) -> str:
         return self.title

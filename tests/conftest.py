@@ -30,9 +30,10 @@ from helpers import free_port, sign_in_agent, sign_in_taxpayer
 from sqlalchemy import text
 
 from app import create_app
+from app.cases.outcomes import national_rows
 from app.platform.queue import get_queue, get_redis
 from config import _normalise_database_url
-from models import Agent, OfficeKind, Taxpayer, db
+from models import Agent, ClosingOutcome, OfficeKind, Taxpayer, db
 
 KEPT_TABLES = {
     "alembic_version",
@@ -151,6 +152,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                         connection.execute(table.update().values({c.name: None for c in own}))
                 for table in tables:
                     connection.execute(table.delete())
+            # Reference data written by the migrations, as every test expects it.
+            connection.execute(ClosingOutcome.__table__.insert(), national_rows())
         get_queue().empty()
         # Rate-limit counters, one-time codes, drafts, presence: nothing carries over.
         connection = get_redis()

@@ -204,3 +204,12 @@ def make_reply_template(
     db.session.add(template)
     db.session.flush()
     return template
+
+
+def outcome_id(code: str) -> str:
+    """The id (as a form value) of a closing outcome of the reference data."""
+    from models import ClosingOutcome
+
+    found = db.session.scalar(db.select(ClosingOutcome.id).where(ClosingOutcome.code == code))
+    assert found is not None, code
+    return str(found)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import World, make_agent, make_case, make_reply_template
+from factories import World, make_agent, make_case, make_reply_template, outcome_id
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import run_jobs
@@ -228,16 +228,16 @@ def test_reply_and_close_with_an_outcome(
         "kind": "reponse",
         "body": "C'est réglé.",
         "close": "1",
-        "outcome": "",
+        "outcome_id": "",
         "submission_token": field(page, "submission_token"),
     }
     response = post_action(agent_a_client, case_a.id, "repondre", data)
     assert response.status_code == 400
     html = refused_and_back(agent_a_client, response)
-    assert "Indiquez l'issue de la demande pour la clôturer." in html
+    assert "Choisissez l'issue de la demande pour la clôturer." in html
     assert "C'est réglé.</textarea>" in html  # what was typed is kept
     assert _reload(case_a.id).status is CaseStatus.NEW
-    data["outcome"] = "Demande satisfaite"
+    data["outcome_id"] = outcome_id("granted")
     response = post_action(agent_a_client, case_a.id, "repondre", data)
     assert response.status_code == 302
     case = _reload(case_a.id)
@@ -272,7 +272,7 @@ def test_a_refused_attachment_keeps_the_typed_text(
     assert response.status_code == 400
     html = refused_and_back(agent_a_client, response)
     assert "Voir la pièce jointe.</textarea>" in html
-    assert "Joignez à nouveau vos fichiers" in html
+    assert "Choisissez à nouveau vos fichiers : ceux-ci ont été refusés." in html
     assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 1
 
 
@@ -356,20 +356,21 @@ def test_close_and_reopen(world: World, case_a: Case, agent_a_client: FlaskClien
     page = page_of(agent_a_client, case_a.id)
     version = field(page, "expected_version")
     response = post_action(
-        agent_a_client, case_a.id, "cloturer", {"outcome": "", "expected_version": version}
+        agent_a_client, case_a.id, "cloturer", {"outcome_id": "", "expected_version": version}
     )
     assert response.status_code == 400
-    assert "Renseignez le champ « Issue »." in text_of(response)
+    assert "Choisissez l'issue de la demande pour la clôturer." in text_of(response)
     response = post_action(
         agent_a_client,
         case_a.id,
         "cloturer",
-        {"outcome": "Sans suite", "expected_version": version},
+        {"outcome_id": outcome_id("no_follow_up"), "expected_version": version},
     )
     assert response.status_code == 302
     assert "La demande a été clôturée." in _flash(agent_a_client, response)
     case = _reload(case_a.id)
-    assert case.status is CaseStatus.CLOSED and case.outcome == "Sans suite"
+    assert case.status is CaseStatus.CLOSED
+    assert case.outcome == "Sans suite (désistement, usager injoignable)"
     assert events_of(case.id)[-1] == "closed"
     page = page_of(agent_a_client, case_a.id)
     assert "Rouvrir la demande" in page and "Clôturer sans répondre" not in page
@@ -393,8 +394,8 @@ def test_transfer_needs_an_office_and_a_reason_then_moves_the_request(
     assert '<optgroup label="DDFiP du Rhône">' in page
     assert '<optgroup label="DDFiP de la Loire">' in page
     assert f'<option value="{world.office_b.id}"' in page
-    assert f'<option value="{world.office_a.id}"' not in page
-    assert f'<option value="{world.directorate.id}"' not in page
+    assert f'<option value="{world.office_a.id}">{world.office_a.name}<' not in page
+    assert f'<option value="{world.directorate.id}">{world.directorate.name}<' not in page
     version = field(page, "expected_version")
     response = post_action(
         agent_a_client,
@@ -466,7 +467,10 @@ def test_a_stale_action_is_refused_with_a_clear_message(
         {"assignee_id": str(other.id), "expected_version": field(manager_page, "expected_version")},
     )
     response = post_action(
-        agent_a_client, case_a.id, "cloturer", {"outcome": "Sans suite", "expected_version": stale}
+        agent_a_client,
+        case_a.id,
+        "cloturer",
+        {"outcome_id": outcome_id("no_follow_up"), "expected_version": stale},
     )
     assert response.status_code == 302
     html = _flash(agent_a_client, response)
@@ -492,7 +496,10 @@ def test_closing_a_request_someone_just_transferred_is_a_404_not_a_close(
         },
     )
     response = post_action(
-        agent_a_client, case_a.id, "cloturer", {"outcome": "Sans suite", "expected_version": stale}
+        agent_a_client,
+        case_a.id,
+        "cloturer",
+        {"outcome_id": outcome_id("no_follow_up"), "expected_version": stale},
     )
     assert response.status_code == 404
     assert _reload(case_a.id).status is CaseStatus.NEW

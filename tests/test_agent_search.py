@@ -52,8 +52,21 @@ def test_by_reference_whatever_the_case(world: World, agent_a_client: FlaskClien
     case = make_case(world.taxpayer_a, world.office_a)
     make_case(world.taxpayer_a, world.office_a)
     db.session.commit()
-    page = _search(agent_a_client, f"  {case.reference.lower()} ")
-    assert "1 demande trouvée" in page and _links(page, case) == [True]
+    # An exact reference opens the request itself (issue 16).
+    response = agent_a_client.get(
+        "/agent/recherche/", query_string={"q": f"  {case.reference.lower()} "}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/agent/demandes/{case.id}")
+
+
+def test_a_reference_of_another_office_opens_nothing(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    elsewhere = make_case(world.taxpayer_a, world.office_b)
+    db.session.commit()
+    page = _search(agent_a_client, elsewhere.reference)
+    assert elsewhere.reference not in page.split("<h1")[-1] or "Aucune" in page
 
 
 def test_full_text_over_subjects_messages_and_notes(

@@ -45,16 +45,21 @@ from werkzeug.routing import BaseConverter, IntegerConverter, Rule
 
 from app.cases.attachments import path_of
 from models import (
+    AgentNotice,
     Attachment,
     AuthorKind,
     Case,
+    CaseLink,
+    CaseLinkKind,
     Message,
+    NoticeKind,
     Notification,
     NotificationKind,
     NotificationStatus,
     OfficeKind,
     ReplyTemplate,
     RoutingRule,
+    Tag,
     db,
 )
 
@@ -187,6 +192,14 @@ def _objects(world: World) -> dict[str, Any]:
         status=NotificationStatus.FAILED,
     )
     db.session.add_all([attachment, template, routing, failed])
+    tag = Tag(office_id=world.office_a.id, name="Étiquette fuzz")
+    # Another request of taxpayer A, so that a link or a merge can find a real reference.
+    other = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="Autre demande")
+    db.session.add(Message(case=other, author_kind=AuthorKind.TAXPAYER, body="Re", internal=False))
+    db.session.add(tag)
+    db.session.flush()
+    notice = AgentNotice(agent_id=world.agent_a.id, kind=NoticeKind.NEW_CASE, case_id=case.id)
+    db.session.add(notice)
     matter = make_tax_matter("Impôt fuzz")
     office = make_office(OfficeKind.SIE, parent=world.directorate)
     agent = make_agent(office, "agent")
@@ -197,6 +210,8 @@ def _objects(world: World) -> dict[str, Any]:
         "taxpayer_id": world.taxpayer_a.id,
         "office_id": world.office_a.id,
         "notification_id": failed.id,
+        "notice_id": notice.id,
+        "tag_id": tag.id,
         "reference": case.reference,
         "token": "jeton",
         "filename": "absent.csv",
@@ -236,8 +251,14 @@ def _broken_invariants(app: Flask) -> list[str]:
 
 def _check(app: Flask, session: Session) -> list[str]:
     problems = []
+    # A duplicate merged into another request gave it its messages (issue 16): its link says so.
+    merged = select(CaseLink.id).where(
+        CaseLink.case_id == Case.id, CaseLink.kind == CaseLinkKind.MERGED
+    )
     bare = session.scalars(
-        select(Case.id).where(~select(Message.id).where(Message.case_id == Case.id).exists())
+        select(Case.id).where(
+            ~select(Message.id).where(Message.case_id == Case.id).exists(), ~merged.exists()
+        )
     ).all()
     if bare:
         problems.append(f"requests without any message: {bare}")

@@ -22,10 +22,14 @@ def test_each_population_lands_in_its_own_space(
     for client, office in (
         (agent_a_client, "SIP Lyon 3e"),
         (manager_client, "SIP Lyon 3e"),
-        (steering_client, "DDFiP de la Loire"),
     ):
         page = client.get("/agent/").get_data(as_text=True)
-        assert office in page
+        assert office in page and "Ma journée" in page
+    # Steering users and administrators land on their figures (issue 16).
+    for client in (steering_client, admin_client):
+        response = client.get("/agent/")
+        assert response.status_code == 302 and response.headers["Location"] == "/pilotage/"
+    assert "DDFiP de la Loire" in steering_client.get("/pilotage/").get_data(as_text=True)
     # An agent's session is not a taxpayer's.
     assert agent_a_client.get("/espace/").status_code == 302
     assert admin_client.get("/users/list/").status_code == 200

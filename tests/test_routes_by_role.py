@@ -46,15 +46,18 @@ from werkzeug.routing import Rule
 
 from app.cases.attachments import path_of
 from models import (
+    AgentNotice,
     Attachment,
     AuthorKind,
     Message,
+    NoticeKind,
     Notification,
     NotificationKind,
     NotificationStatus,
     OfficeKind,
     ReplyTemplate,
     RoutingRule,
+    Tag,
     db,
 )
 
@@ -75,7 +78,18 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 # never "ok"/"done"; administrators do not read requests (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/", "GET"): row("ok"),
-    ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    # Steering users land on their figures (issue 16); administrators on their home (outbox).
+    ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login", steering="done"),
+    ("/agent/avis/", "GET"): row("ok", anon="login", tp_b="login", steering="no", tp_a="login"),
+    ("/agent/avis/<int:notice_id>/ouvrir", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="done"
+    ),
+    ("/agent/avis/preferences", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login", admin="no"
+    ),
+    ("/agent/avis/tout-lire", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login"
+    ),
     # The recorder's read-only page: the target is an online request of office A (not a contact
     # anyone recorded), so A's agents are sent to its request page; B has nothing there.
     ("/agent/contacts/<int:case_id>", "GET"): row("no", agent_a="done", manager="done"),
@@ -91,6 +105,15 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "login", agent_b="no", steering="no", agent_a="bad", manager="done", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/cloturer", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/etiquettes", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/fusionner", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/lier", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/note", "POST"): row(
@@ -116,6 +139,18 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("/agent/demandes/<int:case_id>/transmettre", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    ("/agent/demandes/groupe/", "POST"): row(
+        "done", anon="login", tp_b="login", steering="no", tp_a="login", admin="no"
+    ),
+    ("/agent/etiquettes/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="ok"
+    ),
+    ("/agent/etiquettes/", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="bad"
+    ),
+    ("/agent/etiquettes/<int:tag_id>/retirer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", manager="done"
     ),
     ("/agent/recherche/", "GET"): row(
         "ok", anon="login", tp_b="login", steering="no", tp_a="login"
@@ -507,6 +542,11 @@ def _targets(world: World, rule: Rule) -> Targets:
         status=NotificationStatus.FAILED,
     )
     db.session.add(failed)
+    tag = Tag(office_id=world.office_a.id, name=f"Étiquette {secrets.token_hex(3)}")
+    db.session.add(tag)
+    db.session.flush()
+    notice = AgentNotice(agent_id=world.agent_a.id, kind=NoticeKind.NEW_CASE, case_id=case.id)
+    db.session.add(notice)
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -528,6 +568,8 @@ def _targets(world: World, rule: Rule) -> Targets:
             "taxpayer_id": world.taxpayer_a.id,
             "office_id": world.office_a.id,
             "notification_id": failed.id,
+            "notice_id": notice.id,
+            "tag_id": tag.id,
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 
 from app.directory.access import handles_cases, is_office_manager
-from models import Attachment, Case, Message, Taxpayer, db
+from models import Attachment, Case, Message, Tag, Taxpayer, db
 
 # --- cases -------------------------------------------------------------------------------
 
@@ -137,6 +137,9 @@ ACTIONS = (
     "close",
     "reopen",
     "attach_taxpayer",
+    "tag",
+    "link",
+    "merge",
 )
 
 
@@ -156,9 +159,9 @@ def may(user: Any, action: str, case: Case) -> bool:
         return case.awaiting_acknowledgement
     if action == "attach_taxpayer":
         return case.taxpayer_id is None
-    if action in ("take", "request_information", "transfer", "close"):
+    if action in ("take", "request_information", "transfer", "close", "merge"):
         return case.is_open
-    return True  # reply and note: a reply to a closed case reopens it
+    return True  # reply, note, tag, link: a reply to a closed request reopens it
 
 
 # --- taxpayers and summary sheets --------------------------------------------------------------
@@ -178,3 +181,18 @@ def may_be_assigned(assignee: Any, case: Case) -> bool:
 def taxpayers_visible_to(user: Any) -> ColumnElement[bool]:
     """Whom an agent may look up (search, contact form): every taxpayer for an agent."""
     return true() if handles_cases(user) else false()
+
+
+# --- tags of an office -----------------------------------------------------------------------
+
+
+def tags_usable_by(user: Any) -> ColumnElement[bool]:
+    """The tags an agent may put on their office's requests and filter by: their office's."""
+    if not handles_cases(user):
+        return false()
+    return (Tag.office_id == user.office_id) & Tag.active.is_(True)
+
+
+def tags_managed_by(user: Any) -> ColumnElement[bool]:
+    """The tags an office manager creates, renames and retires: their office's."""
+    return Tag.office_id == user.office_id if is_office_manager(user) else false()

@@ -431,6 +431,47 @@ def remove_orphan_files(
         if len(candidates) >= batch:
             flush()
     flush()
+    # Files set aside for a refused form that never came back: no row can name them.
+    held = Path(current_app.config["DATA_DIR"]) / "held-attachments"
+    for path in held.glob("*") if held.is_dir() else []:
+        if not _KEY.fullmatch(path.name) or not path.is_file():
+            continue
+        report.scanned += 1
+        candidates.append(path)
+    flush()
     if report.removed:
         log.info("Orphan attachment files: %s", report.summary())
     return report
+
+
+# --- files held while a refused form is shown again (issue 16) -------------------------------
+# A message form refused by the server (an outcome missing, say) must not lose the files the
+# agent chose: they are checked and stored as usual, then set aside outside the attachment store
+# (so no attachment file is ever without its row) until the form comes back with them.
+
+
+def _held_path(storage_key: str) -> Path:
+    root = Path(current_app.config["DATA_DIR"]) / "held-attachments"
+    return root / storage_key
+
+
+def hold(stored: list[StoredFile]) -> None:
+    """Set stored files aside (their rows were not written)."""
+    for item in stored:
+        target = _held_path(item.storage_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(_path(item.storage_key), target)
+
+
+def release(held: list[StoredFile]) -> list[StoredFile]:
+    """Put held files back in the store; those no longer held (sent already) are left out."""
+    released = []
+    for item in held:
+        source = _held_path(item.storage_key)
+        if not source.is_file():
+            continue
+        target = _path(item.storage_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        released.append(item)
+    return released

@@ -18,12 +18,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.cases import access, routing
+from app.cases import access, notices, outcomes, routing
 from app.cases.attachments import (
     AttachmentRejected,
     IncomingFile,
     StorageUnavailable,
     StoredFile,
+    limits,
     store_files,
 )
 from app.cases.references import new_reference
@@ -305,6 +306,7 @@ def submit_case(
         office=office.code,
         linked_reference=linked_case.reference if linked_case else None,
     )
+    notices.new_case(case)
     db.session.flush()
     return case
 
@@ -374,6 +376,7 @@ def reply_as_taxpayer(
     case.last_activity_at = now
     case.unread_by_office = True
     _record(EventKind.TAXPAYER_REPLIED, case, taxpayer=taxpayer, at=now)
+    notices.taxpayer_replied(case)
     db.session.flush()
     return message
 
@@ -486,8 +489,16 @@ def _agent_message(
     requests_information: bool = False,
     now: datetime,
     submission_token: str | None = None,
+    kept: Sequence[StoredFile] = (),
 ) -> Message:
-    stored = _store(files)
+    """``kept``: files already checked and stored, held while a refused form was shown again."""
+    max_count, _max_bytes = limits()
+    if len([f for f in files if f.filename]) + len(kept) > max_count:
+        raise OperationError(
+            _("Vous pouvez joindre au plus %(n)s fichiers à un message.", n=max_count),
+            field="files",
+        )
+    stored = _store(files) + list(kept)
     message = Message(
         case_id=case.id,
         author_kind=AuthorKind.AGENT,
@@ -522,13 +533,24 @@ def reply_to_case(
     close: bool = False,
     outcome: str | None = None,
     submission_token: str | None = None,
+    outcome_id: int | None = None,
+    outcome_other: str | None = None,
+    kept: Sequence[StoredFile] = (),
 ) -> Message:
     """A public answer; the taxpayer gets a no-content e-mail alert. Two agents answering at
     once both keep their text: answers are appended, never refused as stale. The same
-    ``submission_token`` twice fails the flush (a unique index): the caller rolls back."""
+    ``submission_token`` twice fails the flush (a unique index): the caller rolls back.
+
+    ``close``: answer and close, with an outcome as for ``close_case`` (checked before anything
+    is stored)."""
     _require(agent, "reply", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Réponse"))
+    outcome_text, outcome_code = (
+        _outcome(case, outcome or _("Réponse apportée"), outcome_id, outcome_other)
+        if close
+        else ("", None)
+    )
     if not case.is_open:
         _reopen_for_agent(agent, case, now)
     message = _agent_message(
@@ -539,6 +561,7 @@ def reply_to_case(
         internal=False,
         now=now,
         submission_token=submission_token,
+        kept=kept,
     )
     if case.first_answer_at is None:
         case.first_answer_at = now
@@ -547,7 +570,7 @@ def reply_to_case(
     old_status = case.status
     _record(EventKind.ANSWERED, case, agent=agent, at=now)
     if close:
-        _close(agent, case, outcome or _("Réponse apportée"), now)
+        _close(agent, case, outcome_text, now, code=outcome_code)
     elif old_status is not CaseStatus.IN_PROGRESS:
         case.status = CaseStatus.IN_PROGRESS
         _changed(case, now)
@@ -566,6 +589,7 @@ def request_information(
     body: str,
     files: Sequence[IncomingFile] = (),
     submission_token: str | None = None,
+    kept: Sequence[StoredFile] = (),
 ) -> Message:
     """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER)."""
     _require(agent, "request_information", case)
@@ -580,6 +604,7 @@ def request_information(
         requests_information=True,
         now=now,
         submission_token=submission_token,
+        kept=kept,
     )
     if case.first_answer_at is None:
         case.first_answer_at = now
@@ -684,6 +709,7 @@ def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: dat
     case.unread_by_office = True
     _changed(case, now)
     db.session.flush()
+    notices.forwarded(case, to_office_id=to_office.id, by_agent_id=agent.id)
     return transfer
 
 
@@ -718,21 +744,46 @@ def acknowledge_transfer(*, agent: Agent, case: Case) -> Transfer | None:
 
 
 def close_case(
-    *, agent: Agent, case: Case, outcome: str, expected_version: int | None = None
+    *,
+    agent: Agent,
+    case: Case,
+    outcome: str = "",
+    outcome_id: int | None = None,
+    outcome_other: str | None = None,
+    expected_version: int | None = None,
 ) -> None:
+    """Close with an outcome: one of the topic's list (``outcome_id``, with the agent's words
+    for "Autre"), or, for callers without the list (contacts handled on the spot), a text."""
     _require(agent, "close", case)
     _check_version(case, expected_version)
-    outcome = _text(outcome, field="outcome", label=_("Issue"), maximum=255)
-    _close(agent, case, outcome, utcnow())
+    text, code = _outcome(case, outcome, outcome_id, outcome_other)
+    _close(agent, case, text, utcnow(), code=code)
     db.session.flush()
 
 
-def _close(agent: Agent, case: Case, outcome: str, now: datetime) -> None:
+def _outcome(
+    case: Case, text: str | None, outcome_id: int | None, other: str | None
+) -> tuple[str, str | None]:
+    if outcome_id is None and (text or "").strip():
+        return _text(text, field="outcome", label=_("Issue"), maximum=255), None
+    try:
+        chosen, words = outcomes.resolve(case, outcome_id, other)
+    except outcomes.OutcomeRefused as refused:
+        raise OperationError(str(refused), field="outcome") from refused
+    return words, chosen.code
+
+
+def _close(
+    agent: Agent, case: Case, outcome: str, now: datetime, *, code: str | None = None
+) -> None:
     case.status = CaseStatus.CLOSED
     case.closed_at = now
     case.outcome = outcome
     case.awaiting_acknowledgement = False
-    _record(EventKind.CLOSED, case, agent=agent, at=now, outcome=outcome)
+    data: dict[str, Any] = {"outcome": outcome}
+    if code:
+        data["outcome_code"] = code
+    _record(EventKind.CLOSED, case, agent=agent, at=now, **data)
     _changed(case, now)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.cases import access
+from app.cases.organise import LinkedCase, linked_cases
 from app.platform.cache import References, references
 from app.platform.templating import PARIS
 from models import OPEN_STATUSES, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
@@ -196,6 +197,8 @@ class Entry:
     case: Case
     may_open: bool
     recorded_by_me: bool = False
+    # Requests linked to this one, or merged with it (issue 16).
+    links: list[LinkedCase] = field(default_factory=list)
 
     kind = "case"
 
@@ -303,7 +306,7 @@ def timeline(
     page_size: int = PAGE_SIZE,
 ) -> TimelinePage:
     """One page of every case and contact, newest first, with the transfers and their
-    acknowledgements as lines of their own: 2 queries (cases, transfer events)."""
+    acknowledgements as lines of their own: 3 queries (cases, transfer events, links)."""
     filters = filters or Filters()
     query = _timeline_query(agent, taxpayer, filters)
     if cursor is not None:
@@ -321,6 +324,10 @@ def timeline(
         )
         for row in rows[:page_size]
     ]
+    if entries:
+        links = linked_cases([entry.case.id for entry in entries])
+        for entry in entries:
+            entry.links = links[entry.case.id]
     next_cursor = None
     if more:
         last = entries[-1].case

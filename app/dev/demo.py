@@ -26,6 +26,7 @@ from models import (
     Case,
     CaseStatus,
     Channel,
+    ClosingOutcome,
     Event,
     EventKind,
     Message,
@@ -34,9 +35,11 @@ from models import (
     OfficeTerritory,
     ReplyTemplate,
     RoutingRule,
+    Tag,
     TaxMatter,
     Taxpayer,
     TaxpayerKind,
+    TemplateAction,
     Topic,
     Transfer,
     db,
@@ -422,6 +425,37 @@ _REPLY_TEMPLATES: tuple[tuple[str, str | None, str | None, str], ...] = (
         "Nous avons examiné le prélèvement signalé dans votre demande n° {reference}. "
         "La régularisation a été effectuée le {date} ; le montant concerné sera crédité sur "
         "votre compte bancaire sous dix jours environ.\n\n"
+        "Cordialement,\n{service}",
+    ),
+)
+
+# Issue 16: outcomes of claims (besides the national ones of the migration), the SIP Lyon 3e's
+# tags and macros (reply templates with an action).
+_CLAIM_OUTCOMES = (
+    ("claim.relief_granted", "Dégrèvement accordé"),
+    ("claim.relief_partial", "Dégrèvement partiel"),
+    ("claim.rejected", "Réclamation rejetée"),
+)
+_OFFICE_TAGS = ("Urgent", "Contentieux", "Pièces attendues")
+_MACROS = (
+    (
+        "Dégrèvement accordé (répondre et clôturer)",
+        "claim",
+        TemplateAction.ANSWER_AND_CLOSE,
+        "claim.relief_granted",
+        "Bonjour {nom},\n\n"
+        "Après examen de votre réclamation n° {reference}, un dégrèvement vous est accordé. "
+        "Vous recevrez l'avis correspondant dans les prochaines semaines.\n\n"
+        "Cordialement,\n{service}",
+    ),
+    (
+        "Demander l'avis d'imposition (précision)",
+        None,
+        TemplateAction.REQUEST_INFORMATION,
+        None,
+        "Bonjour {nom},\n\n"
+        "Pour traiter votre demande n° {reference}, merci de nous transmettre une copie de votre "
+        "avis d'imposition, en réponse à ce message.\n\n"
         "Cordialement,\n{service}",
     ),
 )
@@ -1682,10 +1716,35 @@ class _Demo:
                     topic=self.topics[topic_code] if topic_code else None,
                 )
             )
+        self.add_agentday_directory()
         self.progress(
             f"Topics: {len(self.topics)}, tax matters: {len(self.matters)}, "
             f"routing rules: {len(_ROUTING_RULES)}, reply templates: {len(_REPLY_TEMPLATES)}"
         )
+
+    def add_agentday_directory(self) -> None:
+        """Outcomes of claims, the SIP Lyon 3e's tags and macros (issue 16)."""
+        outcomes = {}
+        for position, (code, label) in enumerate(_CLAIM_OUTCOMES, start=10):
+            outcome = ClosingOutcome(
+                code=code, label=label, topic=self.topics["claim"], position=position
+            )
+            db.session.add(outcome)
+            outcomes[code] = outcome
+        office = self.offices["SIP-LYON3"]
+        for name in _OFFICE_TAGS:
+            db.session.add(Tag(office_id=office.id, name=name))
+        for title, topic_code, action, outcome_code, body in _MACROS:
+            db.session.add(
+                ReplyTemplate(
+                    title=title,
+                    body=body,
+                    office=office,
+                    topic=self.topics[topic_code] if topic_code else None,
+                    action=action,
+                    closing_outcome=outcomes[outcome_code] if outcome_code else None,
+                )
+            )
 
     def add_agents(self) -> None:
         sm = current_app.appbuilder.sm  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ HOME = [("can_access", "AgentHome")]
 AGENT_SCREENS: list[tuple[str, str]] = [
     ("can_access", "AgentCases"),
     ("can_access", "AgentSearch"),
+    ("can_access", "AgentNotices"),
     ("menu_access", "Demandes"),
     ("menu_access", "Rechercher"),
 ]
@@ -43,6 +44,8 @@ MANAGER_SCREENS: list[tuple[str, str]] = [
     ("menu_access", "Office templates"),
     ("can_list", "AccessLog"),
     ("menu_access", "Access log"),
+    ("can_access", "AgentTags"),
+    ("menu_access", "Étiquettes"),
 ]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {

@@ -22,7 +22,16 @@ from app.directory.imports import (
     set_territories,
     territory_code,
 )
-from models import Office, OfficeKind, ReplyTemplate, RoutingRule, TaxMatter, TaxpayerKind, Topic
+from models import (
+    Office,
+    OfficeKind,
+    ReplyTemplate,
+    RoutingRule,
+    TaxMatter,
+    TaxpayerKind,
+    TemplateAction,
+    Topic,
+)
 from views.admin.common import (
     DirectoryModelView,
     InUse,
@@ -71,6 +80,12 @@ def _kind_field() -> LabelledEnumField:
 
 
 BOTH_KINDS = _l("Particuliers et professionnels")
+
+
+def template_action_field() -> LabelledEnumField:
+    return LabelledEnumField(
+        TemplateAction, _l("Action rapide"), blank=_l("Aucune (simple réponse type)")
+    )
 
 
 def _taxpayer_kind_field() -> LabelledEnumField:
@@ -298,7 +313,13 @@ TEMPLATE_LABELS = {
     "office": _l("Service"),
     "topic": _l("Motif"),
     "active": _l("Actif"),
+    "action": _l("Action rapide"),
+    "closing_outcome": _l("Issue (si l'action clôture)"),
 }
+TEMPLATE_ACTION_HELP = _l(
+    "Vide : simple réponse type. Sinon un clic prépare le message, son type et l'issue ; "
+    "l'agent relit et modifie le texte avant l'envoi."
+)
 TEMPLATE_BODY_HELP = _l(
     "Variables remplacées à l'envoi : {nom} (l'usager), {reference} (la demande), "
     "{service} (le service), {date} (la date du jour)."
@@ -317,15 +338,23 @@ class ReplyTemplateView(DirectoryModelView):
     add_title = _l("Ajouter un modèle de réponse")
     edit_title = _l("Modifier un modèle de réponse")
     label_columns = TEMPLATE_LABELS
-    list_columns = ["title", "office", "topic", "active"]
-    show_columns = ["title", "office", "topic", "body", "active"]
-    add_columns = ["title", "office", "topic", "body", "active"]
+    list_columns = ["title", "office", "topic", "action", "active"]
+    show_columns = ["title", "office", "topic", "body", "action", "closing_outcome", "active"]
+    add_columns = ["title", "office", "topic", "body", "action", "closing_outcome", "active"]
     edit_columns = add_columns
     search_columns = ["title", "office", "topic", "active"]
     order_columns = ["title"]
     base_order = ("title", "asc")
-    formatters_columns = {"active": yes_no, "office": national_or, "topic": any_topic}
+    formatters_columns = {
+        "active": yes_no,
+        "office": national_or,
+        "topic": any_topic,
+        "action": lambda value: value.label if value else "—",
+    }
     description_columns = {
         "office": _l("Vide : modèle national, proposé à tous les services."),
         "body": TEMPLATE_BODY_HELP,
+        "action": TEMPLATE_ACTION_HELP,
     }
+    add_form_extra_fields = {"action": template_action_field()}
+    edit_form_extra_fields = add_form_extra_fields

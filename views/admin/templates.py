@@ -21,7 +21,12 @@ from flask_login import current_user
 from app.directory import access
 from models import ReplyTemplate
 from views.admin.common import ScopedInterface
-from views.admin.directory import TEMPLATE_BODY_HELP, ReplyTemplateView, templates_managed
+from views.admin.directory import (
+    TEMPLATE_ACTION_HELP,
+    TEMPLATE_BODY_HELP,
+    ReplyTemplateView,
+    templates_managed,
+)
 
 
 class OfficeTemplateView(ReplyTemplateView):
@@ -32,11 +37,11 @@ class OfficeTemplateView(ReplyTemplateView):
     class_permission_name = "OfficeTemplates"
 
     list_title = _l("Modèles de réponse du service")
-    list_columns = ["title", "topic", "active"]
-    add_columns = ["title", "topic", "body", "active"]
+    list_columns = ["title", "topic", "action", "active"]
+    add_columns = ["title", "topic", "body", "action", "closing_outcome", "active"]
     edit_columns = add_columns
     search_columns = ["title", "topic", "active"]
-    description_columns = {"body": TEMPLATE_BODY_HELP}
+    description_columns = {"body": TEMPLATE_BODY_HELP, "action": TEMPLATE_ACTION_HELP}
 
     @expose("/list/")
     @has_access

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
+from flask_login import current_user
 
-from views.agent.cases import CasesView
+from app.cases import notices as case_notices
+from app.directory import access
+from views.agent.cases import BulkCasesView, CasesView
+from views.agent.notices import NoticesView
 from views.agent.search import SearchView
+from views.agent.tags import TagsView
 
 # Menu names: FAB's "menu_access" permissions (app.fab.permissions.AGENT_SCREENS) use them.
 MENU_INBOX = "Demandes"
 MENU_SEARCH = "Rechercher"
+MENU_TAGS = "Étiquettes"
 
 
 def register(appbuilder: AppBuilder) -> None:
     # The agent home is FAB's index view (views.agent.home.AgentIndexView).
     appbuilder.add_view_no_menu(CasesView())
+    appbuilder.add_view_no_menu(BulkCasesView())
     appbuilder.add_view_no_menu(SearchView())
+    appbuilder.add_view_no_menu(NoticesView())
+    appbuilder.add_view_no_menu(TagsView())
+    current_app.add_template_global(agent_notices)
     # The menu shows ``_(label)``: the msgids are the French words themselves.
     appbuilder.add_link(MENU_INBOX, href="/agent/demandes/", icon="fa-inbox", label=MENU_INBOX)
     appbuilder.add_link(MENU_SEARCH, href="/agent/recherche/", icon="fa-search", label=MENU_SEARCH)
+    appbuilder.add_link(MENU_TAGS, href="/agent/etiquettes/", icon="fa-tags", label=MENU_TAGS)
+
+
+def agent_notices() -> str | None:
+    """The header's counter of unread notices ("99+" beyond), None for whoever handles no
+    requests (steering, administrators): one capped count per page."""
+    if not access.handles_cases(current_user):
+        return None
+    count = case_notices.unread_count(current_user)
+    return case_notices.counter_label(count) if count else ""

@@ -7,37 +7,46 @@ views are not used: they would bring actions and an API that bypass the access r
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.cases import access, operations, presence
+from app.cases import access, attachments, notices, operations, organise, outcomes, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
 from app.platform import drafts
 from app.platform.params import int_or_none
-from models import Agent, Case, Channel, Message, Office, ReplyTemplate, db, utcnow
-from views.agent import inbox, thread
+from models import (
+    Agent,
+    Case,
+    Channel,
+    Message,
+    Office,
+    ReplyTemplate,
+    Tag,
+    TemplateAction,
+    db,
+    utcnow,
+)
+from views.agent import held, inbox, thread
+
+log = logging.getLogger(__name__)
 
 PERMISSION = "AgentCases"
 TOKEN_MAX = 64
-# Suggestions offered when closing (the outcome stays free text).
-OUTCOMES = (
-    _l("Réponse apportée"),
-    _l("Demande satisfaite"),
-    _l("Demande rejetée"),
-    _l("Sans suite"),
-)
 
 
 def _files() -> list[IncomingFile]:
@@ -63,6 +72,7 @@ def _already_sent(token: str | None) -> bool:
 
 # A refused action keeps what was typed (app.platform.drafts) under these keys, an hour.
 REFUSED_CASE, REFUSED_FORM, REFUSED_MESSAGE, REFUSED_FIELD = "_case", "_form", "_error", "_field"
+REFUSED_HELD = "_held"
 REFUSED_KEPT_SECONDS = 3600
 
 
@@ -84,6 +94,9 @@ class CasesView(BaseView):
             "acknowledge",
             "heartbeat",
             "attachment",
+            "tags",
+            "link",
+            "merge",
         ),
         "access",
     )
@@ -107,6 +120,8 @@ class CasesView(BaseView):
             unassigned=inbox.UNASSIGNED,
             count_label=inbox.count_label,
             row=inbox.RowText(utcnow()),
+            is_manager=directory_access.is_office_manager(agent),
+            bulk_outcomes=outcomes.choices_for(None),
         )
 
     def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
@@ -129,6 +144,7 @@ class CasesView(BaseView):
             reason=_("Traitement de la demande"),
         )
         operations.mark_read_by_office(case)
+        notices.mark_case_read(agent, case.id)
         refused = self._refused_input(case)
         if refused is not None:
             form, error, values = refused
@@ -137,22 +153,23 @@ class CasesView(BaseView):
             db.session.commit()
             return html
         # The template variable chooser also works without JavaScript: ?modele=<id>.
-        html = self._render_case(case, values={"body": self._template_body(case)})
+        html = self._render_case(case, values=self._template_values(case))
         # The page goes out only once the access log is committed; rendering first means
         # nothing loaded for it (the agent, their roles, the request) is expired and reloaded.
         db.session.commit()
         return html
 
-    def _template_body(self, case: Case) -> str:
+    def _template_values(self, case: Case) -> dict[str, str]:
+        """A template (or macro) applied without JavaScript: its text, kind and outcome."""
         template_id = int_or_none(request.args.get("modele"))
         if template_id is None:
-            return ""
+            return {}
         template = db.session.scalar(
             select(ReplyTemplate).where(
                 ReplyTemplate.id == template_id, directory_access.templates_usable_by(current_user)
             )
         )
-        return thread.fill_template(template.body, case) if template else ""
+        return thread.FilledTemplate.of(template, case).form_values() if template else {}
 
     def _render_case(
         self,
@@ -177,15 +194,24 @@ class CasesView(BaseView):
             error=error.message if error else "",
             error_field=(error.field or "") if error else "",
             values=values,
-            outcomes=OUTCOMES,
+            outcomes=outcomes.choices_for(case.topic_id),
+            macro_labels={action.value: action.label for action in TemplateAction},
             human_size=human_size,
             now=utcnow(),
             presence_ttl=presence.TTL_SECONDS,
         )
         return (html, status) if status != 200 else html
 
-    def _failed(self, case_id: int, form: str, error: operations.OperationError) -> Any:
-        """Nothing was applied: show the page again with the message and what was typed."""
+    def _failed(
+        self,
+        case_id: int,
+        form: str,
+        error: operations.OperationError,
+        *,
+        held: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        """Nothing was applied: show the page again with the message, what was typed and the
+        files held for the form (``held``)."""
         db.session.rollback()
         if isinstance(error, operations.StaleCase):
             flash(error.message, "warning")
@@ -201,6 +227,8 @@ class CasesView(BaseView):
                 REFUSED_FORM: form,
                 REFUSED_MESSAGE: error.message,
                 REFUSED_FIELD: error.field or "",
+                # The files set aside for the form (issue 16): chosen once, never lost.
+                REFUSED_HELD: json.dumps(held or []),
             },
             seconds=REFUSED_KEPT_SECONDS,
         )
@@ -214,7 +242,9 @@ class CasesView(BaseView):
         )
         return html, 400
 
-    def _refused_input(self, case: Case) -> tuple[str, operations.OperationError, dict] | None:
+    def _refused_input(
+        self, case: Case
+    ) -> tuple[str, operations.OperationError, dict[str, Any]] | None:
         """What a refused form held, when the page is opened from its refusal (``?saisie=``)."""
         draft_id = request.args.get("saisie")
         kept = drafts.take(draft_id[:64]) if draft_id else None
@@ -224,7 +254,10 @@ class CasesView(BaseView):
         error = operations.OperationError(
             kept.pop(REFUSED_MESSAGE, ""), field=kept.pop(REFUSED_FIELD, "") or None
         )
-        return form, error, kept
+        values: dict[str, Any] = dict(kept)
+        values["held"] = json.loads(kept.pop(REFUSED_HELD, "[]") or "[]")
+        values.pop(REFUSED_HELD, None)
+        return form, error, values
 
     def _done(self, case_id: int, message: str) -> WerkzeugResponse:
         flash(message, "success")
@@ -286,7 +319,8 @@ class CasesView(BaseView):
             operations.close_case(
                 agent=current_user,
                 case=case,
-                outcome=request.form.get("outcome", ""),
+                outcome_id=int_or_none(request.form.get("outcome_id")),
+                outcome_other=request.form.get("outcome_other", ""),
                 expected_version=int_or_none(request.form.get("expected_version")),
             )
             db.session.commit()
@@ -344,6 +378,82 @@ class CasesView(BaseView):
             return self._failed(case_id, "acknowledge", error)
         return self._done(case_id, _("La transmission a été prise en compte."))
 
+    # --- tags, links, merges --------------------------------------------------------------
+
+    @expose("/<int:case_id>/etiquettes", methods=["POST"])
+    @has_access
+    def tags(self, case_id: int) -> Any:
+        agent = current_user
+        case = self._case_or_404(case_id, for_update=True)
+        try:
+            removed = int_or_none(request.form.get("remove_tag_id"))
+            if removed is not None:
+                organise.untag_case(agent=agent, case=case, tag_id=removed)
+                done = _("L'étiquette a été retirée.")
+            else:
+                tag = db.session.scalar(
+                    select(Tag).where(
+                        Tag.id == (int_or_none(request.form.get("tag_id")) or 0),
+                        access.tags_usable_by(agent),
+                    )
+                )
+                if tag is None:
+                    raise operations.OperationError(
+                        _("Choisissez une étiquette du service."), field="tag_id"
+                    )
+                organise.tag_case(agent=agent, case=case, tag=tag)
+                done = _("L'étiquette « %(name)s » a été ajoutée.", name=tag.name)
+            db.session.commit()
+        except operations.OperationError as error:
+            return self._failed(case_id, "tags", error)
+        return self._done(case_id, done)
+
+    def _other_case(self, agent: Any) -> Case | None:
+        reference = " ".join(request.form.get("reference", "").split()).upper()[:32]
+        if not reference:
+            return None
+        return db.session.scalar(
+            select(Case).where(Case.reference == reference, access.cases_visible_to(agent))
+        )
+
+    @expose("/<int:case_id>/lier", methods=["POST"])
+    @has_access
+    def link(self, case_id: int) -> Any:
+        agent = current_user
+        case = self._case_or_404(case_id, for_update=True)
+        try:
+            other = self._other_case(agent)
+            organise.link_cases(agent=agent, case=case, other=other)
+            reference = other.reference if other else ""
+            db.session.commit()
+        except operations.OperationError as error:
+            return self._failed(case_id, "link", error)
+        return self._done(
+            case_id, _("La demande est liée à la demande %(reference)s.", reference=reference)
+        )
+
+    @expose("/<int:case_id>/fusionner", methods=["POST"])
+    @has_access
+    def merge(self, case_id: int) -> Any:
+        agent = current_user
+        case = self._case_or_404(case_id, for_update=True)
+        try:
+            into = self._other_case(agent)
+            organise.merge_case(agent=agent, duplicate=case, into=into)
+            kept_id, reference = (into.id, into.reference) if into else (case_id, "")
+            db.session.commit()
+        except operations.OperationError as error:
+            return self._failed(case_id, "merge", error)
+        flash(
+            _(
+                "Le doublon a été fusionné dans la demande %(reference)s : ses messages y sont "
+                "désormais.",
+                reference=reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("CasesView.show", case_id=kept_id))
+
     # --- messages (appended, never refused as stale) ----------------------------------------
 
     @expose("/<int:case_id>/repondre", methods=["POST"])
@@ -357,6 +467,10 @@ class CasesView(BaseView):
             return redirect(url_for("CasesView.show", case_id=case_id))
         kind = request.form.get("kind", "reponse")
         close = kind == "reponse" and request.form.get("close") == "1"
+        # Files held from a refused try of this form come back with it (views.agent.held).
+        kept = attachments.release(
+            held.read(request.form.getlist("held_file"), agent_id=agent.id, case_id=case.id)
+        )
         newer = thread.newer_messages_by_others(
             case, agent, int_or_none(request.form.get("last_message_id"))
         )
@@ -368,13 +482,14 @@ class CasesView(BaseView):
                     body=request.form.get("body", ""),
                     files=_files(),
                     submission_token=token,
+                    kept=kept,
                 )
                 done = _("Votre demande de précision a été envoyée à l'usager.")
             else:
-                outcome = request.form.get("outcome", "").strip()
-                if close and not outcome:
+                outcome_id = int_or_none(request.form.get("outcome_id"))
+                if close and outcome_id is None:
                     raise operations.OperationError(
-                        _("Indiquez l'issue de la demande pour la clôturer."), field="outcome"
+                        _("Choisissez l'issue de la demande pour la clôturer."), field="outcome"
                     )
                 operations.reply_to_case(
                     agent=agent,
@@ -382,8 +497,10 @@ class CasesView(BaseView):
                     body=request.form.get("body", ""),
                     files=_files(),
                     close=close,
-                    outcome=outcome or None,
+                    outcome_id=outcome_id,
+                    outcome_other=request.form.get("outcome_other", ""),
                     submission_token=token,
+                    kept=kept,
                 )
                 done = (
                     _("Votre réponse a été envoyée à l'usager et la demande clôturée.")
@@ -392,11 +509,36 @@ class CasesView(BaseView):
                 )
             db.session.commit()
         except IntegrityError:
+            attachments.hold(kept)
             return self._double_submit(case_id)
         except operations.OperationError as error:
-            return self._failed(case_id, "message", error)
+            db.session.rollback()
+            return self._failed(case_id, "message", error, held=self._hold(error, kept))
         self._tell_newer(newer)
         return self._done(case_id, done)
+
+    def _hold(
+        self, error: operations.OperationError, kept: list[attachments.StoredFile]
+    ) -> list[dict[str, Any]]:
+        """A refused message keeps its files: those held before, and the new ones (checked and
+        stored as usual) unless they are what was refused."""
+        fresh: list[attachments.StoredFile] = []
+        if error.field != "files":
+            try:
+                fresh = attachments.store_files(_files())
+            except (attachments.AttachmentRejected, attachments.StorageUnavailable):
+                fresh = []
+        keep = [*kept, *fresh]
+        attachments.hold(keep)
+        agent_id, case_id = current_user.id, int(request.view_args["case_id"])  # type: ignore[index]
+        return [
+            {
+                "token": held.token(item, agent_id=agent_id, case_id=case_id),
+                "filename": item.filename,
+                "size": item.size,
+            }
+            for item in keep
+        ]
 
     @expose("/<int:case_id>/note", methods=["POST"])
     @has_access
@@ -503,3 +645,128 @@ class CasesView(BaseView):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "private, no-store"
         return response
+
+
+# --- bulk actions, tags, links and merges (issue 16) ----------------------------------------
+
+BULK_MAX = 100
+BULK_ACTIONS = ("prendre", "attribuer", "cloturer", "etiqueter")
+
+
+@dataclass
+class BulkOutcome:
+    done: list[str]
+    refused: list[tuple[str, str]]
+
+
+def _bulk_ids() -> list[int]:
+    ids: list[int] = []
+    for raw in request.form.getlist("case_ids")[: BULK_MAX + 1]:
+        value = int_or_none(raw)
+        if value is not None and value > 0 and value not in ids:
+            ids.append(value)
+    return ids
+
+
+class BulkCasesView(BaseView):
+    """Bulk actions of the inbox: each request is loaded through ``app.access``, checked and
+    changed by the same operation as one by one (its own event), and logged; one commit."""
+
+    route_base = "/agent/demandes/groupe"
+    class_permission_name = PERMISSION
+    default_view = "bulk"
+    method_permission_name = {"bulk": "access"}
+
+    @expose("/", methods=["POST"])
+    @has_access
+    def bulk(self) -> Any:
+        agent = current_user
+        back = request.form.get("retour", "")
+        target = back if back.startswith("/agent/demandes/") else url_for("CasesView.inbox")
+        if not directory_access.handles_cases(agent):
+            abort(404)
+        action = request.form.get("action", "")
+        ids = _bulk_ids()
+        if action not in BULK_ACTIONS or not ids:
+            flash(_("Cochez au moins une demande et choisissez une action."), "warning")
+            return redirect(target)
+        if len(ids) > BULK_MAX:
+            flash(_("Au plus %(n)s demandes à la fois.", n=BULK_MAX), "warning")
+            return redirect(target)
+        try:
+            apply = self._action(agent, action)
+        except operations.OperationError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(target)
+        result = BulkOutcome(done=[], refused=[])
+        for case_id in ids:
+            case = access.case_for_agent(agent, case_id, for_update=True)
+            if case is None:
+                result.refused.append((f"#{case_id}", _("demande introuvable dans votre service")))
+                continue
+            try:
+                apply(case)
+            except operations.OperationError as error:
+                result.refused.append((case.reference, error.message))
+                continue
+            result.done.append(case.reference)
+            log.info(
+                "bulk %s by agent %s on case %s (%s)", action, agent.id, case.id, case.reference
+            )
+        db.session.commit()
+        if result.done:
+            flash(
+                ngettext(
+                    "%(num)s demande traitée : %(refs)s.",
+                    "%(num)s demandes traitées : %(refs)s.",
+                    len(result.done),
+                    refs=", ".join(result.done),
+                ),
+                "success",
+            )
+        for reference, reason in result.refused:
+            flash(_("%(ref)s : non traitée (%(reason)s).", ref=reference, reason=reason), "danger")
+        return redirect(target)
+
+    def _action(self, agent: Agent, action: str) -> Callable[[Case], None]:
+        """The operation to apply to each request, its parameters checked once."""
+        if action == "prendre":
+            return lambda case: operations.take_case(agent=agent, case=case)
+        if action == "attribuer":
+            if not directory_access.is_office_manager(agent):
+                raise operations.NotAllowed(
+                    _("Seul le chef de service peut attribuer une demande.")
+                )
+            assignee = db.session.scalar(
+                select(Agent).where(
+                    Agent.id == (int_or_none(request.form.get("assignee_id")) or 0),
+                    directory_access.agents_assignable_by(agent),
+                )
+            )
+            if assignee is None:
+                raise operations.OperationError(_("Choisissez un agent du service."))
+            return lambda case: operations.assign_case(agent=agent, case=case, assignee=assignee)
+        if action == "cloturer":
+            outcome_id = int_or_none(request.form.get("outcome_id"))
+            other = request.form.get("outcome_other", "")
+            if outcome_id is None:
+                raise operations.OperationError(
+                    _("Choisissez l'issue des demandes pour les clôturer.")
+                )
+            return lambda case: operations.close_case(
+                agent=agent, case=case, outcome_id=outcome_id, outcome_other=other
+            )
+        tag = db.session.scalar(
+            select(Tag).where(
+                Tag.id == (int_or_none(request.form.get("tag_id")) or 0),
+                access.tags_usable_by(agent),
+            )
+        )
+        if tag is None:
+            raise operations.OperationError(_("Choisissez une étiquette du service."))
+        return lambda case: _tag(agent, case, tag)
+
+
+def _tag(agent: Agent, case: Case, tag: Tag) -> None:
+    organise.tag_case(agent=agent, case=case, tag=tag)

@@ -1,14 +1,22 @@
-"""The agent's home in e-contacts."""
+"""The home of e-contacts: each role lands on its own page.
+
+Agents and office managers: "Ma journée" (``views.agent.day``); steering users without an office
+to handle: their figures (the steering dashboard); administrators: their home, with the state of
+the outbox and of the workers.
+"""
 
 from __future__ import annotations
 
-from flask import redirect
+from flask import redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.directory import access
 from app.notifications.outbox import outbox_status
+from app.steering import access as steering_access
+from models import db, utcnow
+from views.agent import day
 
 
 class AgentIndexView(IndexView):
@@ -19,12 +27,20 @@ class AgentIndexView(IndexView):
     def index(self) -> str | Response:
         if not current_user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
-        outbox = None
-        if access.is_admin(current_user):
-            outbox = outbox_status()
-        return self.render_template(
+        agent = current_user
+        if (
+            not access.handles_cases(agent)
+            and not access.is_admin(agent)
+            and steering_access.may_steer(agent)
+        ):
+            return redirect(url_for("SteeringView.dashboard"))
+        my_day = day.load(agent, utcnow()) if access.handles_cases(agent) else None
+        html = self.render_template(
             self.index_template,
-            agent=current_user,
-            handles_cases=access.handles_cases(current_user),
-            outbox=outbox,
+            agent=agent,
+            handles_cases=access.handles_cases(agent),
+            my_day=my_day,
+            outbox=outbox_status() if access.is_admin(agent) else None,
         )
+        db.session.rollback()
+        return html

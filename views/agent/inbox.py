@@ -10,20 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import selectinload
 
-from app.cases import access
+from app.cases import access, organise
 from app.directory import access as directory_access
 from app.platform.cache import Choice, references
 from app.platform.params import int_or_none
-from models import Agent, Case, CaseStatus, Channel, db, utcnow
+from app.platform.templating import PARIS
+from models import Agent, Case, CaseStatus, CaseTag, Channel, Tag, db, utcnow
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -84,6 +95,10 @@ AGES: dict[str, tuple[Any, int, int | None]] = {
 UNASSIGNED = "aucun"
 
 
+# Due within so many days (Paris days, today included) or overdue: "Ma journée" links here.
+DUE_WITHIN = {"3": 3}
+
+
 @dataclass
 class InboxFilters:
     topic_id: int | None = None
@@ -91,6 +106,9 @@ class InboxFilters:
     channel: Channel | None = None
     age: str | None = None
     assignee: str | None = None  # an agent id, or UNASSIGNED
+    unread: bool = False  # a taxpayer's message not yet read by the office
+    due_within: str | None = None  # a key of DUE_WITHIN
+    tag_id: int | None = None
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> InboxFilters:
@@ -99,12 +117,16 @@ class InboxFilters:
         assignee = args.get("agent") or None
         if assignee is not None and assignee != UNASSIGNED and int_or_none(assignee) is None:
             assignee = None
+        due = args.get("echeance") or None
         return cls(
             topic_id=int_or_none(args.get("motif")),
             tax_matter_id=int_or_none(args.get("impot")),
             channel={c.value: c for c in Channel}.get(channel or ""),
             age=age if age in AGES else None,
             assignee=assignee,
+            unread=args.get("non_lue") == "1",
+            due_within=due if due in DUE_WITHIN else None,
+            tag_id=int_or_none(args.get("etiquette")),
         )
 
     def clauses(self, now: datetime) -> list[ColumnElement[bool]]:
@@ -127,6 +149,18 @@ class InboxFilters:
             clauses.append(Case.assignee_id.is_(None))
         elif self.assignee is not None:
             clauses.append(Case.assignee_id == int(self.assignee))
+        if self.unread:
+            clauses.append(Case.unread_by_office.is_(True))
+        if self.due_within is not None:
+            clauses.append(and_(OPEN, Case.due_at < due_limit(now, DUE_WITHIN[self.due_within])))
+        if self.tag_id is not None:
+            clauses.append(
+                exists(
+                    select(literal(1)).where(
+                        CaseTag.case_id == Case.id, CaseTag.tag_id == self.tag_id
+                    )
+                )
+            )
         return clauses
 
     def as_args(self) -> dict[str, str]:
@@ -136,12 +170,21 @@ class InboxFilters:
             "canal": self.channel.value if self.channel else "",
             "age": self.age or "",
             "agent": self.assignee or "",
+            "non_lue": "1" if self.unread else "",
+            "echeance": self.due_within or "",
+            "etiquette": str(self.tag_id) if self.tag_id is not None else "",
         }
         return {key: value for key, value in args.items() if value}
 
     @property
     def active(self) -> bool:
         return bool(self.as_args())
+
+
+def due_limit(now: datetime, days: int) -> datetime:
+    """The start of the Paris day after the ``days``-th (today is the first)."""
+    today = now.astimezone(PARIS).date()
+    return datetime.combine(today + timedelta(days=days), time.min, tzinfo=PARIS)
 
 
 # --- keyset cursors -----------------------------------------------------------------------------
@@ -221,6 +264,8 @@ class InboxPage:
     tax_matters: tuple[Choice, ...] = ()
     topic_labels: dict[int, str] = field(default_factory=dict)
     agents: list[Agent] = field(default_factory=list)
+    tags: list[organise.TagChoice] = field(default_factory=list)
+    row_tags: dict[int, list[Tag]] = field(default_factory=dict)
 
 
 def count_label(count: int) -> str:
@@ -229,20 +274,26 @@ def count_label(count: int) -> str:
     return shown + "+" if count > COUNT_CAP else shown
 
 
-def tab_counts(agent: Any, filters: list[ColumnElement[bool]]) -> dict[str, int]:
-    """Every tab's count, capped at COUNT_CAP + 1 rows each, in one query."""
+def capped_counts(agent: Any, clauses: Mapping[str, ColumnElement[bool]]) -> dict[str, int]:
+    """How many of the agent's requests match each clause, capped at COUNT_CAP + 1 rows each,
+    in one query."""
     columns = []
-    for tab in TABS:
+    for key, clause in clauses.items():
         capped = (
             select(literal(1))
             .select_from(Case)
-            .where(access.cases_visible_to(agent), tab.clause(agent), *filters)
+            .where(access.cases_visible_to(agent), clause)
             .limit(COUNT_CAP + 1)
             .subquery()
         )
-        columns.append(select(func.count()).select_from(capped).scalar_subquery().label(tab.key))
+        columns.append(select(func.count()).select_from(capped).scalar_subquery().label(key))
     row = db.session.execute(select(*columns)).one()
-    return {tab.key: int(row[i]) for i, tab in enumerate(TABS)}
+    return {key: int(row[i]) for i, key in enumerate(clauses)}
+
+
+def tab_counts(agent: Any, filters: list[ColumnElement[bool]]) -> dict[str, int]:
+    """Every tab's count, capped at COUNT_CAP + 1 rows each, in one query."""
+    return capped_counts(agent, {tab.key: and_(tab.clause(agent), *filters) for tab in TABS})
 
 
 def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
@@ -283,6 +334,8 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
                 .order_by(Agent.last_name, Agent.first_name)
             )
         ),
+        tags=list(organise.usable_tags(agent)),
+        row_tags=organise.tags_of([case.id for case in cases]),
     )
 
 

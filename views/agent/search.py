@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.cases import operations, search
 from app.directory import access
@@ -22,11 +23,15 @@ class SearchView(BaseView):
 
     @expose("/")
     @has_access
-    def search(self) -> str:
+    def search(self) -> str | Response:
         agent = current_user
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         results = search.search(agent, request.args.get("q"))
+        if results.mode == "reference" and len(results.cases) == 1:
+            # An exact reference opens the request (its page logs the consultation).
+            db.session.rollback()
+            return redirect(url_for("CasesView.show", case_id=results.cases[0].id))
         html = self.render_template(
             "agent/search.html",
             results=results,

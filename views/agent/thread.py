@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from app.cases import access, presence, routing
+from app.cases import access, organise, presence, routing
 from app.directory import access as directory_access
 from app.platform.cache import VersionedCache, references
 from app.platform.templating import format_date
@@ -27,6 +27,8 @@ from models import (
     Office,
     OfficeKind,
     ReplyTemplate,
+    Tag,
+    TemplateAction,
     Transfer,
     db,
     utcnow,
@@ -40,6 +42,34 @@ class FilledTemplate:
     id: int
     title: str
     body: str
+    # A macro: the kind of message ("reponse" / "precision"), close or not, the outcome.
+    action: str | None = None
+    kind: str = "reponse"
+    close: bool = False
+    outcome_id: int | None = None
+
+    @classmethod
+    def of(cls, template: ReplyTemplate, case: Case) -> FilledTemplate:
+        action = template.action
+        return cls(
+            id=template.id,
+            title=template.title,
+            body=fill_template(template.body, case),
+            action=action.value if action else None,
+            kind="precision" if action is TemplateAction.REQUEST_INFORMATION else "reponse",
+            close=action is TemplateAction.ANSWER_AND_CLOSE,
+            outcome_id=template.closing_outcome_id
+            if action is TemplateAction.ANSWER_AND_CLOSE
+            else None,
+        )
+
+    def form_values(self) -> dict[str, str]:
+        """What the message form shows once the template is applied (``?modele=<id>``)."""
+        values = {"body": self.body, "kind": self.kind}
+        if self.close:
+            values["close"] = "1"
+            values["outcome_id"] = str(self.outcome_id or "")
+        return values
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,9 @@ class CasePage:
     may: dict[str, bool] = field(default_factory=dict)
     # The office routing says is competent, preselected in the transfer form (not this one).
     competent_office_id: int | None = None
+    tags: list[Tag] = field(default_factory=list)
+    usable_tags: list[organise.TagChoice] = field(default_factory=list)
+    links: list[organise.LinkedCase] = field(default_factory=list)
 
 
 def fill_template(body: str, case: Case, *, today: datetime | None = None) -> str:
@@ -158,6 +191,14 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
         elif event.kind is EventKind.REOPENED and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
+        elif event.kind is EventKind.LINKED and data.get("other"):
+            details.append(_("Avec la demande %(reference)s", reference=data["other"]))
+        elif event.kind is EventKind.MERGED and data.get("into"):
+            details.append(_("Fusionnée dans la demande %(reference)s", reference=data["into"]))
+        elif event.kind is EventKind.MERGED and data.get("duplicate"):
+            details.append(
+                _("La demande %(reference)s y a été fusionnée", reference=data["duplicate"])
+            )
         elif event.kind is EventKind.STATUS_CHANGED:
             details.append(
                 _(
@@ -207,7 +248,7 @@ def load(agent: Any, case: Case) -> CasePage:
     )
     may = {action: access.may(agent, action, case) for action in access.ACTIONS}
     templates = [
-        FilledTemplate(id=t.id, title=t.title, body=fill_template(t.body, case))
+        FilledTemplate.of(t, case)
         for t in db.session.scalars(
             select(ReplyTemplate)
             .where(directory_access.templates_usable_by(agent))
@@ -232,6 +273,8 @@ def load(agent: Any, case: Case) -> CasePage:
         office_options = directory.options(case.office_id)
         competent_office_id = _competent_elsewhere(case)
     viewers = presence.mark(case.id, agent.id, agent.full_name)
+    tags = organise.tags_of([case.id])[case.id]
+    tag_ids = {tag.id for tag in tags}
     last_message_id = max((message.id for message in messages), default=0)
     lists = references()
     return CasePage(
@@ -249,6 +292,9 @@ def load(agent: Any, case: Case) -> CasePage:
         tax_matter_label=lists.tax_matter_labels.get(case.tax_matter_id or 0, ""),
         may=may,
         competent_office_id=competent_office_id,
+        tags=tags,
+        usable_tags=[tag for tag in organise.usable_tags(agent) if tag.id not in tag_ids],
+        links=organise.linked_cases([case.id])[case.id],
     )
 
 

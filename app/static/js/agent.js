@@ -11,18 +11,44 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  /* A template with an action (a macro) also sets the kind of message, the "close" box and
+     the outcome; the agent still reads and edits the text before sending. */
+  function applyTemplate(source, target) {
+    var body = source.getAttribute("data-body");
+    if (body === null || !target) { return false; }
+    target.value = body;
+    var kind = source.getAttribute("data-kind");
+    if (kind) {
+      var radio = document.querySelector('input[name="kind"][value="' + kind + '"]');
+      if (radio) { radio.checked = true; }
+    }
+    var close = document.querySelector('.ec-message-form input[name="close"]');
+    if (close) { close.checked = source.getAttribute("data-close") === "1"; }
+    var outcome = document.getElementById("reply-outcome");
+    if (outcome && source.hasAttribute("data-outcome")) {
+      outcome.value = source.getAttribute("data-outcome");
+    }
+    if (close) { close.dispatchEvent(new Event("change")); }
+    if (outcome) { outcome.dispatchEvent(new Event("change")); }
+    target.focus();
+    return true;
+  }
+
   function setupTemplates() {
+    var target = document.getElementById("body");
     var select = document.getElementById("modele");
-    if (!select) { return; }
-    var target = document.querySelector(select.getAttribute("data-target") || "#body");
-    var insert = document.querySelector(".ec-template-insert");
-    if (insert) { insert.classList.add("hidden"); }
-    select.addEventListener("change", function () {
-      var option = select.options[select.selectedIndex];
-      var body = option ? option.getAttribute("data-body") : null;
-      if (body === null || !target) { return; }
-      target.value = body;
-      target.focus();
+    if (select) {
+      var insert = document.querySelector(".ec-template-insert");
+      if (insert) { insert.classList.add("hidden"); }
+      select.addEventListener("change", function () {
+        var option = select.options[select.selectedIndex];
+        if (option) { applyTemplate(option, target); }
+      });
+    }
+    document.querySelectorAll(".ec-macro").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (applyTemplate(button, target)) { event.preventDefault(); }
+      });
     });
   }
 
@@ -40,6 +66,27 @@
       link.textContent = reloadLabel;
       container.lastChild.appendChild(link);
     }
+  }
+
+  /* Closing: the outcome is required when the request is closed, and "Autre" needs its words.
+     The browser then refuses the form before sending: the typed text and the chosen files stay
+     in place (the server checks the same and answers the form again if it must). */
+  function setupOutcomes() {
+    var close = document.querySelector('.ec-message-form input[name="close"]');
+    var replyOutcome = document.getElementById("reply-outcome");
+    function syncClose() {
+      if (close && replyOutcome) { replyOutcome.required = close.checked; }
+    }
+    if (close) { close.addEventListener("change", syncClose); syncClose(); }
+    document.querySelectorAll("select[data-outcome-other]").forEach(function (select) {
+      var other = document.querySelector(select.getAttribute("data-outcome-other"));
+      function syncOther() {
+        var option = select.options[select.selectedIndex];
+        if (other) { other.required = !!(option && option.hasAttribute("data-asks-text")); }
+      }
+      select.addEventListener("change", syncOther);
+      syncOther();
+    });
   }
 
   function setupHeartbeat() {
@@ -69,6 +116,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setupTemplates();
+    setupOutcomes();
     setupHeartbeat();
   });
 }());
