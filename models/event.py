@@ -29,6 +29,11 @@ class EventKind(LabelledEnum):
     REOPENED = "reopened", _l("Rouverte")
     ATTACHED_TO_TAXPAYER = "attached_to_taxpayer", _l("Rattachée à l'usager")
     ARCHIVED = "archived", _l("Archivée")
+    LEGAL_HOLD_PLACED = "legal_hold_placed", _l("Gel juridique posé")
+    LEGAL_HOLD_LIFTED = "legal_hold_lifted", _l("Gel juridique levé")
+    # About an agent's account (``data["agent_id"]``), done by an administrator.
+    AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
+    AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

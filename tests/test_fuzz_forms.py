@@ -415,6 +415,8 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert "/espace/demandes/nouvelle" in paths
     assert "/agent/demandes/<int:case_id>/repondre" in paths
     assert "/referentiel/services/add" in paths
+    # Issue 22: the agents' password forms (administrator's reset, own change).
+    assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
     assert any(path.startswith("/api/") for path in paths)
 
 

@@ -378,14 +378,12 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/services/show/<pk>", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
-    ("/resetmypassword/form", "GET"): row(
-        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
-    ),
-    ("/resetmypassword/form", "POST"): row(
-        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
-    ),
-    ("/resetpassword/form", "GET"): row("no", anon="login", tp_b="login", tp_a="login", admin="ok"),
-    ("/resetpassword/form", "POST"): row("no"),
+    # Every agent changes their own password (an empty form is refused: "bad").
+    ("/resetmypassword/form", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/resetmypassword/form", "POST"): row("bad", anon="login", tp_b="login", tp_a="login"),
+    # Administrators only; without ``?pk=`` of an existing agent the page does not exist (404).
+    ("/resetpassword/form", "GET"): row("no", anon="login", tp_b="login", tp_a="login"),
+    ("/resetpassword/form", "POST"): row("no", anon="login", tp_b="login", tp_a="login"),
     ("/roles/action/<string:name>/<pk>", "GET"): row("no"),
     ("/roles/action/<string:name>/<pk>", "POST"): row("no"),
     ("/roles/action_post", "POST"): row("no"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,14 +34,17 @@ from flask_appbuilder.security.sqla.models import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.security import generate_password_hash
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.fab.permissions import ROLE_PERMISSIONS
+from app.platform import passwords
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
+from app.platform.ratelimit import reset as reset_rate_limit
 from app.platform.ratelimit import too_many
-from models import Agent
+from models import Agent, Event, EventKind, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ MFA_OK = "mfa_ok"  # set once both factors passed (tests/helpers.py sets it too)
 PENDING_AGENT = "pending_agent"  # {"id", "at", "next"}: password right, code not yet given
 PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret being enrolled
 PENDING_SECONDS = 300  # the code must follow the password within this time
+# When this browser's agent session began (epoch seconds): sessions that began before the
+# agent's ``sessions_ended_at`` load no user (``end_agent_sessions``).
+AGENT_SINCE = "agent_since"
 LOGIN_WINDOW_SECONDS = 300
 OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
 
@@ -117,9 +124,20 @@ def mfa_required() -> bool:
     return bool(current_app.config["AGENT_MFA_REQUIRED"])
 
 
-def _now() -> datetime:
-    # FAB keeps naive local times in ab_user (last_login, changed_on).
-    return datetime.now()
+def lock_end(agent: Agent) -> datetime | None:
+    """When the agent's lock ends (UTC), or None if the account is not locked now."""
+    until = agent.locked_until
+    return until if until is not None and until > utcnow() else None
+
+
+def _agent_event(kind: EventKind, agent: Agent, *, by: Agent | None) -> None:
+    db.session.add(
+        Event(
+            kind=kind,
+            actor_agent_id=by.id if by is not None else None,
+            data={"agent_id": agent.id, "username": agent.username},
+        )
+    )
 
 
 class EContactsSecurityManager(SecurityManager):
@@ -198,7 +216,27 @@ class EContactsSecurityManager(SecurityManager):
         """Flask-Login's loader: an agent's session counts only once both factors passed."""
         if mfa_required() and not session.get(MFA_OK):
             return None
-        return super().load_user(pk)
+        agent = super().load_user(pk)
+        ended = getattr(agent, "sessions_ended_at", None)
+        if ended is not None and float(session.get(AGENT_SINCE) or 0) < ended.timestamp():
+            return None
+        return agent
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def end_agent_sessions(self, agent: Agent) -> None:
+        """End every session of ``agent`` (after a password reset, or their own change).
+
+        SEAM for the server-side sessions of issue 20: today sessions are signed cookies, so
+        this records the moment and ``load_user`` refuses any session that began before it
+        (``AGENT_SINCE``, set at sign-in). The security helper's revocation joins here.
+        """
+        agent.sessions_ended_at = utcnow()
+
+    @staticmethod
+    def mark_session_start() -> None:
+        """Called when an agent's session begins (both factors passed)."""
+        session[AGENT_SINCE] = time.time()
 
     # --- passwords: rate limits and lockout -------------------------------------------------
 
@@ -210,21 +248,59 @@ class EContactsSecurityManager(SecurityManager):
         )
 
     def is_locked(self, agent: Agent) -> bool:
-        """Locked after N failed passwords in a row, for M minutes after the last one."""
-        attempts, duration = self._lockout()
-        failed_at = agent.changed_on
-        return (
-            (agent.fail_login_count or 0) >= attempts
-            and failed_at is not None
-            and _now() - failed_at < duration
-        )
+        """Locked after N failed passwords in a row, for M minutes after the last one (until
+        ``locked_until``, or until an administrator unlocks the account)."""
+        return lock_end(agent) is not None
 
     def update_user_auth_stat(self, user: Any, success: bool = True) -> None:
-        # FAB keeps no time of the last failure: ``changed_on`` records it, the lock counts
-        # from it (a row whose failed-login count changes has changed).
-        if not success:
-            user.changed_on = _now()
+        attempts, duration = self._lockout()
+        if success:
+            user.locked_until = None
+        elif (user.fail_login_count or 0) + 1 >= attempts:
+            user.locked_until = utcnow() + duration
         super().update_user_auth_stat(user, success)
+
+    # --- agent accounts: unlock, passwords (operations: they flush, the view commits) --------
+
+    def unlock_agent(self, agent: Agent, *, by: Agent) -> None:
+        """Lift the lock and forget the failures; recorded as an event."""
+        agent.fail_login_count = 0
+        agent.locked_until = None
+        reset_rate_limit(f"agent-login-user:{agent.username.strip().lower()}")
+        _agent_event(EventKind.AGENT_UNLOCKED, agent, by=by)
+        db.session.flush()
+
+    def set_agent_password(
+        self, agent: Agent, password: str, *, by: Agent | None, forced_change: bool
+    ) -> None:
+        """The one way an agent's password changes (policy checked here too).
+
+        By an administrator (``forced_change``): the account is unlocked, the agent must choose
+        a new password at the next sign-in, and their sessions end. By the agent: the flag is
+        cleared and their other sessions end (the caller marks the current one as new).
+        """
+        passwords.check(password, identifiers=[agent.username, agent.email])
+        agent.password = generate_password_hash(
+            password=password,
+            method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+            salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
+        )
+        agent.must_change_password = forced_change
+        if forced_change:
+            agent.fail_login_count = 0
+            agent.locked_until = None
+            reset_rate_limit(f"agent-login-user:{agent.username.strip().lower()}")
+            _agent_event(EventKind.AGENT_PASSWORD_RESET, agent, by=by)
+        self.end_agent_sessions(agent)
+        db.session.flush()
+
+    def reset_password(self, userid: Any, password: str) -> None:
+        """FAB's own entry (its CLI ``flask fab reset-password``): the same policy and rules."""
+        agent = self.get_user_by_id(userid)
+        if agent is None:
+            raise LookupError(userid)
+        self.set_agent_password(agent, password, by=None, forced_change=True)
+        db.session.commit()
 
     def _unknown_key(self, username: str) -> str:
         return f"{RATE_PREFIX}agent-unknown:{username}"

@@ -35,7 +35,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.cases.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications.outbox import public_url, queue_email
-from app.platform import ratelimit
+from app.platform import passwords, ratelimit
 from app.platform.queue import get_redis
 from models import (
     Attachment,
@@ -54,8 +54,7 @@ log = logging.getLogger(__name__)
 # Compared against when no account matches, so that the time taken tells nothing either.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
-PASSWORD_MIN = 12
-PASSWORD_MAX = 200
+PASSWORD_MAX = passwords.MAX_LENGTH  # the policy itself: app.platform.passwords
 MAX_FAILED_LOGINS = 6
 LOCK_MINUTES = 15
 CONFIRM_HOURS = 48
@@ -237,6 +236,7 @@ def register(data: Registration) -> None:
         taxpayer.postcode = data.postcode
     taxpayer.email = data.email
     taxpayer.email_confirmed_at = None
+    passwords.check(data.password, identifiers=[taxpayer.identifier, data.email])
     taxpayer.password_hash = hash_password(data.password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None
@@ -344,7 +344,9 @@ def taxpayer_for_reset(token: str) -> Taxpayer | None:
 
 
 def set_password(taxpayer: Taxpayer, password: str) -> None:
-    """A new password: unlocks the account and forgets the browsers trusted so far."""
+    """A new password (the policy, app.platform.passwords): unlocks the account and forgets the
+    browsers trusted so far."""
+    passwords.check(password, identifiers=[taxpayer.identifier, taxpayer.email])
     taxpayer.password_hash = hash_password(password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None

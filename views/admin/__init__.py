@@ -4,6 +4,7 @@ read log). Rules and usage: docs/directory.md."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,6 +20,7 @@ from views.admin.directory import (
 )
 from views.admin.imports import DirectoryImportView
 from views.admin.outbox import FailedAlertsView
+from views.admin.passwords import must_change_password_first
 from views.admin.settings import SettingsView
 from views.admin.templates import OfficeTemplateView
 
@@ -41,6 +43,7 @@ def register(appbuilder: AppBuilder) -> None:
             category_icon="fa-sitemap",
         )
 
+    current_app.before_request(must_change_password_first)
     directory(OfficeView, "Offices", _l("Services"), "fa-building")
     _move_user_view(appbuilder)
     directory(TopicView, "Topics", _l("Motifs de demande"), "fa-tags")

@@ -22,6 +22,7 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from app.fab.security import (
+    AGENT_SINCE,
     MFA_OK,
     OTP_ATTEMPTS,
     PENDING_AGENT,
@@ -99,6 +100,7 @@ class AuthDBView(FabAuthDBView):
         if not mfa_required():
             login_user(agent, remember=False)
             session[MFA_OK] = True
+            self.appbuilder.sm.mark_session_start()
             return redirect(next_url)
         session[PENDING_AGENT] = {"id": agent.id, "at": int(time.time()), "next": next_url}
         reset(f"agent-otp:{agent.id}")
@@ -155,6 +157,7 @@ class AuthDBView(FabAuthDBView):
                 session.pop(PENDING_SECRET, None)
                 login_user(agent, remember=False)
                 session[MFA_OK] = True
+                sm.mark_session_start()
                 return redirect(get_safe_redirect(next_url))
             form.otp.errors = [
                 _("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant.")
@@ -173,6 +176,6 @@ class AuthDBView(FabAuthDBView):
     @expose("/logout/")
     def logout(self) -> Any:
         response = super().logout()
-        for key in (MFA_OK, PENDING_AGENT, PENDING_SECRET):
+        for key in (MFA_OK, PENDING_AGENT, PENDING_SECRET, AGENT_SINCE):
             session.pop(key, None)
         return response
