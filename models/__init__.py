@@ -16,6 +16,7 @@ from models.event import AccessLog, Event, EventKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import Office, OfficeKind, OfficeTerritory
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
+from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.taxpayer import Taxpayer, TaxpayerKind
 
@@ -38,6 +39,9 @@ __all__ = [
     "OfficeKind",
     "OfficeTerritory",
     "ReplyTemplate",
+    "RetentionCategory",
+    "RetentionItem",
+    "RetentionRun",
     "RoutingRule",
     "Setting",
     "SteeringChange",

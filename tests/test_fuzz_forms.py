@@ -417,6 +417,7 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert "/referentiel/services/add" in paths
     # Issue 22: the agents' password forms (administrator's reset, own change).
     assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
+    assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
     assert any(path.startswith("/api/") for path in paths)
 
 

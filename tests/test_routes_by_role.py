@@ -54,8 +54,10 @@ from models import (
     NotificationStatus,
     OfficeKind,
     ReplyTemplate,
+    RetentionRun,
     RoutingRule,
     db,
+    utcnow,
 )
 
 ROLES = ("anon", "tp_b", "agent_b", "steering", "tp_a", "agent_a", "manager", "admin")
@@ -357,6 +359,26 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/services/add", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
+    # Legal holds and retention reports (issue 22): administrators only. An empty form to
+    # place a hold is refused (400); lifting needs a hold in force (404 otherwise).
+    ("/referentiel/gels-juridiques/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/gels-juridiques/poser", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="bad"
+    ),
+    ("/referentiel/gels-juridiques/lever", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login"
+    ),
+    ("/referentiel/conservation/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/conservation/<int:run_id>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/conservation/<int:run_id>/export.csv", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
     ("/referentiel/services/add", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
@@ -490,6 +512,18 @@ def _targets(world: World, rule: Rule) -> Targets:
         status=NotificationStatus.FAILED,
     )
     db.session.add(failed)
+    run = RetentionRun(
+        archive_before=utcnow(),
+        purge_before=utcnow(),
+        notes_before=utcnow(),
+        archived=0,
+        purged_cases=0,
+        purged_messages=0,
+        purged_attachments=0,
+        purged_notes=0,
+        held=0,
+    )
+    db.session.add(run)
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -511,6 +545,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "taxpayer_id": world.taxpayer_a.id,
             "office_id": world.office_a.id,
             "notification_id": failed.id,
+            "run_id": run.id,
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",

@@ -18,6 +18,7 @@ from views.admin.directory import (
     TaxMatterView,
     TopicView,
 )
+from views.admin.holds import LegalHoldView, RetentionReportView
 from views.admin.imports import DirectoryImportView
 from views.admin.outbox import FailedAlertsView
 from views.admin.passwords import must_change_password_first
@@ -53,6 +54,10 @@ def register(appbuilder: AppBuilder) -> None:
     directory(DirectoryImportView, "Directory import", _l("Import CSV"), "fa-upload")
     directory(SettingsView, "Settings", _l("Paramètres"), "fa-sliders")
     directory(FailedAlertsView, "Failed alerts", _l("Alertes en échec"), "fa-exclamation-triangle")
+    directory(LegalHoldView, "Legal holds", _l("Gels juridiques"), "fa-gavel")
+    directory(
+        RetentionReportView, "Retention reports", _l("Rapports de conservation"), "fa-archive"
+    )
 
     # Office managers: top-level entries. Administrators reach every template from the directory.
     appbuilder.add_view(

@@ -33,6 +33,7 @@ from models import (
 )
 
 STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
+REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
 
 
 @dataclass
@@ -154,7 +155,7 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
                 details.append(_("Plus attribuée à personne"))
         elif event.kind is EventKind.CLOSED and data.get("outcome"):
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
-        elif event.kind is EventKind.REOPENED and data.get("reason"):
+        elif event.kind in REASON_EVENTS and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
         elif event.kind is EventKind.STATUS_CHANGED:
             details.append(
