@@ -14,7 +14,7 @@ from models.case import (
 )
 from models.event import AccessLog, Event, EventKind
 from models.notification import Notification, NotificationKind, NotificationStatus
-from models.office import Office, OfficeKind, OfficeTerritory
+from models.office import KindCode, Office, OfficeKind, OfficeTerritory, SteeringLevel
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
@@ -30,6 +30,7 @@ __all__ = [
     "CaseStatus",
     "Channel",
     "Event",
+    "KindCode",
     "EventKind",
     "Message",
     "Notification",
@@ -44,6 +45,7 @@ __all__ = [
     "RetentionRun",
     "RoutingRule",
     "Setting",
+    "SteeringLevel",
     "SteeringChange",
     "SteeringCount",
     "SteeringDuration",

@@ -28,12 +28,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from helpers import sign_in_agent, sign_in_taxpayer
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from app import create_app
 from app.platform.queue import get_queue, get_redis
 from config import _normalise_database_url
-from models import Agent, OfficeKind, Taxpayer, db
+from models import Agent, KindCode, Taxpayer, db
 
 KEPT_TABLES = {
     "alembic_version",
@@ -42,6 +42,8 @@ KEPT_TABLES = {
     "ab_permission_view",
     "ab_permission_view_role",
     "ab_role",
+    # The office kinds the migrations create; kinds a test adds are deleted (_clean_state).
+    "office_kind",
 }
 
 
@@ -158,6 +160,12 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                         connection.execute(table.update().values({c.name: None for c in own}))
                 for table in tables:
                     connection.execute(table.delete())
+            seeded = [code.value for code in KindCode]
+            connection.execute(
+                text("DELETE FROM office_kind WHERE code NOT IN :codes").bindparams(
+                    bindparam("codes", expanding=True, value=seeded)
+                )
+            )
         get_queue().empty()
         # Rate-limit counters, one-time codes, drafts, presence: nothing carries over.
         connection = get_redis()
@@ -184,12 +192,12 @@ def client(app: Flask) -> FlaskClient:
 def world(app: Flask, app_context: None) -> World:
     from factories import make_agent, make_office, make_taxpayer
 
-    delegation = make_office(OfficeKind.DELEGATION, name="Délégation Centre-Est")
-    directorate = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
-    other = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP de la Loire")
-    office_a = make_office(OfficeKind.SIP, parent=directorate, name="SIP Lyon 3e")
-    office_b = make_office(OfficeKind.SIE, parent=directorate, name="SIE Lyon Nord")
-    office_c = make_office(OfficeKind.SIP, parent=other, name="SIP Saint-Étienne", departement="42")
+    delegation = make_office(KindCode.DELEGATION, name="Délégation Centre-Est")
+    directorate = make_office(KindCode.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
+    other = make_office(KindCode.DIRECTORATE, parent=delegation, name="DDFiP de la Loire")
+    office_a = make_office(KindCode.SIP, parent=directorate, name="SIP Lyon 3e")
+    office_b = make_office(KindCode.SIE, parent=directorate, name="SIE Lyon Nord")
+    office_c = make_office(KindCode.SIP, parent=other, name="SIP Saint-Étienne", departement="42")
     built = World(
         delegation=delegation,
         directorate=directorate,

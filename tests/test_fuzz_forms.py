@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
+from factories import (
+    World,
+    make_agent,
+    make_case,
+    make_office,
+    make_tax_matter,
+    make_topic,
+    office_kind,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import clear_rate_limits, session_csrf_token, sign_in_as
@@ -47,6 +55,7 @@ from models import (
     Attachment,
     AuthorKind,
     Case,
+    KindCode,
     Message,
     Notification,
     NotificationKind,
@@ -161,6 +170,7 @@ def _store_file(content: bytes) -> str:
 def _objects(world: World) -> dict[str, Any]:
     """A request of office A for taxpayer A with a message and an attachment, and one object of
     every kind the admin screens edit; URL parameter name -> value."""
+    sip = office_kind(KindCode.SIP)
     topic = make_topic()
     case = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="Demande de A")
     message = Message(case=case, author_kind=AuthorKind.TAXPAYER, body="Bonjour", internal=False)
@@ -176,7 +186,7 @@ def _objects(world: World) -> dict[str, Any]:
         sha256="0" * 64,
     )
     template = ReplyTemplate(title="Modèle de A", body="Bonjour", office=world.office_a)
-    routing = RoutingRule(topic=topic, office_kind=OfficeKind.SIP)
+    routing = RoutingRule(topic=topic, office_kind=sip)
     failed = Notification(
         kind=NotificationKind.NEW_MESSAGE,
         recipient="a@example.fr",
@@ -187,8 +197,10 @@ def _objects(world: World) -> dict[str, Any]:
     )
     db.session.add_all([attachment, template, routing, failed])
     matter = make_tax_matter("Impôt fuzz")
-    office = make_office(OfficeKind.SIE, parent=world.directorate)
+    office = make_office(KindCode.SIE, parent=world.directorate)
     agent = make_agent(office, "agent")
+    kind = OfficeKind(code="essai", label="Type d'essai")
+    db.session.add(kind)
     db.session.commit()
     return {
         "case_id": case.id,
@@ -207,6 +219,7 @@ def _objects(world: World) -> dict[str, Any]:
             "/referentiel/impots/": matter.id,
             "/referentiel/motifs/": topic.id,
             "/referentiel/services/": office.id,
+            "/referentiel/types-de-service/": kind.id,
             "/users/": agent.id,
             "/roles/": 1,
             "/groups/": 1,
@@ -417,6 +430,7 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert "/referentiel/services/add" in paths
     # Issue 22: the agents' password forms (administrator's reset, own change).
     assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
+    assert "/referentiel/types-de-service/add" in paths
     assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
     assert any(path.startswith("/api/") for path in paths)
 

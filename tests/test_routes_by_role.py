@@ -38,7 +38,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
+from factories import (
+    World,
+    make_agent,
+    make_case,
+    make_office,
+    make_tax_matter,
+    make_topic,
+    office_kind,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import clear_rate_limits, session_csrf_token, sign_in_as
@@ -48,6 +56,7 @@ from app.cases.attachments import path_of
 from models import (
     Attachment,
     AuthorKind,
+    KindCode,
     Message,
     Notification,
     NotificationKind,
@@ -356,6 +365,31 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/parametres/", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
+    # Office kinds (issue 22): directory data, administrators only, like offices.
+    ("/referentiel/types-de-service/add", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/add", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/delete/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/types-de-service/delete/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/types-de-service/edit/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/edit/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/list/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/show/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
     ("/referentiel/services/add", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
@@ -499,9 +533,9 @@ def _targets(world: World, rule: Rule) -> Targets:
     template = ReplyTemplate(title="Modèle de A", body="Bonjour", office=world.office_a)
     db.session.add(template)
     matter = make_tax_matter(f"Impôt {secrets.token_hex(3)}")
-    routing = RoutingRule(topic=topic, office_kind=OfficeKind.SIP)
+    routing = RoutingRule(topic=topic, office_kind=office_kind(KindCode.SIP))
     db.session.add(routing)
-    office = make_office(OfficeKind.SIE, parent=world.directorate)
+    office = make_office(KindCode.SIE, parent=world.directorate)
     agent = make_agent(office, "agent")
     failed = Notification(
         kind=NotificationKind.NEW_MESSAGE,
@@ -512,6 +546,8 @@ def _targets(world: World, rule: Rule) -> Targets:
         status=NotificationStatus.FAILED,
     )
     db.session.add(failed)
+    kind = OfficeKind(code=f"essai{secrets.randbelow(10**9)}", label="Type d'essai")
+    db.session.add(kind)
     run = RetentionRun(
         archive_before=utcnow(),
         purge_before=utcnow(),
@@ -532,6 +568,7 @@ def _targets(world: World, rule: Rule) -> Targets:
         "/referentiel/impots": matter.id,
         "/referentiel/motifs": topic.id,
         "/referentiel/services": office.id,
+        "/referentiel/types-de-service": kind.id,
         "/users": agent.id,
     }
     pk = next(

@@ -94,3 +94,27 @@ def test_legal_holds_report_and_badge(page, live_server, world: World) -> None:
     assert "sous gel juridique" in page.content()
     assert_clean(page)
     screenshot(page, "agent-summary-legal-hold")
+
+
+def test_office_kind_screens(page, live_server, world: World) -> None:
+    username = world.admin.username
+    db.session.commit()
+    harness.sign_in_agent(page, live_server, username, PASSWORD)
+    page.goto(f"{live_server}/referentiel/types-de-service/list/")
+    assert "Service des impôts des particuliers" in page.content()
+    assert_clean(page)
+    screenshot(page, "admin-office-kinds")
+    page.goto(f"{live_server}/referentiel/types-de-service/add")
+    page.fill("input[name=code]", "spf")
+    page.fill("input[name=label]", "Service de la publicité foncière")
+    assert_clean(page)
+    screenshot(page, "admin-office-kind-add")
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state()
+    assert "Enregistré." in page.content()
+    page.goto(f"{live_server}/referentiel/aiguillage/add")
+    assert "Ou service désigné" in page.content()
+    # Not axe-checked: FAB's Select2 blank choices (motif, impôt, type, service) have no
+    # accessible name; the DSFR re-templating of FAB's forms (issue 15) replaces them.
+    assert page.external_requests == []
+    screenshot(page, "admin-routing-rule-add")

@@ -12,6 +12,7 @@ from flask_login import current_user
 from app.directory import access
 from views.admin.access_log import AccessLogView
 from views.admin.directory import (
+    OfficeKindView,
     OfficeView,
     ReplyTemplateView,
     RoutingRuleView,
@@ -46,6 +47,7 @@ def register(appbuilder: AppBuilder) -> None:
 
     current_app.before_request(must_change_password_first)
     directory(OfficeView, "Offices", _l("Services"), "fa-building")
+    directory(OfficeKindView, "Office kinds", _l("Types de service"), "fa-th-list")
     _move_user_view(appbuilder)
     directory(TopicView, "Topics", _l("Motifs de demande"), "fa-tags")
     directory(TaxMatterView, "Tax matters", _l("Impôts concernés"), "fa-folder")

@@ -209,14 +209,14 @@ class RetentionReportView(BaseView):
     def export(self, run_id: int) -> Any:
         run = _run_or_404(run_id)
         labels = {category: str(category.label) for category in RetentionCategory}
-        header = [
+        header: list[object] = [
             _("Catégorie"),
             _("Référence"),
             _("Messages supprimés"),
             _("Pièces jointes supprimées"),
         ]
 
-        def rows() -> Iterator[list[str]]:
+        def rows() -> Iterator[list[object]]:
             yield header
             statement = (
                 select(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.cases import access, presence
 from app.directory import access as directory_access
+from app.directory import kinds
 from app.platform.cache import VersionedCache, references
 from app.platform.templating import format_date
 from models import (
@@ -32,7 +33,6 @@ from models import (
     utcnow,
 )
 
-STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
 REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
 
 
@@ -90,7 +90,9 @@ class TransferDirectory:
 
 # Reloaded when an office changes (app.platform.cache); the label of offices without a directorate
 # is translated when the copy is built (the agents' screens are in French only).
-TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache("transfer-offices", Office)
+TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache(
+    "transfer-offices", Office, OfficeKind
+)
 
 
 @dataclass
@@ -253,7 +255,7 @@ def _load_transfer_directory() -> TransferDirectory:
     rows = db.session.execute(
         select(Office.id, Office.name, parent.name.label("parent_name"))
         .outerjoin(parent, parent.id == Office.parent_id)
-        .where(Office.active.is_(True), Office.kind.not_in(STEERING_KINDS))
+        .where(Office.active.is_(True), kinds.receiving_transfers())
         .order_by(Office.name, Office.id)
     ).all()
     groups: dict[str, list[TargetOffice]] = defaultdict(list)
