@@ -37,14 +37,14 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import generate_password_hash
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.operations import lift_lock, record_agent_event
 from app.fab.permissions import ROLE_PERMISSIONS
 from app.platform import passwords
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
-from app.platform.ratelimit import reset as reset_rate_limit
 from app.platform.ratelimit import too_many
-from models import Agent, Event, EventKind, db, utcnow
+from models import Agent, EventKind, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -128,16 +128,6 @@ def lock_end(agent: Agent) -> datetime | None:
     """When the agent's lock ends (UTC), or None if the account is not locked now."""
     until = agent.locked_until
     return until if until is not None and until > utcnow() else None
-
-
-def _agent_event(kind: EventKind, agent: Agent, *, by: Agent | None) -> None:
-    db.session.add(
-        Event(
-            kind=kind,
-            actor_agent_id=by.id if by is not None else None,
-            data={"agent_id": agent.id, "username": agent.username},
-        )
-    )
 
 
 class EContactsSecurityManager(SecurityManager):
@@ -262,14 +252,6 @@ class EContactsSecurityManager(SecurityManager):
 
     # --- agent accounts: unlock, passwords (operations: they flush, the view commits) --------
 
-    def unlock_agent(self, agent: Agent, *, by: Agent) -> None:
-        """Lift the lock and forget the failures; recorded as an event."""
-        agent.fail_login_count = 0
-        agent.locked_until = None
-        reset_rate_limit(f"agent-login-user:{agent.username.strip().lower()}")
-        _agent_event(EventKind.AGENT_UNLOCKED, agent, by=by)
-        db.session.flush()
-
     def set_agent_password(
         self, agent: Agent, password: str, *, by: Agent | None, forced_change: bool
     ) -> None:
@@ -287,10 +269,8 @@ class EContactsSecurityManager(SecurityManager):
         )
         agent.must_change_password = forced_change
         if forced_change:
-            agent.fail_login_count = 0
-            agent.locked_until = None
-            reset_rate_limit(f"agent-login-user:{agent.username.strip().lower()}")
-            _agent_event(EventKind.AGENT_PASSWORD_RESET, agent, by=by)
+            lift_lock(agent=agent)
+            record_agent_event(EventKind.AGENT_PASSWORD_RESET, agent=agent, by=by)
         self.end_agent_sessions(agent)
         db.session.flush()
 

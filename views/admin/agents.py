@@ -254,7 +254,7 @@ class AgentUserView(UserDBModelView):
     )
     def unlock(self, item: Agent) -> Response:
         agent = item[0] if isinstance(item, list) else item
-        self.appbuilder.sm.unlock_agent(agent, by=current_user)
+        operations.unlock_agent(agent=agent, by=current_user)
         db.session.commit()
         flash(_("Compte de %(name)s débloqué.", name=agent.full_name), "success")
         return redirect(url_for(f"{type(self).__name__}.show", pk=agent.id))

@@ -19,11 +19,11 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from app.platform.csvexport import csv_response
+from app.platform.params import int_or_none
 from app.platform.templating import PARIS
 from app.retention import holds as legal_hold
 from models import Case, RetentionCategory, RetentionItem, RetentionRun, Taxpayer, db
 
-MAX_ID = 2**31 - 1
 ITEMS_SHOWN = 200  # per category on the report page; the CSV has them all
 
 
@@ -60,8 +60,8 @@ class LiftHoldForm(FlaskForm):
 
 
 def _lift_target(form: LiftHoldForm) -> Case | Taxpayer:
-    target_id = int(form.target_id.data or 0)
-    if not 0 < target_id <= MAX_ID:
+    target_id = int_or_none(form.target_id.data)
+    if target_id is None:
         abort(404)
     target: Case | Taxpayer | None = (
         db.session.get(Case, target_id)

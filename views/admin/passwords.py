@@ -20,9 +20,8 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.platform import passwords
+from app.platform.params import int_or_none
 from models import Agent, db
-
-MAX_ID = 2**31 - 1
 
 
 def _new_password() -> PasswordField:
@@ -63,10 +62,10 @@ class OwnPasswordForm(FlaskForm):
 
 
 def _agent_from_query() -> Agent:
-    raw = request.args.get("pk", "")
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    pk = int_or_none(request.args.get("pk"))
+    if pk is None:
         abort(404)
-    agent = db.session.get(Agent, int(raw))
+    agent = db.session.get(Agent, pk)
     if agent is None:
         abort(404)
     return agent
