@@ -284,7 +284,8 @@ def load_settings() -> dict[str, object]:
         "AUTH_USER_REGISTRATION": False,
         "AUTH_ROLE_ADMIN": "admin",
         "AUTH_ROLE_PUBLIC": "Public",
-        "FAB_PASSWORD_COMPLEXITY_ENABLED": False,
+        # Any FAB form still asking for a password gets app.platform.passwords (the factory).
+        "FAB_PASSWORD_COMPLEXITY_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_FOLDER": str(BASE_DIR / "translations"),
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),

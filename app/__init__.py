@@ -19,7 +19,7 @@ from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
 from app.notifications.cli import bounce_command
-from app.platform import cache, errors, headers, querycount, queue, templating
+from app.platform import cache, errors, headers, passwords, querycount, queue, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_settings())
     if overrides:
         app.config.update(overrides)
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", passwords.fab_complexity_validator)
     if app.config.get("STRICT_TEMPLATES"):
         app.jinja_env.undefined = StrictUndefined
     for folder in (app.config["DATA_DIR"], app.config["ATTACHMENT_DIR"]):

@@ -15,7 +15,7 @@ from models.case import (
 from models.event import AccessLog, Event, EventKind
 from models.notice import AgentDigest, AgentNotice, AgentPreference, NoticeKind
 from models.notification import Notification, NotificationKind, NotificationStatus
-from models.office import Office, OfficeKind, OfficeTerritory
+from models.office import KindCode, Office, OfficeKind, OfficeTerritory, SteeringLevel
 from models.reference import (
     ClosingOutcome,
     ReplyTemplate,
@@ -25,6 +25,7 @@ from models.reference import (
     TemplateAction,
     Topic,
 )
+from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
@@ -48,6 +49,7 @@ __all__ = [
     "Channel",
     "ClosingOutcome",
     "Event",
+    "KindCode",
     "EventKind",
     "LoginSession",
     "Message",
@@ -59,8 +61,12 @@ __all__ = [
     "OfficeKind",
     "OfficeTerritory",
     "ReplyTemplate",
+    "RetentionCategory",
+    "RetentionItem",
+    "RetentionRun",
     "RoutingRule",
     "Setting",
+    "SteeringLevel",
     "SteeringChange",
     "SteeringCount",
     "SteeringDuration",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
-from sqlalchemy import ForeignKey, Integer, String, exists, literal, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, exists, literal, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import UTCDateTime
 
 if TYPE_CHECKING:
     from models.office import Office
@@ -28,6 +31,12 @@ class Agent(User):
     # TOTP second factor: the secret, set at enrolment (None: not enrolled yet).
     otp_secret: Mapped[str | None] = mapped_column(String(64))
     otp_last_counter: Mapped[int | None] = mapped_column(Integer)
+    # Set when the failed passwords in a row reach the limit; an administrator may lift it.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an administrator's reset: the agent chooses a new password at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Sessions opened before this moment are over (app.security.end_agent_sessions).
+    sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office | None] = relationship(back_populates="agents")
 

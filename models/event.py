@@ -32,6 +32,11 @@ class EventKind(LabelledEnum):
     WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
     LINKED = "linked", _l("Liée à une autre demande")
     MERGED = "merged", _l("Doublon fusionné")
+    LEGAL_HOLD_PLACED = "legal_hold_placed", _l("Gel juridique posé")
+    LEGAL_HOLD_LIFTED = "legal_hold_lifted", _l("Gel juridique levé")
+    # About an agent's account (``data["agent_id"]``), done by an administrator.
+    AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
+    AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

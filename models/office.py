@@ -2,34 +2,71 @@
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import LabelledEnum, db, str_enum
+from models.base import db, str_enum
+from models.taxpayer import TaxpayerKind
 
 if TYPE_CHECKING:
     from models.agent import Agent
 
 
-class OfficeKind(LabelledEnum):
-    DELEGATION = "delegation", _l("Délégation interrégionale")
-    DIRECTORATE = "directorate", _l("Direction locale")
-    SIP = "sip", _l("Service des impôts des particuliers")
-    SIE = "sie", _l("Service des impôts des entreprises")
-    CDIF = "cdif", _l("Centre des impôts fonciers")
-    CIS = "cis", _l("Centre impôts service")
-    CPS = "cps", _l("Centre prélèvement service")
-    CONTACT_CENTRE = "contact_centre", _l("Centre de contact")
-    TREASURY = "treasury", _l("Trésorerie de proximité")
-    LARGE_COMPANIES = "large_companies", _l("IFU de la DGE")
+class KindCode(enum.StrEnum):
+    """The codes of the office kinds the first migration created. Kinds are rows
+    (``OfficeKind``) that administrators add and change; these names only let the demo data,
+    the seed and the tests find the usual ones. No code decides anything on a code: it reads
+    the kind's capabilities."""
+
+    DELEGATION = "delegation"
+    DIRECTORATE = "directorate"
+    SIP = "sip"
+    SIE = "sie"
+    CDIF = "cdif"
+    CIS = "cis"
+    CPS = "cps"
+    CONTACT_CENTRE = "contact_centre"
+    TREASURY = "treasury"
+    LARGE_COMPANIES = "large_companies"
+
+
+class SteeringLevel(enum.IntEnum):
+    NONE = 0  # an office that handles requests
+    DIRECTORATE = 1  # steers its offices (direction locale)
+    DELEGATION = 2  # steers several directorates (délégation interrégionale)
+
+
+class OfficeKind(db.Model):  # type: ignore[name-defined]
+    """A kind of office (SIP, SIE, trésorerie…) and what offices of that kind may do."""
+
+    __tablename__ = "office_kind"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    label: Mapped[str] = mapped_column(String(160))
+    # Routing may send online requests to offices of this kind.
+    receives_online: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Agents may forward a request to offices of this kind.
+    receives_transfers: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Agents of offices of this kind record phone, counter and letter contacts.
+    records_contacts: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Above 0, offices of this kind steer their subtree and handle no requests themselves.
+    steering_level: Mapped[int] = mapped_column(Integer, default=SteeringLevel.NONE)
+    # Routing's default kind for this kind of taxpayer when no rule says otherwise.
+    default_for: Mapped[TaxpayerKind | None] = mapped_column(str_enum(TaxpayerKind))
+    # When no office of the competent kind exists, routing falls back on offices of this kind.
+    last_resort: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property
     def steers(self) -> bool:
-        """Directorates and delegations steer; they receive no cases themselves."""
-        return self in (OfficeKind.DELEGATION, OfficeKind.DIRECTORATE)
+        return self.steering_level > SteeringLevel.NONE
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Office(db.Model):  # type: ignore[name-defined]
@@ -38,7 +75,7 @@ class Office(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(160))
-    kind: Mapped[OfficeKind] = mapped_column(str_enum(OfficeKind))
+    kind_id: Mapped[int] = mapped_column(ForeignKey("office_kind.id", ondelete="RESTRICT"))
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("office.id", ondelete="RESTRICT"), index=True
     )
@@ -49,6 +86,8 @@ class Office(db.Model):  # type: ignore[name-defined]
     address: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    # Joined: every page showing an office shows its kind (a small table).
+    kind: Mapped[OfficeKind] = relationship(lazy="joined", innerjoin=True)
     parent: Mapped[Office | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Office]] = relationship(back_populates="parent")
     territories: Mapped[list[OfficeTerritory]] = relationship(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
@@ -61,12 +61,18 @@ class TaxMatter(db.Model):  # type: ignore[name-defined]
 
 
 class RoutingRule(db.Model):  # type: ignore[name-defined]
-    """Topic × tax matter × taxpayer kind → the kind of office competent; the most specific wins.
+    """Topic × tax matter × taxpayer kind → the kind of office competent, or one given office;
+    the most specific rule wins.
 
-    The office itself is then the one of that kind competent for the taxpayer's commune.
+    With a kind, the office is the one of that kind competent for the taxpayer's commune.
     """
 
     __tablename__ = "routing_rule"
+    __table_args__ = (
+        CheckConstraint(
+            "office_kind_id IS NOT NULL OR office_id IS NOT NULL", name="kind_or_office"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="RESTRICT"))
@@ -74,11 +80,16 @@ class RoutingRule(db.Model):  # type: ignore[name-defined]
         ForeignKey("tax_matter.id", ondelete="RESTRICT")
     )
     taxpayer_kind: Mapped[TaxpayerKind | None] = mapped_column(str_enum(TaxpayerKind))
-    office_kind: Mapped[OfficeKind] = mapped_column(str_enum(OfficeKind))
+    office_kind_id: Mapped[int | None] = mapped_column(
+        ForeignKey("office_kind.id", ondelete="RESTRICT")
+    )
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     topic: Mapped[Topic | None] = relationship()
     tax_matter: Mapped[TaxMatter | None] = relationship()
+    office_kind: Mapped[OfficeKind | None] = relationship()
+    office: Mapped[Office | None] = relationship()
 
     @property
     def specificity(self) -> int:
@@ -87,7 +98,7 @@ class RoutingRule(db.Model):  # type: ignore[name-defined]
         )
 
     def __str__(self) -> str:
-        return f"{self.topic or '*'} / {self.tax_matter or '*'} → {self.office_kind.label}"
+        return f"{self.topic or '*'} / {self.tax_matter or '*'} → {self.office or self.office_kind}"
 
 
 class ClosingOutcome(db.Model):  # type: ignore[name-defined]

@@ -27,13 +27,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from helpers import free_port, sign_in_agent, sign_in_taxpayer
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from app import create_app
 from app.cases.outcomes import national_rows
 from app.platform.queue import get_queue, get_redis
 from config import _normalise_database_url
-from models import Agent, ClosingOutcome, OfficeKind, Taxpayer, db
+from models import Agent, ClosingOutcome, KindCode, Taxpayer, db
 
 KEPT_TABLES = {
     "alembic_version",
@@ -42,6 +42,8 @@ KEPT_TABLES = {
     "ab_permission_view",
     "ab_permission_view_role",
     "ab_role",
+    # The office kinds the migrations create; kinds a test adds are deleted (_clean_state).
+    "office_kind",
 }
 
 
@@ -154,6 +156,12 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                     connection.execute(table.delete())
             # Reference data written by the migrations, as every test expects it.
             connection.execute(ClosingOutcome.__table__.insert(), national_rows())
+            seeded = [code.value for code in KindCode]
+            connection.execute(
+                text("DELETE FROM office_kind WHERE code NOT IN :codes").bindparams(
+                    bindparam("codes", expanding=True, value=seeded)
+                )
+            )
         get_queue().empty()
         # Rate-limit counters, one-time codes, drafts, presence: nothing carries over.
         connection = get_redis()
@@ -180,12 +188,12 @@ def client(app: Flask) -> FlaskClient:
 def world(app: Flask, app_context: None) -> World:
     from factories import make_agent, make_office, make_taxpayer
 
-    delegation = make_office(OfficeKind.DELEGATION, name="Délégation Centre-Est")
-    directorate = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
-    other = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP de la Loire")
-    office_a = make_office(OfficeKind.SIP, parent=directorate, name="SIP Lyon 3e")
-    office_b = make_office(OfficeKind.SIE, parent=directorate, name="SIE Lyon Nord")
-    office_c = make_office(OfficeKind.SIP, parent=other, name="SIP Saint-Étienne", departement="42")
+    delegation = make_office(KindCode.DELEGATION, name="Délégation Centre-Est")
+    directorate = make_office(KindCode.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
+    other = make_office(KindCode.DIRECTORATE, parent=delegation, name="DDFiP de la Loire")
+    office_a = make_office(KindCode.SIP, parent=directorate, name="SIP Lyon 3e")
+    office_b = make_office(KindCode.SIE, parent=directorate, name="SIE Lyon Nord")
+    office_c = make_office(KindCode.SIP, parent=other, name="SIP Saint-Étienne", departement="42")
     built = World(
         delegation=delegation,
         directorate=directorate,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from app.cases.operations import record_contact
 from app.taxpayers.accounts import hash_password
@@ -15,6 +16,7 @@ from models import (
     Case,
     CaseStatus,
     Channel,
+    KindCode,
     Office,
     OfficeKind,
     OfficeTerritory,
@@ -39,14 +41,23 @@ def _hash() -> str:
     return _password_hash
 
 
+def office_kind(code: str) -> OfficeKind:
+    """A kind of office by its code (the migrations create the usual ones: ``KindCode``)."""
+    kind = db.session.scalar(select(OfficeKind).where(OfficeKind.code == code))
+    assert kind is not None, f"no office kind {code!r}"
+    return kind
+
+
 def make_office(
-    kind: OfficeKind = OfficeKind.SIP,
+    kind: str | OfficeKind = KindCode.SIP,
     *,
     parent: Office | None = None,
     name: str | None = None,
     departement: str | None = "69",
 ) -> Office:
     n = next(_seq)
+    if isinstance(kind, str):
+        kind = office_kind(kind)
     office = Office(code=f"T{n:05d}", name=name or f"{kind.label} n°{n}", kind=kind, parent=parent)
     db.session.add(office)
     db.session.flush()

@@ -11,7 +11,7 @@ from helpers import csrf_token, submit_form
 from sqlalchemy import select
 
 from app.directory import settings
-from models import Agent, Office, OfficeKind, OfficeTerritory, Setting, Topic, db
+from models import Agent, KindCode, Office, OfficeTerritory, Setting, Topic, db
 
 
 def _office(code: str) -> Office:
@@ -30,7 +30,7 @@ def test_admin_creates_an_office_with_its_path_and_territory(
         {
             "code": "SIP694",
             "name": "SIP Lyon 4e",
-            "kind": "sip",
+            "kind": str(world.office_a.kind_id),
             "parent": str(world.directorate.id),
             "email": "sip.lyon4@dgfip.example",
             "territories_text": "69:69384; 69:69385",
@@ -41,7 +41,7 @@ def test_admin_creates_an_office_with_its_path_and_territory(
     assert response.status_code == 200
     assert "Enregistré." in response.get_data(as_text=True)
     office = _office("SIP694")
-    assert office.kind is OfficeKind.SIP
+    assert office.kind.code == KindCode.SIP
     assert office.parent_id == world.directorate.id
     assert office.path == f"{world.directorate.path}{office.id}/"
     assert sorted((t.departement, t.commune_code) for t in office.territories) == [
@@ -57,7 +57,12 @@ def test_bad_territory_keeps_the_form_and_says_why(world: World, admin_client: F
     response = submit_form(
         admin_client,
         "/referentiel/services/add",
-        {"code": "SIP695", "name": "SIP Lyon 5e", "kind": "sip", "territories_text": "Rhône"},
+        {
+            "code": "SIP695",
+            "name": "SIP Lyon 5e",
+            "kind": str(world.office_a.kind_id),
+            "territories_text": "Rhône",
+        },
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -75,7 +80,7 @@ def test_moving_an_office_moves_its_whole_subtree(world: World, admin_client: Fl
         {
             "code": moved.code,
             "name": moved.name,
-            "kind": "directorate",
+            "kind": str(moved.kind_id),
             "parent": str(world.other_directorate.id),
             "active": "y",
         },
@@ -99,7 +104,7 @@ def test_an_office_cannot_be_put_under_itself(world: World, admin_client: FlaskC
         {
             "code": delegation.code,
             "name": delegation.name,
-            "kind": "delegation",
+            "kind": str(delegation.kind_id),
             "parent": str(world.directorate.id),
             "active": "y",
         },
@@ -126,7 +131,7 @@ def test_referenced_rows_cannot_be_deleted_unused_ones_can(
 ) -> None:
     topic = make_topic("Réclamation")
     make_case(world.taxpayer_a, world.office_a, topic=topic)
-    spare = make_office(OfficeKind.CDIF, parent=world.directorate, name="CDIF inutilisé")
+    spare = make_office(KindCode.CDIF, parent=world.directorate, name="CDIF inutilisé")
     unused_topic = make_topic("Motif jamais utilisé")
     db.session.commit()
     ids = {"office": world.office_a.id, "topic": topic.id, "spare": spare.id}
@@ -156,7 +161,7 @@ def test_referenced_rows_cannot_be_deleted_unused_ones_can(
 
 
 def test_delete_by_get_changes_nothing(world: World, admin_client: FlaskClient) -> None:
-    spare = make_office(OfficeKind.CDIF, parent=world.directorate)
+    spare = make_office(KindCode.CDIF, parent=world.directorate)
     db.session.commit()
     spare_id = spare.id
     admin_client.get(f"/referentiel/services/delete/{spare_id}")

@@ -8,7 +8,15 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from factories import World, make_agent, make_case, make_reply_template, make_topic, outcome_id
+from factories import (
+    World,
+    make_agent,
+    make_case,
+    make_reply_template,
+    make_topic,
+    office_kind,
+    outcome_id,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import run_jobs
@@ -32,7 +40,7 @@ from models import (
     NoticeKind,
     Notification,
     NotificationKind,
-    OfficeKind,
+    KindCode,
     RoutingRule,
     Tag,
     TemplateAction,
@@ -126,7 +134,7 @@ def test_operations_write_notices_in_the_same_transaction(world: World) -> None:
     colleague = make_agent(world.office_a, "agent")
     steering_here = make_agent(world.office_a, "steering")
     topic = make_topic("Réclamation")
-    db.session.add(RoutingRule(topic_id=topic.id, office_kind=OfficeKind.SIP))
+    db.session.add(RoutingRule(topic_id=topic.id, office_kind=office_kind(KindCode.SIP)))
     db.session.commit()
     case = operations.submit_case(
         taxpayer=world.taxpayer_a,

@@ -6,7 +6,7 @@ import html
 import re
 
 import pytest
-from factories import World, make_agent, make_contact, make_taxpayer, make_topic
+from factories import World, make_agent, make_contact, make_taxpayer, make_topic, office_kind
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import csrf_token, sign_in_agent
@@ -21,7 +21,7 @@ from models import (
     Event,
     EventKind,
     Message,
-    OfficeKind,
+    KindCode,
     RoutingRule,
     TaxpayerKind,
     Transfer,
@@ -447,7 +447,7 @@ def test_forwarding_preselects_the_competent_office(
 ) -> None:
     vat = make_topic("TVA")
     other = make_topic("Question générale")
-    db.session.add(RoutingRule(topic_id=vat.id, office_kind=OfficeKind.SIE, active=True))
+    db.session.add(RoutingRule(topic_id=vat.id, office_kind=office_kind(KindCode.SIE), active=True))
     db.session.commit()
     url = f"{NEW}?taxpayer={world.taxpayer_a.id}"
     page = agent_a_client.get(url).get_data(as_text=True)
@@ -538,7 +538,7 @@ def test_the_request_page_preselects_the_competent_office_for_a_transfer(
     from factories import make_case
 
     vat = make_topic("TVA")
-    db.session.add(RoutingRule(topic_id=vat.id, office_kind=OfficeKind.SIE, active=True))
+    db.session.add(RoutingRule(topic_id=vat.id, office_kind=office_kind(KindCode.SIE), active=True))
     misrouted = make_case(world.taxpayer_a, world.office_a, topic=vat, subject="TVA")
     rightly = make_case(world.taxpayer_a, world.office_a, topic=make_topic("Question"))
     db.session.commit()

@@ -11,7 +11,7 @@ from helpers import csrf_token
 from sqlalchemy import func, select
 
 from app.directory import imports as directory_import
-from models import Agent, Office, OfficeKind, db
+from models import Agent, KindCode, Office, db
 
 BAD_OFFICES = """code,nom,type,parent,courriel,telephone,adresse,territoires
 DDFIP01,DDFiP de l'Ain,direction locale,,ddfip01@dgfip.example,,,
@@ -84,10 +84,10 @@ def test_clean_import_creates_offices_with_paths_then_agents_with_roles(world: W
     offices = {o.code: o for o in db.session.scalars(select(Office))}
     delegation, directorate = offices["DI-TEST"], offices["DDFIP01"]
     sip, sie = offices["SIP011"], offices["SIE011"]
-    assert delegation.kind is OfficeKind.DELEGATION and delegation.path == f"/{delegation.id}/"
+    assert delegation.kind.code == KindCode.DELEGATION and delegation.path == f"/{delegation.id}/"
     assert directorate.path == f"/{delegation.id}/{directorate.id}/"
     assert sip.path == f"{directorate.path}{sip.id}/"
-    assert sie.kind is OfficeKind.SIE and sie.parent_id == directorate.id
+    assert sie.kind.code == KindCode.SIE and sie.parent_id == directorate.id
     assert sorted((t.departement, t.commune_code) for t in sip.territories) == [
         ("01", "01004"),
         ("01", "01053"),

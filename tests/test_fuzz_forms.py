@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
+from factories import (
+    World,
+    make_agent,
+    make_case,
+    make_office,
+    make_tax_matter,
+    make_topic,
+    office_kind,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import clear_rate_limits, session_csrf_token, sign_in_as
@@ -51,6 +59,7 @@ from models import (
     Case,
     CaseLink,
     CaseLinkKind,
+    KindCode,
     Message,
     NoticeKind,
     Notification,
@@ -167,6 +176,7 @@ def _store_file(content: bytes) -> str:
 def _objects(world: World) -> dict[str, Any]:
     """A request of office A for taxpayer A with a message and an attachment, and one object of
     every kind the admin screens edit; URL parameter name -> value."""
+    sip = office_kind(KindCode.SIP)
     topic = make_topic()
     case = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="Demande de A")
     message = Message(case=case, author_kind=AuthorKind.TAXPAYER, body="Bonjour", internal=False)
@@ -182,7 +192,7 @@ def _objects(world: World) -> dict[str, Any]:
         sha256="0" * 64,
     )
     template = ReplyTemplate(title="Modèle de A", body="Bonjour", office=world.office_a)
-    routing = RoutingRule(topic=topic, office_kind=OfficeKind.SIP)
+    routing = RoutingRule(topic=topic, office_kind=sip)
     failed = Notification(
         kind=NotificationKind.NEW_MESSAGE,
         recipient="a@example.fr",
@@ -201,8 +211,10 @@ def _objects(world: World) -> dict[str, Any]:
     notice = AgentNotice(agent_id=world.agent_a.id, kind=NoticeKind.NEW_CASE, case_id=case.id)
     db.session.add(notice)
     matter = make_tax_matter("Impôt fuzz")
-    office = make_office(OfficeKind.SIE, parent=world.directorate)
+    office = make_office(KindCode.SIE, parent=world.directorate)
     agent = make_agent(office, "agent")
+    kind = OfficeKind(code="essai", label="Type d'essai")
+    db.session.add(kind)
     db.session.commit()
     return {
         "case_id": case.id,
@@ -223,6 +235,7 @@ def _objects(world: World) -> dict[str, Any]:
             "/referentiel/impots/": matter.id,
             "/referentiel/motifs/": topic.id,
             "/referentiel/services/": office.id,
+            "/referentiel/types-de-service/": kind.id,
             "/users/": agent.id,
             "/roles/": 1,
             "/groups/": 1,
@@ -441,6 +454,10 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert "/espace/compte/mot-de-passe" in paths
     assert "/espace/demandes/<reference>/retirer" in paths
     assert "/agent/contacts/nouveau" in paths
+    # Issue 22: the agents' password forms (administrator's reset, own change).
+    assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
+    assert "/referentiel/types-de-service/add" in paths
+    assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
     assert any(path.startswith("/api/") for path in paths)
 
 

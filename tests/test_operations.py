@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from factories import World, make_agent, make_case, make_office, make_topic
+from factories import World, make_agent, make_case, make_office, make_topic, office_kind
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -20,9 +20,9 @@ from models import (
     Channel,
     Event,
     EventKind,
+    KindCode,
     Message,
     Notification,
-    OfficeKind,
     RoutingRule,
     Transfer,
     db,
@@ -44,7 +44,9 @@ def events(case_id: int) -> list[EventKind]:
 
 def test_submit_routes_to_the_competent_office_and_records_everything(world: World) -> None:
     topic = make_topic("Réclamation")
-    db.session.add(RoutingRule(topic_id=topic.id, taxpayer_kind=None, office_kind=OfficeKind.SIE))
+    db.session.add(
+        RoutingRule(topic_id=topic.id, taxpayer_kind=None, office_kind=office_kind(KindCode.SIE))
+    )
     case = operations.submit_case(
         taxpayer=world.taxpayer_a,
         topic=topic,
@@ -79,12 +81,12 @@ def test_a_commune_beats_a_departement_and_ties_go_to_the_lowest_id(world: World
     from app.cases.routing import office_for_territory
     from models import OfficeTerritory
 
-    later = make_office(OfficeKind.SIP, parent=world.directorate, name="SIP Lyon bis")
-    assert office_for_territory(OfficeKind.SIP, "69383").id == world.office_a.id
+    later = make_office(KindCode.SIP, parent=world.directorate, name="SIP Lyon bis")
+    assert office_for_territory(office_kind(KindCode.SIP), "69383").id == world.office_a.id
     db.session.add(OfficeTerritory(office_id=later.id, departement="69", commune_code="69383"))
     db.session.flush()
-    assert office_for_territory(OfficeKind.SIP, "69383").id == later.id
-    assert office_for_territory(OfficeKind.SIP, "42218").id == world.office_c.id
+    assert office_for_territory(office_kind(KindCode.SIP), "69383").id == later.id
+    assert office_for_territory(office_kind(KindCode.SIP), "42218").id == world.office_c.id
 
 
 def test_a_file_that_is_html_named_pdf_is_refused_and_nothing_is_left(

@@ -18,7 +18,7 @@ from test_agent_support import (
 
 from app.directory.access import ROLE_AGENT
 from app.platform.queue import get_redis
-from models import OfficeKind, db
+from models import KindCode, db
 
 # Queries of the first request after a restart or an edit fill the caches; the counts below
 # are those of the next one, as every request but a few of a running server sees them.
@@ -213,7 +213,7 @@ def test_a_new_office_appears_in_the_transfer_list(
     assert "SIP Villeurbanne" not in agent_a_client.get(f"/agent/demandes/{case.id}").get_data(
         as_text=True
     )
-    make_office(OfficeKind.SIP, parent=world.directorate, name="SIP Villeurbanne")
+    make_office(KindCode.SIP, parent=world.directorate, name="SIP Villeurbanne")
     db.session.commit()
     page = agent_a_client.get(f"/agent/demandes/{case.id}").get_data(as_text=True)
     assert "SIP Villeurbanne" in page

@@ -38,7 +38,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from factories import World, make_agent, make_case, make_office, make_tax_matter, make_topic
+from factories import (
+    World,
+    make_agent,
+    make_case,
+    make_office,
+    make_tax_matter,
+    make_topic,
+    office_kind,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import clear_rate_limits, session_csrf_token, sign_in_as
@@ -49,6 +57,7 @@ from models import (
     AgentNotice,
     Attachment,
     AuthorKind,
+    KindCode,
     Message,
     NoticeKind,
     Notification,
@@ -56,9 +65,11 @@ from models import (
     NotificationStatus,
     OfficeKind,
     ReplyTemplate,
+    RetentionRun,
     RoutingRule,
     Tag,
     db,
+    utcnow,
 )
 
 ROLES = ("anon", "tp_b", "agent_b", "steering", "tp_a", "agent_a", "manager", "admin")
@@ -404,7 +415,52 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/parametres/", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
+    # Office kinds (issue 22): directory data, administrators only, like offices.
+    ("/referentiel/types-de-service/add", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/add", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/delete/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/types-de-service/delete/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/types-de-service/edit/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/edit/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/list/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/types-de-service/show/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
     ("/referentiel/services/add", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    # Legal holds and retention reports (issue 22): administrators only. An empty form to
+    # place a hold is refused (400); lifting needs a hold in force (404 otherwise).
+    ("/referentiel/gels-juridiques/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/gels-juridiques/poser", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="bad"
+    ),
+    ("/referentiel/gels-juridiques/lever", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login"
+    ),
+    ("/referentiel/conservation/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/conservation/<int:run_id>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/conservation/<int:run_id>/export.csv", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
     ("/referentiel/services/add", "POST"): row(
@@ -428,14 +484,12 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/services/show/<pk>", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
-    ("/resetmypassword/form", "GET"): row(
-        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
-    ),
-    ("/resetmypassword/form", "POST"): row(
-        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
-    ),
-    ("/resetpassword/form", "GET"): row("no", anon="login", tp_b="login", tp_a="login", admin="ok"),
-    ("/resetpassword/form", "POST"): row("no"),
+    # Every agent changes their own password (an empty form is refused: "bad").
+    ("/resetmypassword/form", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/resetmypassword/form", "POST"): row("bad", anon="login", tp_b="login", tp_a="login"),
+    # Administrators only; without ``?pk=`` of an existing agent the page does not exist (404).
+    ("/resetpassword/form", "GET"): row("no", anon="login", tp_b="login", tp_a="login"),
+    ("/resetpassword/form", "POST"): row("no", anon="login", tp_b="login", tp_a="login"),
     ("/roles/action/<string:name>/<pk>", "GET"): row("no"),
     ("/roles/action/<string:name>/<pk>", "POST"): row("no"),
     ("/roles/action_post", "POST"): row("no"),
@@ -529,9 +583,9 @@ def _targets(world: World, rule: Rule) -> Targets:
     template = ReplyTemplate(title="Modèle de A", body="Bonjour", office=world.office_a)
     db.session.add(template)
     matter = make_tax_matter(f"Impôt {secrets.token_hex(3)}")
-    routing = RoutingRule(topic=topic, office_kind=OfficeKind.SIP)
+    routing = RoutingRule(topic=topic, office_kind=office_kind(KindCode.SIP))
     db.session.add(routing)
-    office = make_office(OfficeKind.SIE, parent=world.directorate)
+    office = make_office(KindCode.SIE, parent=world.directorate)
     agent = make_agent(office, "agent")
     failed = Notification(
         kind=NotificationKind.NEW_MESSAGE,
@@ -547,6 +601,20 @@ def _targets(world: World, rule: Rule) -> Targets:
     db.session.flush()
     notice = AgentNotice(agent_id=world.agent_a.id, kind=NoticeKind.NEW_CASE, case_id=case.id)
     db.session.add(notice)
+    kind = OfficeKind(code=f"essai{secrets.randbelow(10**9)}", label="Type d'essai")
+    db.session.add(kind)
+    run = RetentionRun(
+        archive_before=utcnow(),
+        purge_before=utcnow(),
+        notes_before=utcnow(),
+        archived=0,
+        purged_cases=0,
+        purged_messages=0,
+        purged_attachments=0,
+        purged_notes=0,
+        held=0,
+    )
+    db.session.add(run)
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -555,6 +623,7 @@ def _targets(world: World, rule: Rule) -> Targets:
         "/referentiel/impots": matter.id,
         "/referentiel/motifs": topic.id,
         "/referentiel/services": office.id,
+        "/referentiel/types-de-service": kind.id,
         "/users": agent.id,
     }
     pk = next(
@@ -570,6 +639,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "notification_id": failed.id,
             "notice_id": notice.id,
             "tag_id": tag.id,
+            "run_id": run.id,
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",

@@ -25,7 +25,7 @@ from helpers import (
 
 from app import create_app
 from config import ConfigurationError, load_settings
-from models import Agent, db
+from models import Agent, db, utcnow
 
 WRONG = "not the password at all"
 INVALID = "Identifiant ou mot de passe incorrect."
@@ -162,7 +162,8 @@ def test_the_sixth_wrong_password_locks_the_account_for_a_while(
     stored = db.session.get(Agent, agent.id)
     assert stored is not None and stored.fail_login_count == 5
     # Fifteen minutes after the last failure, the right password opens the second step.
-    stored.changed_on = datetime.now() - timedelta(minutes=16)
+    assert stored.locked_until is not None
+    stored.locked_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
     after = _password(client, agent.username)
     assert after.status_code == 302 and after.headers["Location"].endswith("/login/otp")

@@ -9,6 +9,7 @@ from flask_appbuilder import AppBuilder
 from app.fab.security import EContactsSecurityManager
 from views import admin, agent, contacts, steering
 from views.admin.agents import AgentUserView
+from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
 from views.auth import AuthDBView
 from views.public import demo, home
 from views.taxpayer import blueprint as taxpayer_blueprint
@@ -20,6 +21,9 @@ class SecurityManager(EContactsSecurityManager):
 
     userdbmodelview = AgentUserView
     authdbview = AuthDBView
+    # FAB's stock password forms (English, no policy) replaced by ours, same routes and names.
+    resetpasswordview = ResetPasswordView
+    resetmypasswordview = ResetMyPasswordView
 
 
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:

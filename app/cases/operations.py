@@ -43,7 +43,6 @@ from models import (
     EventKind,
     Message,
     Office,
-    OfficeKind,
     TaxMatter,
     Taxpayer,
     Topic,
@@ -670,7 +669,7 @@ def _check_destination(
     to_office: Office | None, reason: str | None, *, current_office_id: int | None, same_office: str
 ) -> tuple[Office, str]:
     """The office a case is forwarded to, and the mandatory reason, both checked."""
-    if to_office is None or not to_office.active or to_office.kind.steers:
+    if to_office is None or not to_office.active or not to_office.kind.receives_transfers:
         raise OperationError(_("Choisissez le service destinataire."), field="to_office")
     if to_office.id == current_office_id:
         raise OperationError(same_office, field="to_office")
@@ -987,6 +986,3 @@ def log_taxpayers_seen(
         )
     return len(seen)
 
-
-def office_kinds_receiving_transfers() -> list[OfficeKind]:
-    return [kind for kind in OfficeKind if not kind.steers]

@@ -2,12 +2,21 @@
 
 1. Among the active rules matching the topic (or its parent topic), the tax matter and the
    taxpayer's kind, the most specific wins (a rule on the sub-topic beats one on its parent);
-   ties go to the lowest rule id, so routing never depends on row order.
+   ties go to the lowest rule id, so routing never depends on row order. A rule names a kind of
+   office, or one given office (which then takes the request if it is active and its kind
+   receives online requests).
 2. Among active offices of that kind, the one competent for the taxpayer's commune wins, then one
    competent for the whole département; ties go to the lowest office id.
-3. When no office of that kind serves the territory, the case goes to the default office kind
-   of the taxpayer's kind there (SIP for individuals, SIE for businesses), then to a contact
-   centre, so that no case is ever refused for want of a rule.
+3. When no office of that kind serves the territory, the request goes to the default kind of the
+   taxpayer's kind there (``OfficeKind.default_for``: SIP for individuals, SIE for businesses in
+   the first directory), then to any office of the rule's kind, then to an office of a kind
+   marked as last resort (contact centres), so that no request is ever refused for want of a
+   rule. Only kinds that receive online requests are ever chosen: what a kind may do is data
+   (``app.directory.kinds``), never a code in this module.
+
+The same choice serves a new request (``competent_office``), the contact form's preselection
+for every topic at once (``competent_offices_by_topic``) and the transfer form of a case already
+there (``competent_office_id_for``, from a per-process copy of the rules).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import case, select
 
+from app.directory.kinds import default_kind_for, receiving_online
 from app.platform.cache import VersionedCache
 from models import (
     Office,
@@ -31,15 +41,13 @@ from models import (
     db,
 )
 
-DEFAULT_KIND = {TaxpayerKind.INDIVIDUAL: OfficeKind.SIP, TaxpayerKind.BUSINESS: OfficeKind.SIE}
-
 
 class NoCompetentOffice(LookupError):
     """No office at all can take the case: the directory is incomplete."""
 
 
 def _matches(rule: Any, topic: Any, tax_matter_id: int | None, taxpayer_kind: TaxpayerKind) -> bool:
-    return (
+    return bool(
         rule.active
         and rule.topic_id in (None, topic.id, topic.parent_id)
         and rule.tax_matter_id in (None, tax_matter_id)
@@ -47,29 +55,24 @@ def _matches(rule: Any, topic: Any, tax_matter_id: int | None, taxpayer_kind: Ta
     )
 
 
-def _pick_kind(
-    rules: Iterable[Any],
-    *,
-    topic: Any,
-    tax_matter_id: int | None,
-    taxpayer_kind: TaxpayerKind,
-) -> OfficeKind:
-    """The most specific matching rule's office kind (ties: lowest id), else the default."""
+def _pick_rule(
+    rules: Iterable[Any], *, topic: Any, tax_matter_id: int | None, taxpayer_kind: TaxpayerKind
+) -> Any | None:
+    """The most specific matching rule (ties: lowest id), or None."""
     matching = [rule for rule in rules if _matches(rule, topic, tax_matter_id, taxpayer_kind)]
     if not matching:
-        return DEFAULT_KIND[taxpayer_kind]
+        return None
 
     def rank(rule: Any) -> tuple[int, int, int]:
         on_subtopic = int(rule.topic_id == topic.id and topic.parent_id is not None)
         return (-rule.specificity, -on_subtopic, rule.id)
 
-    kind: OfficeKind = min(matching, key=rank).office_kind
-    return kind
+    return min(matching, key=rank)
 
 
-def office_kind_for(
+def winning_rule(
     *, topic: Topic, tax_matter: TaxMatter | None, taxpayer_kind: TaxpayerKind
-) -> OfficeKind:
+) -> RoutingRule | None:
     topic_ids = [topic.id] + ([topic.parent_id] if topic.parent_id else [])
     rules = db.session.scalars(
         select(RoutingRule)
@@ -82,24 +85,26 @@ def office_kind_for(
         )
         .order_by(RoutingRule.id)
     ).all()
-    return _pick_kind(
+    rule: RoutingRule | None = _pick_rule(
         rules,
         topic=topic,
         tax_matter_id=tax_matter.id if tax_matter else None,
         taxpayer_kind=taxpayer_kind,
     )
+    return rule
 
 
-def office_for_territory(kind: OfficeKind, commune_code: str | None) -> Office | None:
-    if not commune_code:
+def office_for_territory(kind: OfficeKind | None, commune_code: str | None) -> Office | None:
+    if kind is None or not commune_code:
         return None
     departement = commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
     return db.session.scalar(
         select(Office)
         .join(OfficeTerritory, OfficeTerritory.office_id == Office.id)
         .where(
-            Office.kind == kind,
+            Office.kind_id == kind.id,
             Office.active.is_(True),
+            receiving_online(),
             OfficeTerritory.departement == departement,
             OfficeTerritory.commune_code.is_(None) | (OfficeTerritory.commune_code == commune_code),
         )
@@ -108,50 +113,75 @@ def office_for_territory(kind: OfficeKind, commune_code: str | None) -> Office |
     )
 
 
-def competent_office(
-    *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
-) -> Office:
-    kind = office_kind_for(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
-    return _office_of_kind(kind, taxpayer)
+def _takes_online(office: Office | None) -> bool:
+    return office is not None and office.active and office.kind.receives_online
 
 
-def _office_of_kind(kind: OfficeKind, taxpayer: Taxpayer) -> Office:
-    for candidate in (kind, DEFAULT_KIND[taxpayer.kind]):
+def _office_for_rule(rule: Any | None, taxpayer: Taxpayer) -> Office:
+    """Steps 1 to 3 once the winning rule (or none) is known; ``rule`` has the columns of
+    ``RoutingRule`` (a row or the per-process copy)."""
+    if rule is not None and rule.office_id is not None:
+        office = db.session.get(Office, rule.office_id)
+        if _takes_online(office):
+            assert office is not None
+            return office
+    default = default_kind_for(taxpayer.kind)
+    kind = default
+    if rule is not None and rule.office_kind_id is not None:
+        kind = db.session.get(OfficeKind, rule.office_kind_id)
+    for candidate in (kind, default):
         office = office_for_territory(candidate, taxpayer.commune_code)
         if office is not None:
             return office
+    kind_id = kind.id if kind is not None else -1
     fallback = db.session.scalar(
         select(Office)
-        .where(Office.kind.in_([kind, OfficeKind.CONTACT_CENTRE]), Office.active.is_(True))
-        .order_by(case((Office.kind == kind, 0), else_=1), Office.id)
+        .join(OfficeKind, OfficeKind.id == Office.kind_id)
+        .where(
+            Office.active.is_(True),
+            OfficeKind.receives_online.is_(True),
+            (Office.kind_id == kind_id) | OfficeKind.last_resort.is_(True),
+        )
+        .order_by(case((Office.kind_id == kind_id, 0), else_=1), Office.id)
         .limit(1)
     )
     if fallback is None:
-        raise NoCompetentOffice(f"no office for {kind.value} / {taxpayer.commune_code}")
+        code = kind.code if kind is not None else "-"
+        raise NoCompetentOffice(f"no office for {code} / {taxpayer.commune_code}")
     return fallback
+
+
+def competent_office(
+    *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
+) -> Office:
+    rule = winning_rule(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
+    return _office_for_rule(rule, taxpayer)
 
 
 def competent_offices_by_topic(
     *, taxpayer: Taxpayer, topics: Iterable[Topic], tax_matter: TaxMatter | None = None
 ) -> dict[int, int]:
     """{topic id: competent office id} for a taxpayer, in a few queries (one for the rules, a
-    couple per office kind): what the contact form preselects when forwarding."""
-    rules = db.session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
-    offices: dict[OfficeKind, int | None] = {}
+    couple per winning rule): what the contact form preselects when forwarding."""
+    rules = db.session.scalars(
+        select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.id)
+    ).all()
+    by_rule: dict[int | None, int | None] = {}
     result: dict[int, int] = {}
     for topic in topics:
-        kind = _pick_kind(
+        rule = _pick_rule(
             rules,
             topic=topic,
             tax_matter_id=tax_matter.id if tax_matter else None,
             taxpayer_kind=taxpayer.kind,
         )
-        if kind not in offices:
+        key = rule.id if rule is not None else None
+        if key not in by_rule:
             try:
-                offices[kind] = _office_of_kind(kind, taxpayer).id
+                by_rule[key] = _office_for_rule(rule, taxpayer).id
             except NoCompetentOffice:
-                offices[kind] = None
-        office_id = offices[kind]
+                by_rule[key] = None
+        office_id = by_rule[key]
         if office_id is not None:
             result[topic.id] = office_id
     return result
@@ -169,7 +199,8 @@ class _Rule:
     topic_id: int | None
     tax_matter_id: int | None
     taxpayer_kind: TaxpayerKind | None
-    office_kind: OfficeKind
+    office_kind_id: int | None
+    office_id: int | None
 
     @property
     def specificity(self) -> int:
@@ -201,7 +232,8 @@ def _load_routing() -> _Routing:
             RoutingRule.topic_id,
             RoutingRule.tax_matter_id,
             RoutingRule.taxpayer_kind,
-            RoutingRule.office_kind,
+            RoutingRule.office_kind_id,
+            RoutingRule.office_id,
         ).where(RoutingRule.active.is_(True))
     ).all()
     parents = db.session.execute(select(Topic.id, Topic.parent_id)).all()
@@ -219,10 +251,10 @@ def competent_office_id_for(
     costs the territory lookup only. None when no office at all is competent."""
     routing = _ROUTING.get(_load_routing)
     topic = _Topic(topic_id, routing.topic_parents.get(topic_id))
-    kind = _pick_kind(
+    rule = _pick_rule(
         routing.rules, topic=topic, tax_matter_id=tax_matter_id, taxpayer_kind=taxpayer.kind
     )
     try:
-        return _office_of_kind(kind, taxpayer).id
+        return _office_for_rule(rule, taxpayer).id
     except NoCompetentOffice:
         return None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app.taxpayers.accounts import set_activation_data
@@ -29,6 +30,7 @@ from models import (
     ClosingOutcome,
     Event,
     EventKind,
+    KindCode,
     Message,
     Office,
     OfficeKind,
@@ -72,7 +74,7 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
 SEED = 2026
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # base 32 without I, L, O, U
 
-_K = OfficeKind
+_K = KindCode
 _I = TaxpayerKind.INDIVIDUAL
 _B = TaxpayerKind.BUSINESS
 
@@ -91,7 +93,7 @@ class _OfficeSpec:
     code: str
     slug: str  # the middle of the agents' usernames: agent.<slug>, chef.<slug>
     name: str
-    kind: OfficeKind
+    kind: KindCode
     parent: str | None
     address: str
     phone: str
@@ -327,7 +329,7 @@ _TAX_MATTERS: tuple[tuple[str, str, TaxpayerKind | None, bool], ...] = (
 )
 
 # (topic code, tax matter code, taxpayer kind, office kind): the most specific rule wins.
-_ROUTING_RULES: tuple[tuple[str | None, str | None, TaxpayerKind | None, OfficeKind], ...] = (
+_ROUTING_RULES: tuple[tuple[str | None, str | None, TaxpayerKind | None, KindCode], ...] = (
     (None, None, _I, _K.SIP),
     (None, None, _B, _K.SIE),
     ("claim.property_tax", "property_tax", None, _K.CDIF),
@@ -556,7 +558,7 @@ class _Scenario:
     outcome: str
     info_request: str
     info_reply: str
-    office_kind: OfficeKind | None = None  # None: the taxpayer's SIP or SIE
+    office_kind: KindCode | None = None  # None: the taxpayer's SIP or SIE
     channels: tuple[Channel, ...] = _ALL_CHANNELS
     # The tax year, when the tax matter asks for one. income: the year before; levy: the year of
     # the notice (September on); otherwise the current year.
@@ -1561,6 +1563,7 @@ class _Demo:
         self.rng = random.Random(SEED)
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.offices: dict[str, Office] = {}
+        self.kinds: dict[str, OfficeKind] = {}
         self.territories: dict[str, tuple[tuple[str, str | None], ...]] = {}
         self.agents: dict[str, list[Agent]] = {}
         self.topics: dict[str, Topic] = {}
@@ -1601,12 +1604,12 @@ class _Demo:
                 self.references.add(reference)
                 return reference
 
-    def office_for(self, kind: OfficeKind, commune_code: str) -> Office:
+    def office_for(self, kind: KindCode, commune_code: str) -> Office:
         """The office of that kind competent for the commune: a commune beats a département."""
         departement = commune_code[:2]
         best: Office | None = None
         for code, office in self.offices.items():
-            if office.kind is not kind:
+            if office.kind.code != kind:
                 continue
             for dep, commune in self.territories[code]:
                 if commune == commune_code:
@@ -1614,30 +1617,30 @@ class _Demo:
                 if dep == departement and commune is None:
                     best = office
         if best is None:
-            raise LookupError(f"no {kind.value} competent for {commune_code}")
+            raise LookupError(f"no {kind} competent for {commune_code}")
         return best
 
     def transfer_reason(self, source: Office, target: Office, taxpayer: Taxpayer) -> str:
-        if target.kind is _K.CDIF:
+        if target.kind.code == _K.CDIF:
             return (
                 f"Le bien est situé dans le ressort du {target.name} : la mise à jour des "
                 "données foncières relève de ce service."
             )
-        if target.kind is _K.CPS:
+        if target.kind.code == _K.CPS:
             return (
                 "Demande relative à un prélèvement (mensualisation, acomptes) : elle relève du "
                 f"{target.name}."
             )
-        if target.kind is _K.LARGE_COMPANIES:
+        if target.kind.code == _K.LARGE_COMPANIES:
             return (
                 "L'entreprise relève de la Direction des grandes entreprises : transmission à "
                 "l'IFU de la DGE, gestionnaire de son dossier."
             )
-        if target.kind is _K.SIE:
+        if target.kind.code == _K.SIE:
             return (
                 f"Demande d'un professionnel : transmise au {target.name}, gestionnaire du dossier."
             )
-        if source.kind is _K.TREASURY:
+        if source.kind.code == _K.TREASURY:
             return (
                 f"Usager reçu au guichet de la {source.name} (accueil de proximité) : la demande "
                 f"relève du {target.name}, compétent pour son domicile."
@@ -1650,11 +1653,13 @@ class _Demo:
     # The directory and the people ---------------------------------------------------------------
 
     def add_offices(self) -> None:
+        # The kinds are rows the migrations created: the demo only picks them by code.
+        self.kinds = {kind.code: kind for kind in db.session.scalars(select(OfficeKind))}
         for spec in _OFFICES:
             office = Office(
                 code=spec.code,
                 name=spec.name,
-                kind=spec.kind,
+                kind=self.kinds[spec.kind],
                 parent=self.offices[spec.parent] if spec.parent else None,
                 email=spec.email,
                 phone=spec.phone,
@@ -1704,7 +1709,7 @@ class _Demo:
                     topic=self.topics[topic_code] if topic_code else None,
                     tax_matter=self.matters[matter_code] if matter_code else None,
                     taxpayer_kind=kind,
-                    office_kind=office_kind,
+                    office_kind=self.kinds[office_kind],
                 )
             )
         for title, office_code, topic_code, body in _REPLY_TEMPLATES:
@@ -1779,7 +1784,7 @@ class _Demo:
 
         count = 0
         for spec in _OFFICES:
-            if spec.kind.steers:
+            if self.kinds[spec.kind].steers:
                 continue
             office = self.offices[spec.code]
             team = []
@@ -2037,9 +2042,9 @@ class _Demo:
                     entry = self.offices["TRES-ROANNE"]
                 else:
                     entry = self.office_for(_K.SIP, commune)
-            if entry is not competent and simple and entry.kind is not _K.SIP:
+            if entry is not competent and simple and entry.kind.code != _K.SIP:
                 competent = entry  # first-level reception answers general questions itself
-            if entry.kind is _K.SIP and competent.kind is _K.CIS:
+            if entry.kind.code == _K.SIP and competent.kind.code == _K.CIS:
                 competent = entry  # a SIP's counter sorts out access problems itself
         elif channel is Channel.ONLINE and large and rng.random() < 0.3:
             entry = self.office_for(_K.SIE, commune)  # filed as an ordinary business

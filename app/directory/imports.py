@@ -257,16 +257,25 @@ def set_territories(office: Office, territories: list[tuple[str, str | None]]) -
             wanted.discard((departement, commune))
 
 
-def parse_kind(value: str) -> OfficeKind | None:
+def active_kinds() -> list[OfficeKind]:
+    return list(
+        db.session.scalars(
+            select(OfficeKind).where(OfficeKind.active.is_(True)).order_by(OfficeKind.id)
+        )
+    )
+
+
+def parse_kind(value: str, kinds: list[OfficeKind]) -> OfficeKind | None:
+    """The active kind whose code or French label is ``value`` (case and accents ignored)."""
     wanted = _plain(value)
-    for kind in OfficeKind:
-        if wanted in (_plain(kind.value), _plain(kind.name), _plain(str(kind.label))):
+    for kind in kinds:
+        if wanted in (_plain(kind.code), _plain(kind.label)):
             return kind
     return None
 
 
-def kind_choices() -> str:
-    return ", ".join(kind.value for kind in OfficeKind)
+def kind_choices(kinds: list[OfficeKind]) -> str:
+    return ", ".join(kind.code for kind in kinds)
 
 
 # --- the office tree --------------------------------------------------------------------------
@@ -339,6 +348,7 @@ def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
         office.code: (office.parent.code if office.parent else None) for office in known.values()
     }
     kinds: dict[str, OfficeKind] = {office.code: office.kind for office in known.values()}
+    offered = active_kinds()
     seen: dict[str, int] = {}
     accepted: list[_OfficeLine] = []
     for line, row in _rows(text, OFFICE_COLUMNS, REQUIRED[OFFICES], report):
@@ -367,13 +377,13 @@ def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
             problems.append(_("nom du service manquant"))
         elif len(name) > 160:
             problems.append(_("nom trop long (160 caractères au plus)"))
-        kind = parse_kind(row["kind"]) if row["kind"] else None
+        kind = parse_kind(row["kind"], offered) if row["kind"] else None
         if kind is None:
             problems.append(
                 _(
                     "type de service inconnu « %(kind)s » (attendu : %(choices)s, ou leur libellé)",
                     kind=row["kind"],
-                    choices=kind_choices(),
+                    choices=kind_choices(offered),
                 )
             )
         parent_code = row.get("parent", "").upper() or None

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Sequence
 
 from app.platform import sessions
-from models import Agent, db
+from app.platform.ratelimit import reset as reset_rate_limit
+from models import Agent, Event, EventKind, db
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +27,29 @@ def reset_second_factor(*, agents: Sequence[Agent], by: Agent) -> int:
         log.info("Second factor of agent %s reset by agent %s", agent.id, by.id)
     db.session.flush()
     return len(agents)
+
+
+def unlock_agent(*, agent: Agent, by: Agent | None) -> None:
+    """Lift the lock of an agent's account (too many wrong passwords), forget the failures and
+    the per-identifier rate limit; recorded as an event."""
+    lift_lock(agent=agent)
+    record_agent_event(EventKind.AGENT_UNLOCKED, agent=agent, by=by)
+    db.session.flush()
+
+
+def lift_lock(*, agent: Agent) -> None:
+    """The account opens again (also after an administrator's password reset)."""
+    agent.fail_login_count = 0
+    agent.locked_until = None
+    reset_rate_limit(f"agent-login-user:{agent.username.strip().lower()}")
+
+
+def record_agent_event(kind: EventKind, *, agent: Agent, by: Agent | None) -> None:
+    """An event about an agent's account (``data["agent_id"]``), by an administrator."""
+    db.session.add(
+        Event(
+            kind=kind,
+            actor_agent_id=by.id if by is not None else None,
+            data={"agent_id": agent.id, "username": agent.username},
+        )
+    )

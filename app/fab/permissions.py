@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 
-HOME = [("can_access", "AgentHome")]
+HOME = [
+    ("can_access", "AgentHome"),
+    # Every agent changes their own password (views.admin.passwords).
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+]
 
 # views.agent: office inbox, a case's page and its actions, search, attachments.
 AGENT_SCREENS: list[tuple[str, str]] = [

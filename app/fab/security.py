@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,13 +38,14 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.operations import lift_lock, record_agent_event
 from app.fab.permissions import ROLE_PERMISSIONS
-from app.platform import sessions
+from app.platform import passwords, sessions
 from app.platform.cache import VersionedCache
 from app.platform.queue import get_redis
 from app.platform.ratelimit import PREFIX as RATE_PREFIX
 from app.platform.ratelimit import too_many
-from models import Agent
+from models import Agent, EventKind, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,9 @@ MFA_OK = "mfa_ok"  # set once both factors passed (tests/helpers.py sets it too)
 PENDING_AGENT = "pending_agent"  # {"id", "at", "next"}: password right, code not yet given
 PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret being enrolled
 PENDING_SECONDS = 300  # the code must follow the password within this time
+# When this browser's agent session began (epoch seconds): sessions that began before the
+# agent's ``sessions_ended_at`` load no user (``end_agent_sessions``).
+AGENT_SINCE = "agent_since"
 LOGIN_WINDOW_SECONDS = 300
 OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
 
@@ -123,9 +128,10 @@ def mfa_required() -> bool:
     return bool(current_app.config["AGENT_MFA_REQUIRED"])
 
 
-def _now() -> datetime:
-    # FAB keeps naive local times in ab_user (last_login, changed_on).
-    return datetime.now()
+def lock_end(agent: Agent) -> datetime | None:
+    """When the agent's lock ends (UTC), or None if the account is not locked now."""
+    until = agent.locked_until
+    return until if until is not None and until > utcnow() else None
 
 
 class EContactsSecurityManager(SecurityManager):
@@ -204,7 +210,26 @@ class EContactsSecurityManager(SecurityManager):
         """Flask-Login's loader: an agent's session counts only once both factors passed."""
         if mfa_required() and not session.get(MFA_OK):
             return None
-        return super().load_user(pk)
+        agent = super().load_user(pk)
+        ended = getattr(agent, "sessions_ended_at", None)
+        if ended is not None and float(session.get(AGENT_SINCE) or 0) < ended.timestamp():
+            return None
+        return agent
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def end_agent_sessions(self, agent: Agent, *, keep: str | None = None) -> None:
+        """End every session of ``agent`` but ``keep`` (a session token) after a password reset
+        or their own change: the server-side sessions end at once (``app.platform.sessions``),
+        and ``load_user`` also refuses any session that began before the moment recorded here
+        (``AGENT_SINCE``, set at sign-in)."""
+        sessions.end_sessions(agent=agent, keep=keep, reason=sessions.PASSWORD)
+        agent.sessions_ended_at = utcnow()
+
+    @staticmethod
+    def mark_session_start() -> None:
+        """Called when an agent's session begins (both factors passed)."""
+        session[AGENT_SINCE] = time.time()
 
     # --- passwords: rate limits and lockout -------------------------------------------------
 
@@ -216,21 +241,50 @@ class EContactsSecurityManager(SecurityManager):
         )
 
     def is_locked(self, agent: Agent) -> bool:
-        """Locked after N failed passwords in a row, for M minutes after the last one."""
-        attempts, duration = self._lockout()
-        failed_at = agent.changed_on
-        return (
-            (agent.fail_login_count or 0) >= attempts
-            and failed_at is not None
-            and _now() - failed_at < duration
-        )
+        """Locked after N failed passwords in a row, for M minutes after the last one (until
+        ``locked_until``, or until an administrator unlocks the account)."""
+        return lock_end(agent) is not None
 
     def update_user_auth_stat(self, user: Any, success: bool = True) -> None:
-        # FAB keeps no time of the last failure: ``changed_on`` records it, the lock counts
-        # from it (a row whose failed-login count changes has changed).
-        if not success:
-            user.changed_on = _now()
+        attempts, duration = self._lockout()
+        if success:
+            user.locked_until = None
+        elif (user.fail_login_count or 0) + 1 >= attempts:
+            user.locked_until = utcnow() + duration
         super().update_user_auth_stat(user, success)
+
+    # --- agent accounts: unlock, passwords (operations: they flush, the view commits) --------
+
+    def set_agent_password(
+        self, agent: Agent, password: str, *, by: Agent | None, forced_change: bool
+    ) -> None:
+        """The one way an agent's password changes (policy checked here too).
+
+        By an administrator (``forced_change``): the account is unlocked, the agent must choose
+        a new password at the next sign-in, and their sessions end. By the agent: the flag is
+        cleared and their other sessions end (the caller marks the current one as new).
+        """
+        passwords.check(password, identifiers=[agent.username, agent.email])
+        agent.password = generate_password_hash(
+            password=password,
+            method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+            salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
+        )
+        agent.must_change_password = forced_change
+        if forced_change:
+            lift_lock(agent=agent)
+            record_agent_event(EventKind.AGENT_PASSWORD_RESET, agent=agent, by=by)
+        # An agent changing their own password keeps this session (its token); others end.
+        self.end_agent_sessions(agent, keep=None if forced_change else session.get(sessions.AGENT_SID))
+        db.session.flush()
+
+    def reset_password(self, userid: Any, password: str) -> None:
+        """FAB's own entry (its CLI ``flask fab reset-password``): the same policy and rules."""
+        agent = self.get_user_by_id(userid)
+        if agent is None:
+            raise LookupError(userid)
+        self.set_agent_password(agent, password, by=None, forced_change=True)
+        db.session.commit()
 
     def _unknown_key(self, username: str) -> str:
         return f"{RATE_PREFIX}agent-unknown:{username}"

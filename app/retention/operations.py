@@ -12,11 +12,17 @@ Rules (docs/security.md, "Retention"; periods in config: RETENTION_*_YEARS):
   A case's first message is the case (or the recorded contact) itself, never a note,
   even when it is internal (a contact hidden from the taxpayer): it follows the case's
   periods;
-- anything under ``legal_hold`` is skipped;
+- anything under legal hold (the request's, or its taxpayer's: ``app.retention.holds``) is skipped,
+  and the run's report lists those it skipped;
 - the access log is **kept**: it is the evidence of who consulted a taxpayer's file, which the
   administration must be able to show; its rows lose their link to a purged case
   (``case_id`` set to NULL; ``object_kind``/``object_id``, the taxpayer, the agent and the date
   stay).
+
+Each run (not the dry run) writes its report (``RetentionRun``): counts, and per category the
+references of the cases archived, purged, thinned of their notes or skipped under hold, with
+how many messages and attachments went, never what they said. Administrators read it on screen
+and export it (views.admin.holds).
 
 Work goes in batches (``BATCH_SIZE`` cases or notes). Each batch is one unit of work: the
 entry point (CLI or job) commits it, then removes the files of the attachments it deleted, so a
@@ -29,11 +35,13 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 
 from app.cases.attachments import path_of
+from app.retention.holds import held_cases
 from app.steering import rollups
 from models import (
     AccessLog,
@@ -44,6 +52,9 @@ from models import (
     EventKind,
     Message,
     Notification,
+    RetentionCategory,
+    RetentionItem,
+    RetentionRun,
     Transfer,
     db,
     utcnow,
@@ -107,6 +118,15 @@ class Report:
         )
 
 
+def _due_but_held(periods: Periods) -> ColumnElement[bool]:
+    """Closed long enough to be archived (or purged), but under hold."""
+    return (
+        _closed_before(periods.archive_before)
+        & held_cases()
+        & (Case.archived_at.is_(None) | (Case.last_activity_at < periods.purge_before))
+    )
+
+
 # --- what is due --------------------------------------------------------------------------------
 
 
@@ -118,21 +138,21 @@ def _due_for_archive(periods: Periods) -> ColumnElement[bool]:
     return (
         _closed_before(periods.archive_before)
         & Case.archived_at.is_(None)
-        & ~Case.legal_hold
+        & ~held_cases()
         # Those due for purge go straight to it.
         & (Case.last_activity_at >= periods.purge_before)
     )
 
 
 def _due_for_purge(periods: Periods) -> ColumnElement[bool]:
-    return _closed_before(periods.purge_before) & ~Case.legal_hold
+    return _closed_before(periods.purge_before) & ~held_cases()
 
 
 def _due_notes(periods: Periods) -> ColumnElement[bool]:
     return (
         Message.internal
         & (Message.created_at < periods.notes_before)
-        & Message.case_id.in_(select(Case.id).where(~Case.legal_hold))
+        & Message.case_id.in_(select(Case.id).where(~held_cases()))
         # A case's first message is the case itself, not a note.
         & Message.id.not_in(_earliest_message_ids())
     )
@@ -181,12 +201,7 @@ def count_due(periods: Periods) -> Report:
         or 0
     )
     report.held = (
-        db.session.scalar(
-            select(count)
-            .select_from(Case)
-            .where(_closed_before(periods.archive_before), Case.legal_hold)
-        )
-        or 0
+        db.session.scalar(select(count).select_from(Case).where(_due_but_held(periods))) or 0
     )
     return report
 
@@ -194,10 +209,50 @@ def count_due(periods: Periods) -> Report:
 # --- one batch at a time ------------------------------------------------------------------------
 
 
-def archive_batch(periods: Periods, *, now: datetime, limit: int = BATCH_SIZE) -> Report:
+def _write_items(
+    run_id: int | None, category: RetentionCategory, rows: list[tuple[str, int, int]]
+) -> None:
+    """The report's lines: (reference, messages, attachments) of each request concerned."""
+    if run_id is None or not rows:
+        return
+    db.session.execute(
+        insert(RetentionItem),
+        [
+            {
+                "run_id": run_id,
+                "category": category,
+                "reference": reference,
+                "messages": messages,
+                "attachments": attachments,
+            }
+            for reference, messages, attachments in rows
+        ],
+    )
+
+
+def _counts_per_case(message_ids: Select[Any]) -> dict[int, tuple[int, int]]:
+    """Per request: how many of these messages, and how many attachments they carry."""
+    messages = select(Message.id, Message.case_id).where(Message.id.in_(message_ids)).subquery()
+    rows = db.session.execute(
+        select(
+            messages.c.case_id,
+            func.count(func.distinct(messages.c.id)),
+            func.count(Attachment.id),
+        )
+        .select_from(messages)
+        .outerjoin(Attachment, Attachment.message_id == messages.c.id)
+        .group_by(messages.c.case_id)
+    ).all()
+    return {case_id: (count, files) for case_id, count, files in rows}
+
+
+def archive_batch(
+    periods: Periods, *, now: datetime, limit: int = BATCH_SIZE, run_id: int | None = None
+) -> Report:
     cases = db.session.scalars(
         select(Case).where(_due_for_archive(periods)).order_by(Case.id).limit(limit)
     ).all()
+    _write_items(run_id, RetentionCategory.ARCHIVED, [(case.reference, 0, 0) for case in cases])
     for case in cases:
         case.archived_at = now
         db.session.add(
@@ -228,15 +283,24 @@ def _delete_messages(message_ids: list[int], report: Report) -> None:
     db.session.execute(delete(Message).where(Message.id.in_(message_ids)))
 
 
-def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE) -> Report:
+def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE, run_id: int | None = None) -> Report:
     report = Report()
-    case_ids = list(
-        db.session.scalars(
-            select(Case.id).where(_due_for_purge(periods)).order_by(Case.id).limit(limit)
-        )
-    )
+    cases = db.session.execute(
+        select(Case.id, Case.reference)
+        .where(_due_for_purge(periods))
+        .order_by(Case.id)
+        .limit(limit)
+    ).all()
+    case_ids = [case_id for case_id, _ in cases]
     if not case_ids:
         return report
+    if run_id is not None:
+        counts = _counts_per_case(select(Message.id).where(Message.case_id.in_(case_ids)))
+        _write_items(
+            run_id,
+            RetentionCategory.PURGED,
+            [(reference, *counts.get(case_id, (0, 0))) for case_id, reference in cases],
+        )
     message_ids = list(db.session.scalars(select(Message.id).where(Message.case_id.in_(case_ids))))
     report.purged_messages = len(message_ids)
     _delete_messages(message_ids, report)
@@ -257,13 +321,23 @@ def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE) -> Report:
     return report
 
 
-def notes_batch(periods: Periods, *, limit: int = BATCH_SIZE) -> Report:
+def notes_batch(periods: Periods, *, limit: int = BATCH_SIZE, run_id: int | None = None) -> Report:
     report = Report()
     note_ids = list(
         db.session.scalars(
             select(Message.id).where(_due_notes(periods)).order_by(Message.id).limit(limit)
         )
     )
+    if run_id is not None and note_ids:
+        counts = _counts_per_case(select(Message.id).where(Message.id.in_(note_ids)))
+        references = dict(
+            db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(counts))).all()
+        )
+        _write_items(
+            run_id,
+            RetentionCategory.NOTES,
+            [(references[case_id], *counts[case_id]) for case_id in sorted(counts)],
+        )
     _delete_messages(note_ids, report)
     db.session.expire_all()
     report.purged_notes = len(note_ids)
@@ -295,15 +369,27 @@ def apply_retention(
         f"{total.purged_notes} note(s) to purge; {total.held} under legal hold."
     )
     done = Report(held=total.held)
+    run_id = _start_run(periods, now=now, held=total.held)
+    commit()  # the report exists even if a batch fails later
     steps: list[tuple[str, Callable[[], Report], Callable[[Report], int], int]] = [
-        ("purge", lambda: purge_batch(periods, limit=batch_size), _cases, total.purged_cases),
+        (
+            "purge",
+            lambda: purge_batch(periods, limit=batch_size, run_id=run_id),
+            _cases,
+            total.purged_cases,
+        ),
         (
             "archive",
-            lambda: archive_batch(periods, now=now, limit=batch_size),
+            lambda: archive_batch(periods, now=now, limit=batch_size, run_id=run_id),
             _archived,
             total.archived,
         ),
-        ("notes", lambda: notes_batch(periods, limit=batch_size), _notes, total.purged_notes),
+        (
+            "notes",
+            lambda: notes_batch(periods, limit=batch_size, run_id=run_id),
+            _notes,
+            total.purged_notes,
+        ),
     ]
     for name, run, counted, expected in steps:
         for batch in _batches(run, counted):
@@ -312,8 +398,45 @@ def apply_retention(
             batch.files.clear()
             done.add(batch)
             progress(f"{name}: {counted(done)}/{expected}")
+    _finish_run(run_id, done)
+    commit()
     log.info("Retention: %s", done.summary())
     return done
+
+
+def _start_run(periods: Periods, *, now: datetime, held: int) -> int:
+    run = RetentionRun(
+        started_at=now,
+        archive_before=periods.archive_before,
+        purge_before=periods.purge_before,
+        notes_before=periods.notes_before,
+        archived=0,
+        purged_cases=0,
+        purged_messages=0,
+        purged_attachments=0,
+        purged_notes=0,
+        held=held,
+    )
+    db.session.add(run)
+    db.session.flush()
+    held_cases_due = db.session.scalars(
+        select(Case.reference).where(_due_but_held(periods)).order_by(Case.id)
+    ).all()
+    _write_items(run.id, RetentionCategory.HELD, [(ref, 0, 0) for ref in held_cases_due])
+    return run.id
+
+
+def _finish_run(run_id: int, done: Report) -> None:
+    run = db.session.get(RetentionRun, run_id)
+    if run is None:
+        return
+    run.finished_at = utcnow()
+    run.archived = done.archived
+    run.purged_cases = done.purged_cases
+    run.purged_messages = done.purged_messages
+    run.purged_attachments = done.purged_attachments
+    run.purged_notes = done.purged_notes
+    db.session.flush()
 
 
 def _cases(report: Report) -> int:

@@ -34,7 +34,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.cases.access import cases_of_taxpayer, messages_for_taxpayer
 from app.notifications.outbox import public_url, queue_email
-from app.platform import drafts, ratelimit
+from app.platform import drafts, passwords, ratelimit
 from app.platform.queue import get_redis
 from app.platform.sessions import PASSWORD as PASSWORD_CHANGED
 from app.platform.sessions import end_sessions
@@ -55,8 +55,7 @@ log = logging.getLogger(__name__)
 # Compared against when no account matches, so that the time taken tells nothing either.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
-PASSWORD_MIN = 12
-PASSWORD_MAX = 200
+PASSWORD_MAX = passwords.MAX_LENGTH  # the policy itself: app.platform.passwords
 MAX_FAILED_LOGINS = 6
 LOCK_MINUTES = 15
 CONFIRM_HOURS = 48
@@ -250,6 +249,7 @@ def register(data: Registration) -> None:
     taxpayer.email_confirmed_at = None
     taxpayer.email_undeliverable_at = None
     taxpayer.email_undeliverable_reason = None
+    passwords.check(data.password, identifiers=[taxpayer.identifier, data.email])
     taxpayer.password_hash = hash_password(data.password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None
@@ -359,16 +359,18 @@ def taxpayer_for_reset(token: str) -> Taxpayer | None:
 def set_password(taxpayer: Taxpayer, password: str, *, keep_session: str | None = None) -> None:
     """A new password: unlocks the account, forgets the browsers trusted so far and ends every
     session of the account (but ``keep_session``, the token of the one changing it, if given)."""
+    passwords.check(password, identifiers=[taxpayer.identifier, taxpayer.email])
     taxpayer.password_hash = hash_password(password)
     taxpayer.failed_logins = 0
     taxpayer.locked_until = None
     end_sessions(taxpayer=taxpayer, keep=keep_session, reason=PASSWORD_CHANGED)
 
 
-def change_password(taxpayer: Taxpayer, password: str) -> None:
+def change_password(taxpayer: Taxpayer, password: str, *, keep_session: str | None = None) -> None:
     """The taxpayer changes their password from "Mon compte" (the caller checked the current
-    one): browsers trusted so far are forgotten, and the account's address is told."""
-    set_password(taxpayer, password)
+    one): browsers trusted so far are forgotten, every other session ends (``keep_session``,
+    the token of this one, stays), and the account's address is told."""
+    set_password(taxpayer, password, keep_session=keep_session)
     if taxpayer.email:
         queue_email(
             kind=NotificationKind.PASSWORD_RESET,

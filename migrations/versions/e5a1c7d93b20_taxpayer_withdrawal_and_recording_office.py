@@ -1,7 +1,7 @@
 """taxpayer helper: withdrawn requests, the office that recorded a contact, their rollups
 
 Revision ID: e5a1c7d93b20
-Revises: e8a4c2d61f30
+Revises: a9c3e5f70b12
 Create Date: 2026-12-02
 
 - ``case.withdrawn_at``: the taxpayer withdrew the request before any answer (kept, closed);
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e5a1c7d93b20"
-down_revision = "e8a4c2d61f30"
+down_revision = "a9c3e5f70b12"
 branch_labels = None
 depends_on = None
 

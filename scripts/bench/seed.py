@@ -343,14 +343,25 @@ class Seeder:
                         else:
                             territory_rows.append((next_id, dep, None))
                         next_id += 1
+        # Office kinds are rows the migrations created; offices point to them by id.
+        self.kind_ids = dict(conn.execute("SELECT code, id FROM office_kind").fetchall())
         copy_rows(
             conn,
             "office",
-            ("id", "code", "name", "kind", "parent_id", "path", "email", "active"),
+            ("id", "code", "name", "kind_id", "parent_id", "path", "email", "active"),
             (
-                (oid, code, name, kind, parent, path, f"{code.lower()}@dgfip.example", True)
+                (
+                    oid,
+                    code,
+                    name,
+                    self.kind_ids[kind],
+                    parent,
+                    path,
+                    f"{code.lower()}@dgfip.example",
+                    True,
+                )
                 for oid, code, name, kind, parent, path in office_rows
-            ),
+            ),  # fmt: skip
         )
         copy_rows(
             conn, "office_territory", ("office_id", "departement", "commune_code"), territory_rows
@@ -404,10 +415,10 @@ class Seeder:
         copy_rows(
             conn,
             "routing_rule",
-            ("topic_id", "tax_matter_id", "taxpayer_kind", "office_kind", "active"),
+            ("topic_id", "tax_matter_id", "taxpayer_kind", "office_kind_id", "active"),
             (
                 (topics.get(t) if t else None, matters.get(m) if m else None,
-                 k and k.value, ok.value, True)
+                 k and k.value, self.kind_ids[ok], True)
                 for t, m, k, ok in demo._ROUTING_RULES
             ),
         )  # fmt: skip

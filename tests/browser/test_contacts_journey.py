@@ -14,11 +14,11 @@ import re
 
 import harness
 from axe import assert_accessible
-from factories import PASSWORD, World, make_case, make_topic
+from factories import PASSWORD, World, make_case, make_topic, office_kind
 from harness import screenshot
 from helpers import run_jobs
 
-from models import Channel, OfficeKind, RoutingRule, db
+from models import Channel, KindCode, RoutingRule, db
 
 REASON = "Question de TVA d'une micro-entreprise : relève du SIE."
 
@@ -48,7 +48,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
 ) -> None:
     topic = make_topic("Question générale")
     # VAT questions of businesses go to the SIE: the competent office for this topic is B.
-    db.session.add(RoutingRule(topic_id=topic.id, office_kind=OfficeKind.SIE, active=True))
+    db.session.add(RoutingRule(topic_id=topic.id, office_kind=office_kind(KindCode.SIE), active=True))
     earlier = make_case(
         world.taxpayer_a,
         world.office_b,

@@ -9,7 +9,7 @@ from factories import PASSWORD, make_agent, make_case, make_office
 from harness import screenshot, sign_in_agent
 from helpers import enrolment_link, open_server_session
 
-from models import AuthorKind, Message, OfficeKind, db
+from models import AuthorKind, KindCode, Message, db
 
 SCRIPT = '<script>alert("pirate")</script> voir https://www.impots.gouv.fr/portail'
 
@@ -20,7 +20,7 @@ def _no_csp_trouble(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_agent_enrols_then_signs_in_under_the_csp(app, page, live_server, app_context) -> None:  # type: ignore[no-untyped-def]
-    office = make_office(OfficeKind.SIP, name="SIP Lyon 3e")
+    office = make_office(KindCode.SIP, name="SIP Lyon 3e")
     admin = make_agent(office, "admin", "agent", username="camille.admin")
     db.session.commit()
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.cases import operations
 from app.platform.queue import get_redis
 from app.taxpayers.accounts import set_activation_data
-from models import Case, OfficeKind, db
+from models import Case, KindCode, db
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def test_taxpayer_journey(page: Any, live_server: str, app: Any, smtp_server: An
     with app.app_context():
         for key in get_redis().scan_iter("econtacts:rl:*"):
             get_redis().delete(key)
-        office = make_office(OfficeKind.SIP, name="SIP Lyon 3e")
+        office = make_office(KindCode.SIP, name="SIP Lyon 3e")
         agent = make_agent(office)
         claim = make_topic("Réclamation")
         make_topic("Contester le montant de mon impôt", parent=claim)

@@ -577,11 +577,11 @@ def seed(taxpayers: int, agents: int = 2) -> Seeded:
     """An office tree, agents and taxpayers of the Rhône, a topic; committed. In an app context."""
     from factories import make_agent, make_office, make_taxpayer, make_topic
 
-    from models import OfficeKind, db
+    from models import KindCode, db
 
-    delegation = make_office(OfficeKind.DELEGATION, name="Délégation Centre-Est")
-    directorate = make_office(OfficeKind.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
-    office = make_office(OfficeKind.SIP, parent=directorate, name="SIP Lyon 3e")
+    delegation = make_office(KindCode.DELEGATION, name="Délégation Centre-Est")
+    directorate = make_office(KindCode.DIRECTORATE, parent=delegation, name="DDFiP du Rhône")
+    office = make_office(KindCode.SIP, parent=directorate, name="SIP Lyon 3e")
     agent_rows = [make_agent(office, "agent") for _ in range(agents)]
     people = [make_taxpayer() for _ in range(taxpayers)]
     topic = make_topic("Question générale")

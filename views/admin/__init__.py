@@ -4,6 +4,7 @@ read log). Rules and usage: docs/directory.md."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,14 +12,17 @@ from flask_login import current_user
 from app.directory import access
 from views.admin.access_log import AccessLogView
 from views.admin.directory import (
+    OfficeKindView,
     OfficeView,
     ReplyTemplateView,
     RoutingRuleView,
     TaxMatterView,
     TopicView,
 )
+from views.admin.holds import LegalHoldView, RetentionReportView
 from views.admin.imports import DirectoryImportView
 from views.admin.outbox import FailedAlertsView
+from views.admin.passwords import must_change_password_first
 from views.admin.settings import SettingsView
 from views.admin.templates import OfficeTemplateView
 
@@ -41,7 +45,9 @@ def register(appbuilder: AppBuilder) -> None:
             category_icon="fa-sitemap",
         )
 
+    current_app.before_request(must_change_password_first)
     directory(OfficeView, "Offices", _l("Services"), "fa-building")
+    directory(OfficeKindView, "Office kinds", _l("Types de service"), "fa-th-list")
     _move_user_view(appbuilder)
     directory(TopicView, "Topics", _l("Motifs de demande"), "fa-tags")
     directory(TaxMatterView, "Tax matters", _l("Impôts concernés"), "fa-folder")
@@ -50,6 +56,10 @@ def register(appbuilder: AppBuilder) -> None:
     directory(DirectoryImportView, "Directory import", _l("Import CSV"), "fa-upload")
     directory(SettingsView, "Settings", _l("Paramètres"), "fa-sliders")
     directory(FailedAlertsView, "Failed alerts", _l("Alertes en échec"), "fa-exclamation-triangle")
+    directory(LegalHoldView, "Legal holds", _l("Gels juridiques"), "fa-gavel")
+    directory(
+        RetentionReportView, "Retention reports", _l("Rapports de conservation"), "fa-archive"
+    )
 
     # Office managers: top-level entries. Administrators reach every template from the directory.
     appbuilder.add_view(

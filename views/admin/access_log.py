@@ -34,6 +34,7 @@ OBJECT_KINDS = {
     "search": _l("Recherche"),
     "contact": _l("Contact enregistré"),
     "export": _l("Export"),
+    "legal_hold": _l("Gel juridique (pose ou levée)"),
 }
 
 

@@ -3,6 +3,7 @@ second factor's state and its reset. ``EContactsSecurityManager.userdbmodelview`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, url_for
@@ -19,13 +20,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from app.directory import operations
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.directory.imports import ROLES_NEEDING_OFFICE
-from app.platform import sessions
-from models import Agent, db
+from app.platform import passwords, sessions
+from app.platform.templating import local
+from models import Agent, db, utcnow
 from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no
 
 ROLE_LABELS = {
@@ -42,6 +44,12 @@ def _roles(roles: Any) -> str:
 
 def _second_factor(secret: str | None) -> str:
     return _("Activé") if secret else _("Non activé")
+
+
+def _lock(until: datetime | None) -> str:
+    if until is None or until <= utcnow():
+        return _("Non bloqué")
+    return _("Bloqué jusqu'à %(time)s", time=local(until).strftime("%H:%M"))  # type: ignore[union-attr]
 
 
 class AgentInterface(SQLAInterface):
@@ -82,6 +90,8 @@ class AgentUserView(UserDBModelView):
         "office": _l("Service"),
         "roles": _l("Rôles"),
         "otp_secret": _l("Second facteur"),
+        "locked_until": _l("Connexion"),
+        "must_change_password": _l("Mot de passe à changer"),
         "last_login": _l("Dernière connexion"),
         "login_count": _l("Nombre de connexions"),
         "fail_login_count": _l("Échecs de connexion"),
@@ -108,6 +118,7 @@ class AgentUserView(UserDBModelView):
         "roles",
         "active",
         "otp_secret",
+        "locked_until",
     ]
     show_fieldsets = [
         (
@@ -122,6 +133,8 @@ class AgentUserView(UserDBModelView):
                     "roles",
                     "active",
                     "otp_secret",
+                    "locked_until",
+                    "must_change_password",
                 ]
             },
         ),
@@ -158,6 +171,8 @@ class AgentUserView(UserDBModelView):
         "roles": _roles,
         "active": yes_no,
         "otp_secret": _second_factor,
+        "locked_until": _lock,
+        "must_change_password": yes_no,
         "office": text_or(),
     }
     validators_columns = {"roles": [DataRequired(message=_l("Choisissez au moins un rôle."))]}
@@ -166,11 +181,11 @@ class AgentUserView(UserDBModelView):
     add_form_extra_fields = {
         "password": PasswordField(
             _l("Mot de passe"),
-            description=_l("12 caractères au moins ; l'agent pourra le changer."),
-            validators=[
-                DataRequired(),
-                Length(min=12, message=_l("12 caractères au moins.")),
-            ],
+            description=_l(
+                "12 caractères au moins ; ni un mot de passe courant, ni l'identifiant de "
+                "l'agent. L'agent pourra le changer."
+            ),
+            validators=[DataRequired(), passwords.PasswordPolicy("username", "email")],
             widget=BS3PasswordFieldWidget(),
         ),
         "conf_password": PasswordField(
@@ -216,10 +231,10 @@ class AgentUserView(UserDBModelView):
         item = self.datamodel.get(pk, self._base_filters)
         if item is None:
             abort(404)
-        actions = {
-            name: self.actions[name]
-            for name in ("resetpasswords", "reset_second_factor", "end_agent_sessions")
-        }
+        names = ["resetpasswords", "reset_second_factor", "end_agent_sessions"]
+        if item.locked_until is not None and item.locked_until > utcnow():
+            names.insert(0, "unlock")
+        actions = {name: self.actions[name] for name in names}
         widgets = self._get_show_widget(pk, item, actions=actions)
         self.update_redirect()
         return self.render_template(
@@ -229,6 +244,20 @@ class AgentUserView(UserDBModelView):
             widgets=widgets,
             related_views=self._related_views,
         )
+
+    @fab_action(
+        "unlock",
+        _l("Débloquer"),
+        _l("Le compte sera débloqué et ses échecs de connexion oubliés. Continuer ?"),
+        "fa-unlock",
+        multiple=False,
+    )
+    def unlock(self, item: Agent) -> Response:
+        agent = item[0] if isinstance(item, list) else item
+        operations.unlock_agent(agent=agent, by=current_user)
+        db.session.commit()
+        flash(_("Compte de %(name)s débloqué.", name=agent.full_name), "success")
+        return redirect(url_for(f"{type(self).__name__}.show", pk=agent.id))
 
     @fab_action(
         "reset_second_factor",

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from flask_appbuilder.models.sqla.filters import FilterIn
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import true
-from wtforms import StringField, ValidationError
-from wtforms.validators import Email, Optional
+from wtforms import BooleanField, SelectField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Optional, Regexp
+from wtforms.widgets import Select
 
 from app.directory import access
 from app.directory.imports import (
@@ -22,11 +24,13 @@ from app.directory.imports import (
     set_territories,
     territory_code,
 )
+from app.directory.kinds import online_office_ids, steering_office_ids
 from models import (
     Office,
     OfficeKind,
     ReplyTemplate,
     RoutingRule,
+    SteeringLevel,
     TaxMatter,
     TaxpayerKind,
     TemplateAction,
@@ -41,8 +45,6 @@ from views.admin.common import (
     text_or,
     yes_no,
 )
-
-STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
 
 
 def _all() -> Any:
@@ -73,10 +75,6 @@ def _territories_field() -> StringField:
         validators=[Optional(), _check_territories],
         widget=BS3TextFieldWidget(),
     )
-
-
-def _kind_field() -> LabelledEnumField:
-    return LabelledEnumField(OfficeKind, _l("Type de service"))
 
 
 BOTH_KINDS = _l("Particuliers et professionnels")
@@ -156,19 +154,26 @@ class OfficeView(DirectoryModelView):
     order_columns = ["code", "name", "path"]
     base_order = ("path", "asc")
     formatters_columns = {
-        "kind": label_of(OfficeKind),
         "active": yes_no,
         "parent": text_or(),
         "territories": lambda territories: ", ".join(map(territory_code, territories)),
     }
-    validators_columns = {
-        "email": [Optional(), Email(message=_l("Adresse électronique invalide."))]
-    }
-    add_form_extra_fields = {"kind": _kind_field(), "territories_text": _territories_field()}
+    add_form_extra_fields = {"territories_text": _territories_field()}
     edit_form_extra_fields = add_form_extra_fields
-    add_form_query_rel_fields = {"parent": [["kind", FilterIn, STEERING_KINDS]]}
+    add_form_query_rel_fields = {
+        "kind": [["active", FilterEqual, True]],
+        "parent": [["id", FilterInFunction, steering_office_ids]],
+    }
     edit_form_query_rel_fields = add_form_query_rel_fields
+    validators_columns = {
+        "email": [Optional(), Email(message=_l("Adresse électronique invalide."))],
+        "kind": [DataRequired(message=_l("Choisissez le type de service."))],
+    }
     description_columns = {
+        "kind": _l(
+            "Ce que le service peut faire (recevoir des demandes, des transmissions…) vient de "
+            "son type : Référentiel › Types de service."
+        ),
         "parent": _l("La direction ou la délégation dont dépend le service."),
         "active": _l(
             "Un service désactivé ne reçoit plus de demandes ; son historique est conservé."
@@ -280,31 +285,208 @@ class RoutingRuleView(DirectoryModelView):
         "topic": _l("Motif"),
         "tax_matter": _l("Impôt concerné"),
         "office_kind": _l("Type de service compétent"),
+        "office": _l("Ou service désigné"),
     }
-    list_columns = ["topic", "tax_matter", "taxpayer_kind", "office_kind", "active"]
+    list_columns = ["topic", "tax_matter", "taxpayer_kind", "office_kind", "office", "active"]
     show_columns = list_columns
     add_columns = list_columns
     edit_columns = list_columns
-    search_columns = ["topic", "tax_matter", "active"]
+    search_columns = ["topic", "tax_matter", "office_kind", "office", "active"]
     formatters_columns = {
         "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
-        "office_kind": label_of(OfficeKind),
+        "office_kind": text_or(),
+        "office": text_or(),
         "active": yes_no,
         "topic": any_topic,
         "tax_matter": any_topic,
     }
-    add_form_extra_fields = {
-        "taxpayer_kind": _taxpayer_kind_field(),
-        "office_kind": LabelledEnumField(OfficeKind, _l("Type de service compétent")),
-    }
+    add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
     edit_form_extra_fields = add_form_extra_fields
+    add_form_query_rel_fields = {
+        "office_kind": [["receives_online", FilterEqual, True]],
+        "office": [["id", FilterInFunction, online_office_ids]],
+    }
+    edit_form_query_rel_fields = add_form_query_rel_fields
     description_columns = {
         "topic": _l("Vide : tous les motifs. La règle la plus précise l'emporte."),
         "tax_matter": _l("Vide : tous les impôts."),
         "office_kind": _l(
             "La demande va au service de ce type compétent pour la commune de l'usager."
         ),
+        "office": _l(
+            "Ou bien : la demande va toujours à ce service, quelle que soit la commune. "
+            "Choisissez un type ou un service."
+        ),
     }
+
+    def _check(self, item: RoutingRule) -> None:
+        if (item.office_kind is None) == (item.office is None):
+            raise InUse(_("Choisissez soit un type de service, soit un service désigné."))
+
+    def pre_add(self, item: RoutingRule) -> None:
+        self._check(item)
+
+    def pre_update(self, item: RoutingRule) -> None:
+        self._check(item)
+
+
+STEERING_LEVELS = {
+    SteeringLevel.NONE: _l("Aucun : le service traite des demandes"),
+    SteeringLevel.DIRECTORATE: _l("Direction : pilote ses services"),
+    SteeringLevel.DELEGATION: _l("Délégation : pilote plusieurs directions"),
+}
+
+
+def _steering_level(value: Any) -> str:
+    try:
+        return str(STEERING_LEVELS[SteeringLevel(int(value))])
+    except (TypeError, ValueError, KeyError):
+        return str(value)
+
+
+class PlainSelect(Select):
+    """WTForms' select with Bootstrap's class (FAB's forms call widgets without it)."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("class", "form-control")
+        return super().__call__(field, **kwargs)
+
+
+KIND_LABELS = {
+    **COMMON_LABELS,
+    "receives_online": _l("Reçoit les demandes en ligne"),
+    "receives_transfers": _l("Reçoit les transmissions"),
+    "records_contacts": _l("Enregistre les contacts"),
+    "steering_level": _l("Niveau de pilotage"),
+    "default_for": _l("Type par défaut pour"),
+    "last_resort": _l("Reçoit en dernier recours"),
+}
+
+
+KIND_HELP = {
+    "code": _l("Le code des fichiers d'import (colonne « type »), par exemple « spl »."),
+    "receives_online": _l(
+        "Les règles d'aiguillage peuvent adresser les demandes en ligne à ces services."
+    ),
+    "receives_transfers": _l("Les agents peuvent transmettre une demande à ces services."),
+    "records_contacts": _l(
+        "Les agents de ces services enregistrent les contacts au guichet, au téléphone, "
+        "par courrier."
+    ),
+    "steering_level": _l(
+        "Un service qui pilote (direction, délégation) ne traite pas de demandes : il peut "
+        "être le rattachement d'autres services."
+    ),
+    "default_for": _l(
+        "Sans règle d'aiguillage, les demandes de ces usagers vont au service de ce type "
+        "compétent pour leur commune."
+    ),
+    "last_resort": _l(
+        "Quand aucun service compétent n'existe, la demande va à un service de ce type."
+    ),
+    "active": _l("Un type désactivé n'est plus proposé ; ses services gardent ses règles."),
+}
+
+
+class OfficeKindView(DirectoryModelView):
+    """The kinds of office and what offices of each kind may do (directory data)."""
+
+    route_base = "/referentiel/types-de-service"
+    datamodel = ScopedInterface(OfficeKind, _all)
+    class_permission_name = "OfficeKinds"
+
+    list_title = _l("Types de service")
+    show_title = _l("Type de service")
+    add_title = _l("Ajouter un type de service")
+    edit_title = _l("Modifier un type de service")
+    label_columns = KIND_LABELS
+    list_columns = [
+        "code",
+        "label",
+        "receives_online",
+        "receives_transfers",
+        "records_contacts",
+        "steering_level",
+        "active",
+    ]
+    show_columns = [
+        "code",
+        "label",
+        "receives_online",
+        "receives_transfers",
+        "records_contacts",
+        "steering_level",
+        "default_for",
+        "last_resort",
+        "active",
+    ]
+    add_columns = show_columns
+    edit_columns = show_columns
+    search_columns = ["code", "label", "active"]
+    order_columns = ["code", "label"]
+    base_order = ("id", "asc")
+    formatters_columns = {
+        "receives_online": yes_no,
+        "receives_transfers": yes_no,
+        "records_contacts": yes_no,
+        "last_resort": yes_no,
+        "active": yes_no,
+        "steering_level": _steering_level,
+        "default_for": label_of(TaxpayerKind, _l("Aucun")),
+    }
+    validators_columns = {
+        "code": [
+            DataRequired(message=_l("Indiquez un code.")),
+            Regexp(
+                r"^[a-z0-9_]{2,32}$",
+                message=_l("De 2 à 32 caractères : minuscules, chiffres et « _ »."),
+            ),
+        ],
+        "label": [DataRequired(message=_l("Indiquez le libellé."))],
+    }
+    # Not-null booleans get a DataRequired from FAB: an unticked box would be refused.
+    add_form_extra_fields = {
+        **{
+            name: BooleanField(
+                KIND_LABELS[name], description=KIND_HELP[name], default=name != "last_resort"
+            )
+            for name in (
+                "receives_online",
+                "receives_transfers",
+                "records_contacts",
+                "last_resort",
+                "active",
+            )
+        },
+        "steering_level": SelectField(
+            _l("Niveau de pilotage"),
+            choices=[SelectChoice(int(level), label) for level, label in STEERING_LEVELS.items()],
+            coerce=int,
+            widget=Select2Widget(),
+        ),
+        # A plain select: Select2's placeholder for the blank choice fails axe (no name,
+        # low contrast).
+        "default_for": LabelledEnumField(
+            TaxpayerKind, _l("Type par défaut pour"), blank=_l("Aucun"), widget=PlainSelect()
+        ),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    description_columns = KIND_HELP
+
+    def _check(self, item: OfficeKind) -> None:
+        if item.steering_level and (item.receives_online or item.receives_transfers):
+            raise InUse(
+                _(
+                    "Un type qui pilote ne reçoit ni demandes en ligne ni transmissions : "
+                    "décochez-les ou choisissez « Aucun » comme niveau de pilotage."
+                )
+            )
+
+    def pre_add(self, item: OfficeKind) -> None:
+        self._check(item)
+
+    def pre_update(self, item: OfficeKind) -> None:
+        self._check(item)
 
 
 TEMPLATE_LABELS = {

@@ -349,6 +349,7 @@ class RowText:
         self.statuses = {status: str(status.label) for status in CaseStatus}
         self.unread = gettext("Non lue")
         self.forwarded = gettext("Transmise")
+        self.held = gettext("Gel juridique")
         self.overdue = gettext("En retard")
         self.unidentified = gettext("Usager non identifié")
         self._days: dict[int, str] = {}

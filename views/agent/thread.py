@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.cases import access, organise, presence, routing
 from app.directory import access as directory_access
+from app.directory import kinds
 from app.platform.cache import VersionedCache, references
 from app.platform.templating import format_date
 from models import (
@@ -34,7 +35,7 @@ from models import (
     utcnow,
 )
 
-STEERING_KINDS = [kind for kind in OfficeKind if kind.steers]
+REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
 
 
 @dataclass
@@ -119,7 +120,9 @@ class TransferDirectory:
 
 # Reloaded when an office changes (app.platform.cache); the label of offices without a directorate
 # is translated when the copy is built (the agents' screens are in French only).
-TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache("transfer-offices", Office)
+TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache(
+    "transfer-offices", Office, OfficeKind
+)
 
 
 @dataclass
@@ -189,7 +192,7 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
                 details.append(_("Plus attribuée à personne"))
         elif event.kind is EventKind.CLOSED and data.get("outcome"):
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
-        elif event.kind is EventKind.REOPENED and data.get("reason"):
+        elif event.kind in REASON_EVENTS and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
         elif event.kind is EventKind.LINKED and data.get("other"):
             details.append(_("Avec la demande %(reference)s", reference=data["other"]))
@@ -316,7 +319,7 @@ def _load_transfer_directory() -> TransferDirectory:
     rows = db.session.execute(
         select(Office.id, Office.name, parent.name.label("parent_name"))
         .outerjoin(parent, parent.id == Office.parent_id)
-        .where(Office.active.is_(True), Office.kind.not_in(STEERING_KINDS))
+        .where(Office.active.is_(True), kinds.receiving_transfers())
         .order_by(Office.name, Office.id)
     ).all()
     groups: dict[str, list[TargetOffice]] = defaultdict(list)

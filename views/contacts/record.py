@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from app.cases import access, operations, routing
 from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
 from app.cases.summary import SearchResult, search_taxpayers, taxpayer_for_agent
+from app.directory import kinds
 from app.platform.params import int_or_none
 from models import Channel, Message, Office, TaxMatter, Taxpayer, Topic, Transfer, db, utcnow
 from views.contacts.guard import PERMISSION, agents_only
@@ -68,7 +69,7 @@ def _receiving_offices(agent: Any) -> list[Office]:
             select(Office)
             .where(
                 Office.active.is_(True),
-                Office.kind.in_(operations.office_kinds_receiving_transfers()),
+                kinds.receiving_transfers(),
                 Office.id != agent.office_id,
             )
             .order_by(Office.name)
@@ -102,6 +103,8 @@ class ContactView(BaseView):
     @agents_only
     def new(self) -> str | Response:
         agent = current_user
+        if not kinds.records_contacts(agent):  # the kind of the agent's office says so
+            abort(404)
         if request.method == "POST":
             return self._record(agent)
         taxpayer_id = int_or_none(request.args.get("taxpayer"))

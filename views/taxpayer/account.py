@@ -107,10 +107,9 @@ def change_password() -> Response | tuple[str, int]:
     if _password_is(taxpayer, form.new_password.data):
         form.new_password.errors = [_("Choisissez un mot de passe différent de l'actuel.")]
         return _render(password_form=form, status=400)
-    taxpayers.change_password(taxpayer, form.new_password.data or "")
     # The sessions opened elsewhere (perhaps by whoever knew the old password) end now.
-    sessions.end_sessions(
-        taxpayer=taxpayer, keep=session.get(sessions.TAXPAYER_SID), reason=sessions.PASSWORD
+    taxpayers.change_password(
+        taxpayer, form.new_password.data or "", keep_session=session.get(sessions.TAXPAYER_SID)
     )
     db.session.commit()
     flash(

@@ -239,6 +239,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
     if taxpayer is None:
         return render_template("taxpayer/link_invalid.html", what="reset"), 400
     form = ResetPasswordForm()
+    form.password_identifiers = [taxpayer.identifier, taxpayer.email]
     if form.validate_on_submit():
         taxpayers.set_password(taxpayer, form.password.data or "")  # ends every session
         sign_out()

@@ -20,7 +20,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from app.taxpayers.accounts import PASSWORD_MAX, PASSWORD_MIN
+from app.platform.passwords import PasswordPolicy
+from app.taxpayers.accounts import PASSWORD_MAX
 from models import TaxpayerKind
 
 _IDENTIFIER = Regexp(
@@ -68,17 +69,13 @@ class CodeForm(FlaskForm):
 
 
 def _new_password(label: Any) -> PasswordField:
+    """A new password: the one policy (app.platform.passwords); the identifier is the form's own
+    field or, on the reset form, set by the view (``password_identifiers``)."""
     return PasswordField(
         label,
         validators=[
             DataRequired(_l("Choisissez un mot de passe.")),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=_l(
-                    "Le mot de passe doit compter au moins %(min)s caractères.", min=PASSWORD_MIN
-                ),
-            ),
+            PasswordPolicy("identifier", "email"),
         ],
     )
 
@@ -186,6 +183,7 @@ class ForgotPasswordForm(IdentifierMixin, FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
+    password_identifiers: list[str | None] = []
     password = _new_password(_l("Nouveau mot de passe"))
     password_confirm = _confirm_password()
 
