@@ -985,4 +985,3 @@ def log_taxpayers_seen(
             reason=reason,
         )
     return len(seen)
-

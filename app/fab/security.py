@@ -275,7 +275,8 @@ class EContactsSecurityManager(SecurityManager):
             lift_lock(agent=agent)
             record_agent_event(EventKind.AGENT_PASSWORD_RESET, agent=agent, by=by)
         # An agent changing their own password keeps this session (its token); others end.
-        self.end_agent_sessions(agent, keep=None if forced_change else session.get(sessions.AGENT_SID))
+        keep = None if forced_change else session.get(sessions.AGENT_SID)
+        self.end_agent_sessions(agent, keep=keep)
         db.session.flush()
 
     def reset_password(self, userid: Any, password: str) -> None:
@@ -361,19 +362,6 @@ class EContactsSecurityManager(SecurityManager):
                 salt_length=config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
             )
         check_password_hash(_DUMMY_HASH, password)
-
-    def reset_password(self, userid: int, password: str) -> None:
-        """FAB's password screens (an administrator's reset, the agent's own change) end the
-        agent's sessions; the agent's own, when changing it, stays."""
-        agent = self.get_user_by_id(userid)
-        if agent is not None:
-            own = str(session.get("_user_id")) == str(userid)
-            sessions.end_sessions(
-                agent=agent,
-                keep=session.get(sessions.AGENT_SID) if own else None,
-                reason=sessions.PASSWORD,
-            )
-        super().reset_password(userid, password)  # commits
 
     # --- the second factor ------------------------------------------------------------------
 

@@ -48,7 +48,8 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
 ) -> None:
     topic = make_topic("Question générale")
     # VAT questions of businesses go to the SIE: the competent office for this topic is B.
-    db.session.add(RoutingRule(topic_id=topic.id, office_kind=office_kind(KindCode.SIE), active=True))
+    sie = office_kind(KindCode.SIE)
+    db.session.add(RoutingRule(topic_id=topic.id, office_kind=sie, active=True))
     earlier = make_case(
         world.taxpayer_a,
         world.office_b,
