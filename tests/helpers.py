@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from factories import World
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from rq import Queue
@@ -70,7 +70,11 @@ def session_csrf_token(app: Flask, client: FlaskClient) -> str:
 
 def open_server_session(client: FlaskClient, **owner: Agent | Taxpayer) -> str:
     """A live server-side session (app.platform.sessions) for ``agent=`` or ``taxpayer=``,
-    committed and cached as a real sign-in leaves it; returns the cookie's token."""
+    committed and cached as a real sign-in leaves it; returns the cookie's token. The test's own
+    rows are committed first: SQLite takes one writer at a time, and the session is written from
+    another connection."""
+    if has_app_context():
+        db.session.commit()
     with client.application.app_context():
         token = sessions.open_session(**owner)  # type: ignore[arg-type]
         db.session.commit()

@@ -21,7 +21,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import run_jobs
 from sqlalchemy import func, select
-from test_agent_support import agent_csrf, events_of, field, page_of, post_action, text_of
+from test_agent_support import (
+    agent_csrf,
+    events_of,
+    field,
+    page_of,
+    post_action,
+    refused_and_back,
+    text_of,
+)
 
 from app.cases import notices, operations
 from app.cases.attachments import path_of
@@ -122,9 +130,11 @@ def test_each_role_lands_on_its_own_page(
     steering_client: FlaskClient, admin_client: FlaskClient, agent_a_client: FlaskClient
 ) -> None:
     assert agent_a_client.get("/agent/").status_code == 200
-    for client in (steering_client, admin_client):
-        response = client.get("/agent/")
-        assert response.headers["Location"] == "/pilotage/"
+    assert steering_client.get("/agent/").headers["Location"] == "/pilotage/"
+    # Administrators land on their own home: the state of the alerts and the workers.
+    admin_home = admin_client.get("/agent/")
+    assert admin_home.status_code == 200
+    assert "Courriels d'alerte et workers" in admin_home.get_data(as_text=True)
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -528,7 +538,9 @@ def test_a_refused_close_keeps_the_text_and_the_files(
         agent_a_client, case.id, "repondre", data, content_type="multipart/form-data"
     )
     assert refused.status_code == 400
-    html = text_of(refused)
+    # The refusal shows nothing of the request; its link back gives the text and the files.
+    assert "Votre dossier est réglé." not in text_of(refused)
+    html = refused_and_back(agent_a_client, refused)
     assert "Votre dossier est réglé.</textarea>" in html and "Fichiers déjà joints" in html
     assert "avis.pdf" in html
     [token] = re.findall(r'name="held_file" value="([^"]+)"', html)

@@ -27,8 +27,9 @@ from models import KindCode, db
 INBOX_MAX = 8
 # agent, request, log, notices read, messages (+ offices, agents, files), events (+ agents),
 # transfers, templates, tags, links, taxpayer, notices counter, the competent office's territory
-# (the transfer form's preselection; the routing rules are a per-process copy)
-CASE_MAX = 17
+# (the transfer form's preselection; the routing rules are a per-process copy), the default
+# office kind of the taxpayer's kind (kinds are data since issue 22; not cached yet)
+CASE_MAX = 18
 # agent, the five capped counts (one query), the notices counter; managers: the load per agent
 # (grouped) and the colleagues
 HOME_MAX = 3

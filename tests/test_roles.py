@@ -25,10 +25,11 @@ def test_each_population_lands_in_its_own_space(
     ):
         page = client.get("/agent/").get_data(as_text=True)
         assert office in page and "Ma journée" in page
-    # Steering users and administrators land on their figures (issue 16).
-    for client in (steering_client, admin_client):
-        response = client.get("/agent/")
-        assert response.status_code == 302 and response.headers["Location"] == "/pilotage/"
+    # Steering users land on their figures (issue 16), administrators on their home (the
+    # alerts and the workers, issue 21).
+    response = steering_client.get("/agent/")
+    assert response.status_code == 302 and response.headers["Location"] == "/pilotage/"
+    assert "Courriels d'alerte et workers" in admin_client.get("/agent/").get_data(as_text=True)
     assert "DDFiP de la Loire" in steering_client.get("/pilotage/").get_data(as_text=True)
     # An agent's session is not a taxpayer's.
     assert agent_a_client.get("/espace/").status_code == 302

@@ -8,7 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pyotp
@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import clear_rate_limits, csrf_token, run_jobs, submit_form
 
-from models import Agent, db
+from models import Agent, db, utcnow
 
 INVALID = "Identifiant ou mot de passe incorrect."
 LOCKED = "Trop d&#39;échecs de connexion avec cet identifiant"
@@ -145,7 +145,7 @@ def test_finding_7_after_a_lock_runs_out_a_known_account_answers_as_an_unknown_o
     # Both locks run out (the account's in the database, the identifier's in Redis).
     stored = db.session.get(Agent, agent.id)
     assert stored is not None
-    stored.changed_on = datetime.now() - timedelta(minutes=16)
+    stored.locked_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
     clear_rate_limits(app)
     assert _attempt(client, agent.username, "mauvais mot de passe")[0] == "invalid"
@@ -174,7 +174,7 @@ def test_finding_7_every_refusal_costs_one_password_hash(
     )
     locked = world.agent_a
     locked.fail_login_count = 5
-    locked.changed_on = datetime.now()
+    locked.locked_until = utcnow() + timedelta(minutes=15)
     db.session.commit()
     timings: dict[str, list[float]] = {"wrong": [], "unknown": [], "locked": []}
     cases = {

@@ -373,11 +373,13 @@ class OrphanReport:
     removed: int = 0  # no row names them and older than the delay: removed
     too_recent: int = 0  # no row names them yet, but younger than the delay: kept
     errors: int = 0  # could not be removed (logged)
+    held_removed: int = 0  # files held for a refused form that never came back, removed
 
     def summary(self) -> str:
         return (
             f"{self.scanned} file(s) scanned, {self.removed} orphan(s) removed, "
             f"{self.too_recent} recent orphan(s) kept, {self.errors} error(s)"
+            + (f", {self.held_removed} held file(s) removed" if self.held_removed else "")
         )
 
 
@@ -431,14 +433,18 @@ def remove_orphan_files(
         if len(candidates) >= batch:
             flush()
     flush()
-    # Files set aside for a refused form that never came back: no row can name them.
+    # Files set aside for a refused form that never came back (no row can name them), once
+    # older than the delay; counted apart.
     held = Path(current_app.config["DATA_DIR"]) / "held-attachments"
     for path in held.glob("*") if held.is_dir() else []:
-        if not _KEY.fullmatch(path.name) or not path.is_file():
+        try:
+            if not _KEY.fullmatch(path.name) or path.stat().st_mtime > limit:
+                continue
+            if not dry_run:
+                path.unlink()
+            report.held_removed += 1
+        except OSError:
             continue
-        report.scanned += 1
-        candidates.append(path)
-    flush()
     if report.removed:
         log.info("Orphan attachment files: %s", report.summary())
     return report

@@ -131,6 +131,15 @@ def sign_in_agent(page, base_url: str, username: str, password: str, otp_secret:
     return secret
 
 
+def sign_out_agent(page, base_url: str) -> None:
+    """Sign the agent out as a person does: the navbar's logout form (a POST with its token,
+    since issue 20; a GET on /logout/ signs nobody out)."""
+    page.goto(f"{base_url}/agent/")
+    with page.expect_navigation():
+        page.locator("form.navbar-logout").evaluate("form => form.submit()")
+    page.wait_for_load_state()
+
+
 def sign_in_taxpayer(page, base_url: str, identifier: str, password: str, read_code=None) -> None:
     """Sign a taxpayer in; ``read_code()`` returns the e-mailed code if one is asked."""
     page.goto(f"{base_url}/espace/connexion")

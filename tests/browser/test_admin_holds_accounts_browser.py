@@ -81,7 +81,7 @@ def test_legal_holds_report_and_badge(page, live_server, world: World) -> None:
     assert_clean(page)
     screenshot(page, "admin-retention-report")
 
-    page.goto(f"{live_server}/logout/")
+    harness.sign_out_agent(page, live_server)
     harness.sign_in_agent(page, live_server, agent, PASSWORD)
     page.goto(f"{live_server}/agent/demandes/{held_id}")
     assert "sous gel juridique" in page.content()
@@ -109,7 +109,7 @@ def test_office_kind_screens(page, live_server, world: World) -> None:
     page.fill("input[name=label]", "Service de la publicité foncière")
     assert_clean(page)
     screenshot(page, "admin-office-kind-add")
-    page.locator("form [type=submit]").first.click()
+    page.locator("form:not(.navbar-logout) [type=submit]").first.click()
     page.wait_for_load_state()
     assert "Enregistré." in page.content()
     page.goto(f"{live_server}/referentiel/aiguillage/add")

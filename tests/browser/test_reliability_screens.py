@@ -62,7 +62,7 @@ def test_undeliverable_address_and_outbox_screens(
     assert "Adresse injoignable depuis le" in page.content()
     assert_clean(page)
     screenshot(page, "reliability-summary-undeliverable")
-    page.goto(f"{live_server}/logout/")
+    harness.sign_out_agent(page, live_server)
 
     harness.sign_in_agent(page, live_server, admin, PASSWORD)
     page.goto(f"{live_server}/agent/")

@@ -165,13 +165,14 @@ class ResetMyPasswordView(BaseView):
 
 def must_change_password_first() -> Response | None:
     """Before every request: an agent whose password was reset by an administrator can only
-    change it (or sign out) until they have."""
+    change it (or sign out) until they have. Static files and the sign-in pages are left alone
+    (checked first: a static file loads no user, so a database outage cannot fail it)."""
+    endpoint = request.endpoint or ""
+    if endpoint.startswith(("ResetMyPasswordView.", "AuthDBView.", "static", "appbuilder.")):
+        return None
     if not getattr(current_user, "is_authenticated", False):
         return None
     if not getattr(current_user, "must_change_password", False):
-        return None
-    endpoint = request.endpoint or ""
-    if endpoint.startswith(("ResetMyPasswordView.", "AuthDBView.", "static", "appbuilder.")):
         return None
     if request.method == "GET":
         flash(
