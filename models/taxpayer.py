@@ -46,7 +46,7 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
     commune_code: Mapped[str | None] = mapped_column(String(5))
     phone: Mapped[str | None] = mapped_column(String(32))
     notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Activation of the online space (docs/decisions/0011): the online access number printed on
+    # Activation of the online space (docs/decisions/0014): the online access number printed on
     # the last tax notice (individuals) or on the activation letter sent to the registered office
     # (businesses), kept as a SHA-256 of "identifier:number"; and, for individuals, the reference
     # tax income (revenu fiscal de référence) of that notice, in euros.

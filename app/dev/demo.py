@@ -52,7 +52,7 @@ DEMO_PASSWORD = "demo-econtacts-2026"  # noqa: S105 - the documented demo value
 DEMO_TAX_NUMBER = "1234567890123"
 DEMO_SIREN = "123456789"
 # A taxpayer known from a counter visit, with no online space yet: activate it at
-# /espace/inscription with the references of the last tax notice (docs/decisions/0011).
+# /espace/inscription with the references of the last tax notice (docs/decisions/0014).
 DEMO_UNACTIVATED = ("1234567890124", "7654321", 31250)  # tax number, access number, income
 
 # The accounts worth showing in the README and the start-up banner: (identifier, who it is).

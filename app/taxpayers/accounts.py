@@ -227,7 +227,7 @@ def register(data: Registration) -> None:
     Activation asks what the administration sent the taxpayer by post (issue 20, finding 5):
     the online access number and, for an individual, the reference tax income of the last tax
     notice; for a business, the access number of the activation letter sent to its registered
-    office (docs/decisions/0011). The caller shows the same page whatever happened here:
+    office (docs/decisions/0014). The caller shows the same page whatever happened here:
     - an identifier the administration does not know, or proofs that do not match: nothing;
     - an account still unconfirmed: the latest registration replaces the earlier one;
     - an active account: its owner is told by e-mail, at the address already on file.

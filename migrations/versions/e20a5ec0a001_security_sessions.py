@@ -10,7 +10,7 @@ token, its owner (an agent or a taxpayer) and when and why it ended.
 
 A taxpayer known from a counter visit could activate an online space with the tax number and the
 surname: activation now asks for the online access number and, for individuals, the reference tax
-income of the last notice, kept for each taxpayer (docs/decisions/0011).
+income of the last notice, kept for each taxpayer (docs/decisions/0014).
 """
 
 import sqlalchemy as sa
