@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import click
+import redis
 from flask.cli import with_appcontext
 
+from app.notifications.outbox import outbox_status
+from app.platform.queue import get_redis
 from jobs import notifications
+from models import db
 
 
 @click.command("sweep")
@@ -20,12 +24,6 @@ def sweep_command() -> None:
 def status_command() -> None:
     """The workers (their heartbeat rows), Redis, and the outbox: what is due, failed, refused.
     Exits with 1 when no worker is alive or Redis does not answer."""
-    import redis
-
-    from app.notifications.outbox import outbox_status
-    from app.platform.queue import get_redis
-    from models import db
-
     try:
         redis_ok = bool(get_redis().ping())
     except redis.RedisError:

@@ -15,7 +15,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.notifications.outbox import SEND_JOB, send_job_id
+from app.notifications.outbox import SEND_JOB, outbox_status, send_job_id
 from app.platform.params import page_number
 from app.platform.queue import enqueue_after_commit
 from models import Notification, NotificationStatus, db, utcnow
@@ -44,8 +44,6 @@ class FailedAlertsView(BaseView):
                 .offset((page - 1) * PAGE_SIZE)
             )
         )
-        from app.notifications.outbox import outbox_status
-
         return self.render_template(
             self.template,
             title=_("Alertes en échec"),
