@@ -74,7 +74,12 @@ def open_server_session(client: FlaskClient, **owner: Agent | Taxpayer) -> str:
     rows are committed first: SQLite takes one writer at a time, and the session is written from
     another connection."""
     if has_app_context():
-        db.session.commit()
+        session = db.session()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     with client.application.app_context():
         token = sessions.open_session(**owner)  # type: ignore[arg-type]
         db.session.commit()

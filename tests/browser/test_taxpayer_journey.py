@@ -197,7 +197,7 @@ def test_taxpayer_journey(page: Any, live_server: str, app: Any, smtp_server: An
     assert page.get_by_role("link", name="Mon avis de taxe foncière").is_visible()
     check(page, "13-history")
     page.get_by_role("link", name="Mon compte").first.click()
-    assert page.get_by_text("lucie@example.fr").first.is_visible()
+    assert page.locator("dd", has_text="lucie@example.fr").first.is_visible()
     check(page, "14-account")
 
     # 8. Sign out.
