@@ -74,6 +74,7 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 # agent B, taxpayer B and the steering user of the other directorate get "no" or "login",
 # never "ok"/"done"; administrators do not read requests (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
+    ("/accessibilite", "GET"): row("ok"),
     ("/", "GET"): row("ok"),
     ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
     ("/agent/contacts/<int:case_id>/rattacher", "GET"): row("no", agent_a="ok", manager="ok"),

@@ -22,21 +22,14 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.directory import operations
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
 from app.directory.imports import ROLES_NEEDING_OFFICE
 from models import Agent, db
 from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no
-
-ROLE_LABELS = {
-    ROLE_AGENT: _l("Agent"),
-    ROLE_OFFICE_MANAGER: _l("Chef de service"),
-    ROLE_STEERING: _l("Pilotage"),
-    ROLE_ADMIN: _l("Administrateur"),
-}
+from views.theme import ROLE_LABELS, role_label
 
 
 def _roles(roles: Any) -> str:
-    return ", ".join(str(ROLE_LABELS.get(role.name, role.name)) for role in roles or [])
+    return ", ".join(role_label(role.name) for role in roles or [])
 
 
 def _second_factor(secret: str | None) -> str:
