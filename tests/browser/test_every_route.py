@@ -19,6 +19,7 @@ listed in ``SKIPPED`` with the reason.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -140,6 +141,13 @@ ENGLISH = [
     "Logout",
     "Username",
     "Password",
+    "User",
+    "Users",
+    "Role",
+    "Name",
+    "Label",
+    "First Name",
+    "Last Name",
     "User info",
     "Reset Password",
     "Records",
@@ -333,6 +341,7 @@ def demo(app: Any) -> Iterator[None]:
     # The browser keeps DSFR's files for the visit instead of asking for each on every page.
     max_age = app.config.get("SEND_FILE_MAX_AGE_DEFAULT")
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    app.config["PROPAGATE_EXCEPTIONS"] = bool(os.environ.get("EVERY_ROUTE_PROPAGATE"))
     yield
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = max_age
 
@@ -354,7 +363,14 @@ def test_every_route_as_every_role(browser, live_server, app, smtp_server, demo)
         ids_agent_pk = (
             db.session.query(Agent.id).filter(Agent.username == "agent.sip.lyon3").scalar()
         )
+    # While debugging: EVERY_ROUTE_ROLES="administrateur,agent", EVERY_ROUTE_PATHS="/roles,/users"
+    only = os.environ.get("EVERY_ROUTE_ROLES")
+    paths = [p for p in os.environ.get("EVERY_ROUTE_PATHS", "").split(",") if p]
+    if paths:
+        routes = [r for r in routes if r.rule.startswith(tuple(paths))]
     for role in ROLES:
+        if only and role.key not in only.split(","):
+            continue
         visit = visits[role.key] = Visit()
         context, page = _signed_in_context(browser, live_server, role, read_code)
         ids = _demo_ids(app, role)
@@ -369,9 +385,10 @@ def test_every_route_as_every_role(browser, live_server, app, smtp_server, demo)
                     visit.refused.append(f"{label} (no demo row)")
                     continue
                 # Ask first without a browser page (cheap): may this role open it?
-                status = context.request.get(url, max_redirects=0).status
+                answer = context.request.get(url, max_redirects=0)
+                status = answer.status
                 if status >= 500:
-                    visit.problems.append(f"{label}: HTTP {status}")
+                    visit.problems.append(f"{label}: HTTP {status} {answer.text()[-300:]!r}")
                     continue
                 if status != 200:
                     visit.refused.append(label)

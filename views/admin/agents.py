@@ -44,6 +44,11 @@ class AgentInterface(SQLAInterface):
         # FAB builds the related models' interfaces (the form's offices, roles) from this class.
         return SQLAInterface(self.get_related_model(col_name), self.session)
 
+    def get_related_obj(self, col_name: str, value: Any) -> Any:
+        # FAB uses Query.get (legacy in SQLAlchemy 2.x, a warning, an error in the tests); the
+        # role's card lists its agents through this filter.
+        return self.session.get(self.get_related_model(col_name), value)
+
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         return super().apply_all(query, *args, **kwargs).options(selectinload(Agent.roles))
 

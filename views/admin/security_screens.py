@@ -60,7 +60,12 @@ class RoleModelView(fab.RoleModelView):
     add_row_message = _l("Rôle enregistré.")
     edit_row_message = _l("Modifications enregistrées.")
     delete_row_message = _l("Rôle supprimé.")
-    label_columns = {"name": _l("Rôle"), "permissions": _l("Autorisations")}
+    label_columns = {
+        "name": _l("Rôle"),
+        "permissions": _l("Autorisations"),
+        "user": _l("Agents"),
+        "groups": _l("Groupes"),
+    }
     description_columns = {
         "permissions": _l("Ce que le rôle permet d'ouvrir et de faire, écran par écran.")
     }
@@ -94,21 +99,25 @@ class UserGroupModelView(fab.UserGroupModelView):
 class PermissionModelView(fab.PermissionModelView):
     list_title = _l("Autorisations de base")
     show_title = _l("Autorisation de base")
-    label_columns = {"name": _l("Autorisation")}
+    label_columns = {"name": _l("Autorisation"), "view_menu": _l("Écrans et menus")}
     formatters_columns = {"name": permission_label}
 
 
 class ViewMenuModelView(fab.ViewMenuModelView):
     list_title = _l("Écrans et menus")
     show_title = _l("Écran ou menu")
-    label_columns = {"name": _l("Écran ou entrée de menu")}
+    label_columns = {"name": _l("Écran ou entrée de menu"), "permission": _l("Autorisations")}
     formatters_columns = {"name": screen_label}
 
 
 class PermissionViewModelView(fab.PermissionViewModelView):
     list_title = _l("Autorisations par écran")
     show_title = _l("Autorisation sur un écran")
-    label_columns = {"permission": _l("Autorisation"), "view_menu": _l("Écran ou menu")}
+    label_columns = {
+        "permission": _l("Autorisation"),
+        "view_menu": _l("Écran ou menu"),
+        "role": _l("Rôles"),
+    }
     formatters_columns = {
         "permission": lambda permission: permission_label(permission.name),
         "view_menu": lambda view_menu: screen_label(view_menu.name),
