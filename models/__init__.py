@@ -16,7 +16,7 @@ from models.event import AccessLog, Event, EventKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import Office, OfficeKind, OfficeTerritory
 from models.reference import ReplyTemplate, RoutingRule, Setting, TaxMatter, Topic
-from models.steering import SteeringChange, SteeringCount, SteeringDuration
+from models.steering import SteeringChange, SteeringCount, SteeringDuration, SteeringTransfer
 from models.taxpayer import Taxpayer, TaxpayerKind
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "SteeringChange",
     "SteeringCount",
     "SteeringDuration",
+    "SteeringTransfer",
     "TaxMatter",
     "Taxpayer",
     "TaxpayerKind",

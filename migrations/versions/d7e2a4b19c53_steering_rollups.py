@@ -92,7 +92,7 @@ def upgrade():
     # Fill the rollups from the requests already there (app.steering.rollups.rebuild, in SQL).
     from app.steering import rollups
 
-    rollups.rebuild_with(op.get_bind())
+    rollups.rebuild_with(op.get_bind(), transfers=False)  # that table comes later
 
 
 def downgrade():
