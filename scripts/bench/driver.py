@@ -44,7 +44,7 @@ from common import (
     redis_url,
     scale_from_env,
 )
-from meter import Meter, wait_idle
+from meter import Meter
 from pgcluster import postmaster_pid
 from webclient import REFERENCE, Client, FileUpload, Response, error_excerpt, find_form
 
@@ -522,8 +522,6 @@ def drive(
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    start_at = time.perf_counter() + 0.2
-    stop_at = start_at + duration
 
     def worker(state: Any) -> None:
         while time.perf_counter() < start_at:
@@ -542,13 +540,18 @@ def drive(
                 time.sleep(0.05)
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in states]
+    if meter:
+        meter.settle()
     before = meter.snapshot() if meter else None
+    start_at = time.perf_counter() + 0.2  # counted from here: settling is not the window's
+    stop_at = start_at + duration
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(duration + 300)
     elapsed = max(time.perf_counter() - start_at, 1e-9)
-    wait_idle()
+    if meter:
+        meter.settle()
     after = meter.snapshot() if meter else None
     for state in states:
         state["client"].close()
