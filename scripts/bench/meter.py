@@ -146,8 +146,8 @@ class Meter:
         if main:
             matching = [d for d in diffs if re.search(main, d[2], re.S)]
             chosen = max(matching, key=weight, default=None)
-        if chosen is None:
-            chosen = max((d for d in diffs if _ROWS.match(d[2])), key=weight, default=None)
+        if chosen is None:  # no pattern (dashboard, writes): the SELECT that took the most time
+            chosen = max((d for d in diffs if _ROWS.match(d[2])), default=None)
             if chosen is not None and main:
                 out["main_query_note"] = "pattern not found: the slowest SELECT"
         if chosen is not None:
