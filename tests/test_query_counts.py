@@ -27,8 +27,8 @@ from models import KindCode, db
 INBOX_MAX = 8
 # agent, request, log, notices read, messages (+ offices, agents, files), events (+ agents),
 # transfers, templates, tags, links, taxpayer, notices counter, the competent office's territory
-# (the transfer form's preselection; the routing rules are a per-process copy), the default
-# office kind of the taxpayer's kind (kinds are data since issue 22; not cached yet)
+# (the transfer form's preselection; the routing rules and default office kinds are a
+# per-process copy): 17 queries; the ceiling keeps one spare
 CASE_MAX = 18
 # agent, the five capped counts (one query), the notices counter; managers: the load per agent
 # (grouped) and the colleagues

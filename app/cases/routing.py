@@ -95,14 +95,18 @@ def winning_rule(
 
 
 def office_for_territory(kind: OfficeKind | None, commune_code: str | None) -> Office | None:
-    if kind is None or not commune_code:
+    return _office_in_territory(kind.id if kind is not None else None, commune_code)
+
+
+def _office_in_territory(kind_id: int | None, commune_code: str | None) -> Office | None:
+    if kind_id is None or not commune_code:
         return None
     departement = commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
     return db.session.scalar(
         select(Office)
         .join(OfficeTerritory, OfficeTerritory.office_id == Office.id)
         .where(
-            Office.kind_id == kind.id,
+            Office.kind_id == kind_id,
             Office.active.is_(True),
             receiving_online(),
             OfficeTerritory.departement == departement,
@@ -117,23 +121,28 @@ def _takes_online(office: Office | None) -> bool:
     return office is not None and office.active and office.kind.receives_online
 
 
-def _office_for_rule(rule: Any | None, taxpayer: Taxpayer) -> Office:
+def _default_kind_id(taxpayer_kind: TaxpayerKind) -> int | None:
+    default = default_kind_for(taxpayer_kind)
+    return default.id if default is not None else None
+
+
+def _office_for_rule(rule: Any | None, taxpayer: Taxpayer, default_kind_id: int | None) -> Office:
     """Steps 1 to 3 once the winning rule (or none) is known; ``rule`` has the columns of
-    ``RoutingRule`` (a row or the per-process copy)."""
+    ``RoutingRule`` (a row or the per-process copy), ``default_kind_id`` is the default kind
+    of the taxpayer's kind."""
     if rule is not None and rule.office_id is not None:
         office = db.session.get(Office, rule.office_id)
         if _takes_online(office):
             assert office is not None
             return office
-    default = default_kind_for(taxpayer.kind)
-    kind = default
+    chosen = default_kind_id
     if rule is not None and rule.office_kind_id is not None:
-        kind = db.session.get(OfficeKind, rule.office_kind_id)
-    for candidate in (kind, default):
-        office = office_for_territory(candidate, taxpayer.commune_code)
+        chosen = rule.office_kind_id
+    for candidate in (chosen, default_kind_id):
+        office = _office_in_territory(candidate, taxpayer.commune_code)
         if office is not None:
             return office
-    kind_id = kind.id if kind is not None else -1
+    kind_id = chosen if chosen is not None else -1
     fallback = db.session.scalar(
         select(Office)
         .join(OfficeKind, OfficeKind.id == Office.kind_id)
@@ -146,8 +155,7 @@ def _office_for_rule(rule: Any | None, taxpayer: Taxpayer) -> Office:
         .limit(1)
     )
     if fallback is None:
-        code = kind.code if kind is not None else "-"
-        raise NoCompetentOffice(f"no office for {code} / {taxpayer.commune_code}")
+        raise NoCompetentOffice(f"no office for kind {kind_id} / {taxpayer.commune_code}")
     return fallback
 
 
@@ -155,7 +163,7 @@ def competent_office(
     *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
 ) -> Office:
     rule = winning_rule(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
-    return _office_for_rule(rule, taxpayer)
+    return _office_for_rule(rule, taxpayer, _default_kind_id(taxpayer.kind))
 
 
 def competent_offices_by_topic(
@@ -166,6 +174,7 @@ def competent_offices_by_topic(
     rules = db.session.scalars(
         select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.id)
     ).all()
+    default_kind_id = _default_kind_id(taxpayer.kind)
     by_rule: dict[int | None, int | None] = {}
     result: dict[int, int] = {}
     for topic in topics:
@@ -178,7 +187,7 @@ def competent_offices_by_topic(
         key = rule.id if rule is not None else None
         if key not in by_rule:
             try:
-                by_rule[key] = _office_for_rule(rule, taxpayer).id
+                by_rule[key] = _office_for_rule(rule, taxpayer, default_kind_id).id
             except NoCompetentOffice:
                 by_rule[key] = None
         office_id = by_rule[key]
@@ -219,9 +228,10 @@ class _Topic:
 class _Routing:
     rules: tuple[_Rule, ...]
     topic_parents: dict[int, int | None]
+    default_kinds: dict[TaxpayerKind, int | None]
 
 
-_ROUTING: VersionedCache[_Routing] = VersionedCache("routing-rules", RoutingRule, Topic)
+_ROUTING: VersionedCache[_Routing] = VersionedCache("routing-rules", RoutingRule, Topic, OfficeKind)
 
 
 def _load_routing() -> _Routing:
@@ -240,6 +250,7 @@ def _load_routing() -> _Routing:
     return _Routing(
         rules=tuple(_Rule(*row) for row in rules),
         topic_parents={row.id: row.parent_id for row in parents},
+        default_kinds={kind: _default_kind_id(kind) for kind in TaxpayerKind},
     )
 
 
@@ -247,14 +258,15 @@ def competent_office_id_for(
     *, taxpayer: Taxpayer, topic_id: int, tax_matter_id: int | None = None
 ) -> int | None:
     """The competent office of a case already received (what a transfer would preselect):
-    the rules come from a per-process copy (invalidated when a rule or a topic changes), so this
-    costs the territory lookup only. None when no office at all is competent."""
+    the rules and the default kinds come from a per-process copy (invalidated when a rule, a
+    topic or an office kind changes), so this costs the territory lookup only. None when no
+    office at all is competent."""
     routing = _ROUTING.get(_load_routing)
     topic = _Topic(topic_id, routing.topic_parents.get(topic_id))
     rule = _pick_rule(
         routing.rules, topic=topic, tax_matter_id=tax_matter_id, taxpayer_kind=taxpayer.kind
     )
     try:
-        return _office_for_rule(rule, taxpayer).id
+        return _office_for_rule(rule, taxpayer, routing.default_kinds[taxpayer.kind]).id
     except NoCompetentOffice:
         return None
