@@ -425,3 +425,24 @@ def test_a_job_started_by_a_worker_killed_before_its_claim_is_queued_again(
     assert notifications.sweep_outbox() == 1
     run_jobs(app)
     assert reload(row).status is NotificationStatus.SENT
+
+
+def test_a_job_taken_off_the_queue_by_a_worker_killed_at_once_is_queued_again(
+    app: Flask, world: World
+) -> None:
+    """RQ moves a job to its intermediate list when a worker takes it; the worker dies before
+    marking it started: the job still says "queued" but nothing runs it for ten minutes."""
+    from rq.job import Job, JobStatus
+
+    from app.notifications.outbox import send_job_id
+
+    row = one_alert(world)
+    queue = Queue(app.config["RQ_QUEUE"], connection=get_redis())
+    job_id = send_job_id(row.id, 0)
+    assert get_redis().lmove(queue.key, queue.intermediate_queue.key) == job_id.encode()
+    assert Job.fetch(job_id, connection=get_redis()).get_status() is JobStatus.QUEUED
+    assert queue.count == 0
+    assert notifications.sweep_outbox() == 1
+    assert queue.count == 1
+    run_jobs(app)
+    assert reload(row).status is NotificationStatus.SENT
