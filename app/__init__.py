@@ -14,7 +14,7 @@ import views
 from app.cases import attachments, search
 from app.cases.cli import orphans_command
 from app.dev.cli import init_command, load_demo_command
-from app.directory import imports
+from app.directory import operations as directory_operations
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
@@ -54,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     attachments.install()
     cache.install()
     rollups.install()
-    imports.on_office_moved(rollups.office_moved)
+    directory_operations.on_office_moved(rollups.office_moved)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)

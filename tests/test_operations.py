@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.cases import operations
 from app.cases.attachments import IncomingFile
 from app.directory import settings
+from app.directory.operations import store_setting
 from models import (
     Attachment,
     CaseStatus,
@@ -267,7 +268,7 @@ def test_record_contact_each_disposition(world: World, disposition: str) -> None
 
 def test_intake_pause_refuses_new_requests(world: World) -> None:
     topic = make_topic()
-    settings.store(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"})
+    store_setting(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"}, by=None)
     db.session.commit()
     assert settings.intake().reopens_on.isoformat() == "2026-12-07"
     with pytest.raises(operations.IntakePaused):

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.cases import operations
-from app.directory.imports import move_office
+from app.directory.operations import move_office
 from app.retention.operations import apply_retention
 from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, Topic, db, utcnow

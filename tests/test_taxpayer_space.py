@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from app.cases import operations
 from app.directory import settings
+from app.directory.operations import store_setting
 from models import (
     Attachment,
     AuthorKind,
@@ -253,7 +254,7 @@ def test_the_year_is_kept_when_the_tax_asks_for_it(
 def test_intake_paused_replaces_the_form_with_the_reopening_date(
     taxpayer_client: FlaskClient, topics: dict[str, Topic]
 ) -> None:
-    settings.store(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"})
+    store_setting(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"}, by=None)
     db.session.commit()
     csrf = csrf_token(taxpayer_client, "/espace/compte")
     page = taxpayer_client.get(NEW).get_data(as_text=True)
@@ -377,7 +378,7 @@ def test_thread_shows_public_messages_as_the_office_and_marks_them_read(
 def test_agent_names_are_shown_when_the_administration_chooses_so(
     taxpayer_client: FlaskClient, answered_case: Case, world: World
 ) -> None:
-    settings.store(settings.MESSAGING, {"show_agent_names": True})
+    store_setting(settings.MESSAGING, {"show_agent_names": True}, by=None)
     db.session.commit()
     page = taxpayer_client.get(f"/espace/demandes/{answered_case.reference}").get_data(as_text=True)
     assert f"{world.agent_a.full_name}, SIP Lyon 3e" in page
@@ -563,11 +564,11 @@ def test_past_the_period_a_reply_is_refused_and_a_linked_request_is_offered(
 def test_replies_follow_the_intake_setting(
     taxpayer_client: FlaskClient, answered_case: Case
 ) -> None:
-    settings.store(settings.INTAKE, {"paused": True, "replies_allowed": True})
+    store_setting(settings.INTAKE, {"paused": True, "replies_allowed": True}, by=None)
     db.session.commit()
     url = f"/espace/demandes/{answered_case.reference}"
     assert 'name="body"' in taxpayer_client.get(url).get_data(as_text=True)
-    settings.store(settings.INTAKE, {"paused": True, "replies_allowed": False})
+    store_setting(settings.INTAKE, {"paused": True, "replies_allowed": False}, by=None)
     db.session.commit()
     page = taxpayer_client.get(url).get_data(as_text=True)
     assert "L’envoi de messages est momentanément suspendu" in page
