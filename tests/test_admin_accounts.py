@@ -22,7 +22,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from app.platform import passwords
-from app.taxpayers.accounts import _SALT_RESET, _password_digest, _serializer
+from app.taxpayers.accounts import SALT_RESET, link_serializer, password_digest
 from models import Agent, Event, EventKind, Taxpayer, db
 
 WRONG = "not the password at all"
@@ -305,7 +305,9 @@ def test_taxpayer_forms_apply_the_same_policy(
 
     taxpayer = world.taxpayer_a
     with app.test_request_context():
-        token = _serializer(_SALT_RESET).dumps({"t": taxpayer.id, "h": _password_digest(taxpayer)})
+        token = link_serializer(SALT_RESET).dumps(
+            {"t": taxpayer.id, "h": password_digest(taxpayer)}
+        )
     url = f"/espace/mot-de-passe/{token}"
     for name, weak in WEAK.items():
         weak = weak.format(username=taxpayer.tax_number)

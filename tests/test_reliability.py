@@ -242,19 +242,19 @@ def test_a_5xx_marks_the_address_undeliverable_and_everyone_sees_it(
 
 
 def test_a_new_address_clears_the_mark(app: Flask, world: World) -> None:
-    from app.taxpayers import accounts as taxpayers
+    from app.taxpayers import operations as taxpayer_operations
 
     taxpayer = world.taxpayer_a
     taxpayer.email_undeliverable_at = utcnow()
     taxpayer.email_undeliverable_reason = "550"
     db.session.commit()
-    taxpayers.request_email_change(taxpayer, "nouvelle@example.fr")
+    taxpayer_operations.request_email_change(taxpayer, "nouvelle@example.fr")
     db.session.commit()
     change = db.session.scalars(
         select(Notification).where(Notification.recipient == "nouvelle@example.fr")
     ).one()
     token = change.body.split("/espace/compte/courriel/")[1].split()[0]
-    assert taxpayers.confirm_email_change(token) is not None
+    assert taxpayer_operations.confirm_email_change(token) is not None
     db.session.commit()
     assert taxpayer.email == "nouvelle@example.fr" and taxpayer.email_undeliverable_at is None
 

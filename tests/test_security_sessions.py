@@ -162,12 +162,12 @@ def test_resetting_an_agent_s_password_or_second_factor_ends_their_sessions(
 def test_a_new_taxpayer_password_ends_every_session(
     app: Flask, world: World, smtp_server: Any
 ) -> None:
-    from app.taxpayers.accounts import _SALT_RESET, _password_digest, _serializer
+    from app.taxpayers.accounts import SALT_RESET, link_serializer, password_digest
 
     signed_in = sign_in_taxpayer(app.test_client(), world.taxpayer_a)
     with app.test_request_context():
-        token = _serializer(_SALT_RESET).dumps(
-            {"t": world.taxpayer_a.id, "h": _password_digest(world.taxpayer_a)}
+        token = link_serializer(SALT_RESET).dumps(
+            {"t": world.taxpayer_a.id, "h": password_digest(world.taxpayer_a)}
         )
     visitor = app.test_client()
     response = submit_form(

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app.taxpayers.accounts import set_activation_data
+from app.taxpayers.operations import set_activation_data
 from models import (
     Agent,
     AuthorKind,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.cases import operations
 from app.platform.queue import get_redis
-from app.taxpayers.accounts import set_activation_data
+from app.taxpayers.operations import set_activation_data
 from models import Case, KindCode, db
 
 pytestmark = pytest.mark.browser
