@@ -31,6 +31,8 @@ class EventKind(LabelledEnum):
     ARCHIVED = "archived", _l("Archivée")
     WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
     LINKED = "linked", _l("Liée à une autre demande")
+    TAGGED = "tagged", _l("Étiquette ajoutée")
+    UNTAGGED = "untagged", _l("Étiquette retirée")
     MERGED = "merged", _l("Doublon fusionné")
     LEGAL_HOLD_PLACED = "legal_hold_placed", _l("Gel juridique posé")
     LEGAL_HOLD_LIFTED = "legal_hold_lifted", _l("Gel juridique levé")

@@ -393,6 +393,11 @@ def test_tags_are_the_offices_managed_by_its_manager_and_filter_the_inbox(
     post_action(agent_a_client, tagged.id, "etiquettes", {"remove_tag_id": str(tag.id)})
     page = agent_a_client.get(f"/agent/demandes/?onglet=ouvertes&etiquette={tag.id}")
     assert tagged.reference not in page.get_data(as_text=True)
+    # Both are in the case's history, with the tag's name; the refused one is not.
+    assert events_of(tagged.id)[-2:] == ["tagged", "untagged"]
+    assert "untagged" not in events_of(untagged.id) and "tagged" not in events_of(untagged.id)
+    history = page_of(agent_a_client, tagged.id)
+    assert "Étiquette ajoutée" in history and "Étiquette retirée" in history
 
 
 # --- links and merges --------------------------------------------------------------------------

@@ -74,7 +74,9 @@ def tag_case(*, agent: Agent, case: Case, tag: Tag) -> bool:
         raise OperationError(_("Choisissez une étiquette du service."), field="tag_id")
     if db.session.get(CaseTag, (case.id, tag.id)) is not None:
         return False
-    db.session.add(CaseTag(case_id=case.id, tag_id=tag.id, agent_id=agent.id, created_at=utcnow()))
+    now = utcnow()
+    db.session.add(CaseTag(case_id=case.id, tag_id=tag.id, agent_id=agent.id, created_at=now))
+    _record(EventKind.TAGGED, case, agent=agent, at=now, tag=tag.name)
     db.session.flush()
     return True
 
@@ -83,7 +85,9 @@ def untag_case(*, agent: Agent, case: Case, tag_id: int) -> None:
     _require(agent, "tag", case)
     row = db.session.get(CaseTag, (case.id, tag_id))
     if row is not None:
+        tag = db.session.get(Tag, tag_id)
         db.session.delete(row)
+        _record(EventKind.UNTAGGED, case, agent=agent, tag=tag.name if tag else "")
         db.session.flush()
 
 

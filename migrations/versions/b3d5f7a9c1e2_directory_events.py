@@ -1,4 +1,4 @@
-"""directory events: second-factor reset, directory import, setting changed
+"""events: second-factor reset, directory import, setting changed, tag added or removed
 
 Revision ID: b3d5f7a9c1e2
 Revises: e5a1c7d93b20
@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 The directory's writers now record what administrators do (issue 14): an agent's second factor
 reset, a CSV import applied, a run-time setting changed. The event kinds accept them (the CHECK
-is rebuilt from the code's ``EventKind``, so every kind added before stays).
+is rebuilt from the code's ``EventKind``, so every kind added before stays). Putting a tag on a
+case or taking it off is now in the case's history too.
 """
 
 import sqlalchemy as sa
@@ -17,7 +18,13 @@ down_revision = "e5a1c7d93b20"
 branch_labels = None
 depends_on = None
 
-NEW = ("agent_second_factor_reset", "directory_imported", "setting_changed")
+NEW = (
+    "agent_second_factor_reset",
+    "directory_imported",
+    "setting_changed",
+    "tagged",
+    "untagged",
+)
 
 
 def _event_kinds(values):

@@ -194,6 +194,8 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
         elif event.kind in REASON_EVENTS and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
+        elif event.kind in (EventKind.TAGGED, EventKind.UNTAGGED) and data.get("tag"):
+            details.append(_("« %(tag)s »", tag=data["tag"]))
         elif event.kind is EventKind.LINKED and data.get("other"):
             details.append(_("Avec la demande %(reference)s", reference=data["other"]))
         elif event.kind is EventKind.MERGED and data.get("into"):
