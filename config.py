@@ -257,6 +257,9 @@ def load_settings() -> dict[str, object]:
         "TAXPAYER_TRUSTED_BROWSER_DAYS": _int("TAXPAYER_TRUSTED_BROWSER_DAYS", 90),
         # Agent and taxpayer sessions end after this much inactivity (app.platform.headers).
         "SESSION_IDLE_MINUTES": idle_minutes,
+        # A sign-in session's row is deleted this many days after it ended, or after it began if
+        # it never ended (its absolute lifetime): the daily job of jobs/storage.py.
+        "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,

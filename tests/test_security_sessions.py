@@ -248,3 +248,32 @@ def test_a_draft_of_this_site_still_survives_an_expired_session(app: Flask, worl
     assert response.status_code == 302
     with client.session_transaction() as session:
         assert "taxpayer_draft" in session
+
+
+def test_old_sessions_are_deleted_by_the_daily_job_and_stop_working(
+    app: Flask, world: World
+) -> None:
+    """Rows of sessions ended long ago go; so does a session never ended but opened more than
+    SESSION_MAX_DAYS ago (its absolute lifetime), even if a server had cached it as live."""
+    from datetime import timedelta
+
+    from jobs.storage import remove_orphans
+    from models import utcnow
+
+    old_agent = sign_in_agent(app.test_client(), world.agent_a)
+    assert agent_in(old_agent)  # its verdict "live" is now cached in Redis
+    recent = sign_in_agent(app.test_client(), world.agent_b)
+    ended = sign_in_agent(app.test_client(), world.manager_a)
+    post(app, ended, "/logout/")
+    days = app.config["SESSION_MAX_DAYS"]
+    rows = {row.agent_id: row for row in db.session.scalars(select(LoginSession))}
+    rows[world.agent_a.id].created_at = utcnow() - timedelta(days=days + 1)
+    rows[world.manager_a.id].ended_at = utcnow() - timedelta(days=days + 1)
+    db.session.commit()
+
+    assert remove_orphans().endswith("; 2 old sign-in session(s) deleted")
+    left = db.session.scalars(select(LoginSession.agent_id)).all()
+    assert left == [world.agent_b.id]
+    assert not agent_in(old_agent)  # signed out at its next page, not served from the cache
+    assert agent_in(recent)
+    assert remove_orphans().endswith("; 0 old sign-in session(s) deleted")
