@@ -266,16 +266,14 @@ def test_the_command_dry_run_changes_nothing_then_the_command_applies(
     dry = runner.invoke(args=["econtacts", "retention", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Dry run, nothing changed" in dry.output
-    assert (
-        "1 request(s) archived, 1 request(s) purged (4 message(s), 3 attachment(s))" in dry.output
-    )
+    assert "1 case(s) archived, 1 case(s) purged (4 message(s), 3 attachment(s))" in dry.output
     db.session.expire_all()
     assert db.session.get(Case, old.case_id) is not None
     assert db.session.get(Case, middle.case_id).archived_at is None  # type: ignore[union-attr]
 
     done = runner.invoke(args=["econtacts", "retention"])
     assert done.exit_code == 0, done.output
-    assert "Done: 1 request(s) archived, 1 request(s) purged" in done.output
+    assert "Done: 1 case(s) archived, 1 case(s) purged" in done.output
     db.session.expire_all()
     assert db.session.get(Case, old.case_id) is None
     assert db.session.get(Case, middle.case_id).archived_at is not None  # type: ignore[union-attr]

@@ -1,7 +1,7 @@
-"""Writing: a new request, a reply in a thread.
+"""Writing: a new case, a reply in a thread.
 
 Both forms carry a ``submission_token`` drawn when the form is shown: posting it twice (a double
-click, a form sent again) gives one request or one message. Their CSRF check is made here rather
+click, a form sent again) gives one case or one message. Their CSRF check is made here rather
 than by the global hook, so that a form posted after the session ended keeps its text
 (``keep_draft_and_sign_in``) instead of ending on an error page.
 """
@@ -110,7 +110,7 @@ def years() -> list[int]:
     return list(range(this_year, this_year - 11, -1))
 
 
-# --- a new request -------------------------------------------------------------------------
+# --- a new case ----------------------------------------------------------------------------
 
 
 def _linked(taxpayer: Taxpayer, reference: str | None) -> Case | None:
@@ -347,13 +347,13 @@ def reply(reference: str) -> Response | tuple[str, int]:
     return render_thread(case, form=form, errors=errors, status=400)
 
 
-# --- withdrawing a request no agent has answered yet ---------------------------------------
+# --- withdrawing a case no agent has answered yet ------------------------------------------
 
 
 @blueprint.route("/demandes/<reference>/retirer", methods=["GET", "POST"])
 @taxpayer_required
 def withdraw(reference: str) -> Response | tuple[str, int]:
-    """Ask for confirmation, then withdraw: the request is kept, closed and marked withdrawn."""
+    """Ask for confirmation, then withdraw: the case is kept, closed and marked withdrawn."""
     taxpayer = me()
     case = case_or_404(taxpayer, reference)
     thread_url = url_for("taxpayer.thread", reference=reference)
