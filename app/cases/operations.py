@@ -255,7 +255,7 @@ def submit_case(
         )
         if existing is not None:
             return existing
-    if not settings.intake().accepts_new_requests:
+    if not settings.intake().accepts_new_cases:
         raise IntakePaused(_("Le dépôt de nouvelles demandes est momentanément suspendu."))
     now = utcnow()
     _check_classification(
