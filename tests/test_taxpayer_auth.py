@@ -516,7 +516,7 @@ def _expire_session(client: FlaskClient) -> None:
     client.delete_cookie("session")
 
 
-def test_a_new_request_posted_after_the_session_expired_keeps_its_text(
+def test_a_new_case_posted_after_the_session_expired_keeps_its_text(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
     taxpayer = make_taxpayer()

@@ -30,7 +30,7 @@ class Intake:
     notice: str
 
     @property
-    def accepts_new_requests(self) -> bool:
+    def accepts_new_cases(self) -> bool:
         return not self.paused
 
     @property

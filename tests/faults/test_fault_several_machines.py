@@ -3,7 +3,7 @@
 A bounded load of submissions (with an attachment) and agents' answers (each with its e-mail
 alert) goes through both servers; midway one server and one worker are SIGKILLed. A submission
 that got no answer is sent again to the surviving server with the same form token, as a load
-balancer would. Then every acknowledged request must be complete, and every alert of every
+balancer would. Then every acknowledged case must be complete, and every alert of every
 answer in the database delivered: at least once, at most twice.
 """
 
@@ -100,11 +100,11 @@ def test_two_servers_two_workers_one_of_each_killed_midway(
     cases = db.session.scalar(select(func.count(Case.id)))
     report(
         "two servers + two workers, one of each killed",
-        requests_sent=len(load.submissions.outcomes),
+        cases_sent=len(load.submissions.outcomes),
         killed_after=killed_at,
         acknowledged=found.acknowledged,
         found_complete=found.found_complete,
-        requests_in_db=cases,
+        cases_in_db=cases,
         no_answer=len(load.submissions.of("no-answer")),
         half_written=len(found.half_written),
         answers_sent=len(load.replies.outcomes),

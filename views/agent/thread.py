@@ -1,4 +1,4 @@
-"""What a request's page shows: the request, its thread, history, transfers and the choices its
+"""What a case's page shows: the case, its thread, history, transfers and the choices its
 forms offer. A fixed number of queries whatever the length of the thread."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class OfficeGroup:
 
 @dataclass
 class TransferDirectory:
-    """Every office that receives requests, by directorate: one copy per process
+    """Every office that receives cases, by directorate: one copy per process
     (app.platform.cache), with the ``<optgroup>`` markup of the forward select built once per
     sending office."""
 
@@ -304,7 +304,7 @@ def load(agent: Any, case: Case) -> CasePage:
 
 
 def _competent_elsewhere(case: Case) -> int | None:
-    """The competent office for the request (routing: its topic and tax matter, the taxpayer's
+    """The competent office for the case (routing: its topic and tax matter, the taxpayer's
     commune) when it is not the office holding it; None for an unidentified person."""
     if case.taxpayer is None:
         return None

@@ -7,7 +7,7 @@ Routes (all behind FAB's ``can_access`` on ``Steering`` and ``app.steering.acces
 - ``/pilotage/<office_id>``: one office of the user's subtree and its children (404 outside);
 - ``/pilotage/export/<table>.csv`` and ``/pilotage/<office_id>/export/<table>.csv``: one table
   as CSV (UTF-8 with BOM, ``;``), streamed; ``demandes`` is the detailed export, one row per
-  request. Every page and export takes the period as ``periode=<preset>`` or ``du``/``au``.
+  case. Every page and export takes the period as ``periode=<preset>`` or ``du``/``au``.
 """
 
 from __future__ import annotations
