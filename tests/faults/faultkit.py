@@ -197,14 +197,25 @@ class PrivatePostgres:
     ``initdb`` refuses to run as root: as root, the cluster belongs to the ``postgres`` user.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, options: str = "", primary: PrivatePostgres | None = None) -> None:
+        """A new cluster (``initdb``), or with ``primary`` a streaming replica of it
+        (``pg_basebackup -R``: a hot standby that follows the primary's WAL). ``options``: more
+        ``-c name=value`` settings for ``postgres``."""
         self.dir = Path(tempfile.mkdtemp(prefix="econtacts_faults_pg_"))
         self.port = free_port()
         self.data = self.dir / "data"
+        self.options = options
         self.user_prefix: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
             self.user_prefix = ["runuser", "-u", "postgres", "--"]
+        if primary is not None:
+            self._run(
+                [str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                 "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream", "--no-sync",
+                 "-c", "fast"]
+            )  # fmt: skip
+            return
         self._run(
             [str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
              "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]
@@ -219,7 +230,7 @@ class PrivatePostgres:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=100"
+            f"-c max_connections=100 {self.options}"
         )
         self._run(
             [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
