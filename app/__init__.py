@@ -19,7 +19,7 @@ from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
 from app.notifications.cli import bounce_command
-from app.platform import cache, errors, headers, passwords, querycount, queue, templating
+from app.platform import cache, errors, headers, passwords, querycount, queue, replica, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     querycount.init_app(app)
+    replica.init_app(app)
     guard.init_app(app)
 
     with app.app_context():
