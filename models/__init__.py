@@ -30,6 +30,7 @@ from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
 from models.taxpayer import Taxpayer, TaxpayerKind
+from models.training import TrainingProgress
 from models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "TaxpayerKind",
     "TemplateAction",
     "Topic",
+    "TrainingProgress",
     "Transfer",
     "WorkerHeartbeat",
     "db",

@@ -228,6 +228,7 @@ def _objects(world: World) -> dict[str, Any]:
         "token": "jeton",
         "filename": "absent.csv",
         "name": "muldelete",
+        "code": "repondre-reclamation",
         "pk_by_prefix": {
             "/modeles-du-service/": template.id,
             "/referentiel/modeles/": template.id,

@@ -108,6 +108,24 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/contacts/<int:case_id>/rattacher", "POST"): row("no"),
     ("/agent/contacts/nouveau", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
     ("/agent/contacts/nouveau", "POST"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
+    # The training space (issue 19): agents and managers train, administrators reset; outside
+    # the mode an exercise sends back to the space's page ("done"). Administrators (no office)
+    # do not train. Entering builds the training store, never the real tables (test_training).
+    ("/agent/formation/", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok", admin="ok"),
+    ("/agent/formation/entrer", "POST"): row("no", agent_b="done", agent_a="done", manager="done"),
+    ("/agent/formation/quitter", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done", admin="done"
+    ),
+    ("/agent/formation/reinitialiser", "POST"): row("no", admin="done"),
+    ("/agent/formation/exercices/<code>", "GET"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
+    ("/agent/formation/exercices/<code>/commencer", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
+    ("/agent/formation/exercices/<code>/verifier", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
     ("/agent/demandes/", "GET"): row("ok", anon="login", tp_b="login", steering="no", tp_a="login"),
     ("/agent/demandes/<int:case_id>", "GET"): row(
         "login", agent_b="no", steering="no", agent_a="ok", manager="ok", admin="no"
@@ -647,6 +665,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "locale": "fr",
             "name": "muldelete",
             "table": "synthese",
+            "code": "repondre-reclamation",
             "pk": pk,
         }
     )

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.fab.security import EContactsSecurityManager
-from views import admin, agent, contacts, steering
+from views import admin, agent, contacts, steering, training
 from views.admin.agents import AgentUserView
 from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
 from views.auth import AuthDBView
@@ -35,4 +35,5 @@ def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     agent.register(appbuilder)
     contacts.register(appbuilder)
     steering.register(appbuilder)
+    training.register(appbuilder)
     admin.register(appbuilder)

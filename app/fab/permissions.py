@@ -35,6 +35,12 @@ CONTACT_SCREENS: list[tuple[str, str]] = [
     ("menu_access", "RecordContact"),
 ]
 
+# views.training: the training space (e-formation), for those who handle cases.
+TRAINING_SCREENS: list[tuple[str, str]] = [
+    ("can_access", "Training"),
+    ("menu_access", "Formation"),
+]
+
 # views.steering: dashboards and exports (office managers see their own office's).
 STEERING_SCREENS: list[tuple[str, str]] = [
     ("can_access", "Steering"),
@@ -54,11 +60,12 @@ MANAGER_SCREENS: list[tuple[str, str]] = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS],
+    ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS, *TRAINING_SCREENS],
     ROLE_OFFICE_MANAGER: [
         *HOME,
         *AGENT_SCREENS,
         *CONTACT_SCREENS,
+        *TRAINING_SCREENS,
         *MANAGER_SCREENS,
         *STEERING_SCREENS,
     ],
