@@ -16,6 +16,6 @@ def training_command() -> None:
 @training_command.command("reset")
 @with_appcontext
 def reset_command() -> None:
-    """Empty the training store and load the fictitious offices, taxpayers and requests."""
+    """Empty the training store and load the fictitious offices, taxpayers and cases."""
     token = seed.reset()
     click.echo(f"Training store rebuilt (build {token}).")

@@ -1,4 +1,4 @@
-"""The training store's fictitious data: a training office tree, taxpayers and requests.
+"""The training store's fictitious data: a training office tree, taxpayers and cases.
 
 Built by ``reset()`` (an administrator's button, ``flask econtacts training reset``, the nightly
 job). The requests and contacts are made by the real operations, so their events, rollups and
@@ -209,7 +209,7 @@ def _history(
     topics: dict[str, Topic],
     matters: dict[str, TaxMatter],
 ) -> None:
-    """A few requests in the inbox, and a summary sheet with every channel for one taxpayer."""
+    """A few cases in the inbox, and a summary sheet with every channel for one taxpayer."""
     year = utcnow().year - 1
     for number, subject, body in (
         (
