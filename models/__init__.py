@@ -25,6 +25,7 @@ from models.reference import (
     TemplateAction,
     Topic,
 )
+from models.report import DifficultyReport, ReportStatus, ReportTheme
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
@@ -48,6 +49,7 @@ __all__ = [
     "CaseTag",
     "Channel",
     "ClosingOutcome",
+    "DifficultyReport",
     "Event",
     "KindCode",
     "EventKind",
@@ -61,6 +63,8 @@ __all__ = [
     "OfficeKind",
     "OfficeTerritory",
     "ReplyTemplate",
+    "ReportStatus",
+    "ReportTheme",
     "RetentionCategory",
     "RetentionItem",
     "RetentionRun",

@@ -37,6 +37,11 @@ class EventKind(LabelledEnum):
     # About an agent's account (``data["agent_id"]``), done by an administrator.
     AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
     AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
+    # About a difficulty report (``data["report_id"]``), office_id its directorate (issue 19).
+    REPORT_FILED = "report_filed", _l("Difficulté signalée")
+    REPORT_ANSWERED = "report_answered", _l("Signalement répondu")
+    REPORT_RAISED = "report_raised", _l("Signalement remonté au niveau national")
+    REPORT_CLOSED = "report_closed", _l("Signalement clôturé")
 
 
 class Event(db.Model):  # type: ignore[name-defined]
