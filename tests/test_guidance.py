@@ -55,6 +55,8 @@ def test_an_iban_is_found_only_when_its_key_is_right() -> None:
     assert [w.code for w in warnings] == [IBAN]
     assert warnings[0].value == "…0189" and GOOD_IBAN not in warnings[0].message
     assert codes(GOOD_IBAN.replace(" ", "").lower()) == [IBAN]
+    # Words right after it are not part of it.
+    assert codes(f"Versé sur l'IBAN {GOOD_IBAN} sous huit jours") == [IBAN]
     # A wrong key: a reference that only looks like an IBAN.
     assert codes("Référence FR76 3000 6000 0112 3456 7890 188") == []
 

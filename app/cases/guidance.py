@@ -51,8 +51,9 @@ MESSAGES = {
 
 # 13 digits, each pair possibly separated by one space or dot, not part of a longer number.
 _TAX_NUMBER = re.compile(r"(?<![\d.])\d(?:[ .\u00a0]?\d){12}(?![\d])(?!\s?\d)")
-# Two letters, two check digits, then 11 to 30 letters or digits, in groups of up to 4.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+# Two letters, two check digits, then 11 to 30 letters or digits, spaces allowed between them;
+# the longest run that passes the key is the IBAN ("FR76 … 189 sous huit jours" ends at 189).
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]){11,30}", re.IGNORECASE)
 _PASSWORD = re.compile(
     r"\b(?:mot\s+de\s+passe|mdp|password|passe|code\s+(?:d['’]\s*acc[eè]s|secret|confidentiel|"
     r"de\s+connexion)|identifiants?\s+de\s+connexion)\b"
@@ -86,6 +87,14 @@ def _iban_valid(candidate: str) -> bool:
     return int(number) % 97 == 1
 
 
+def _longest_iban(candidate: str) -> str | None:
+    """The longest start of ``candidate`` that is a valid IBAN (words after it are not)."""
+    for end in range(len(candidate), 14, -1):
+        if not candidate[end - 1].isspace() and _iban_valid(candidate[:end]):
+            return candidate[:end]
+    return None
+
+
 def _mask(value: str, keep: int = 4) -> str:
     compact = re.sub(r"\s", "", value)
     return "…" + compact[-keep:]
@@ -109,9 +118,10 @@ def check_message(
     warnings: list[Warning] = []
     ibans = []
     for match in _IBAN.finditer(text):
-        if _iban_valid(match.group(0)):
-            ibans.append(match.span())
-            warnings.append(Warning(IBAN, _mask(match.group(0))))
+        found = _longest_iban(match.group(0))
+        if found:
+            ibans.append((match.start(), match.start() + len(found)))
+            warnings.append(Warning(IBAN, _mask(found)))
     own = {_digits(number) for number in own_tax_numbers if number}
     seen: set[str] = set()
     for match in _TAX_NUMBER.finditer(text):
