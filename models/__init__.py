@@ -25,6 +25,7 @@ from models.reference import (
     TemplateAction,
     Topic,
 )
+from models.report import DifficultyReport, ReportStatus, ReportTheme
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
@@ -49,6 +50,7 @@ __all__ = [
     "CaseTag",
     "Channel",
     "ClosingOutcome",
+    "DifficultyReport",
     "Event",
     "KindCode",
     "EventKind",
@@ -62,6 +64,8 @@ __all__ = [
     "OfficeKind",
     "OfficeTerritory",
     "ReplyTemplate",
+    "ReportStatus",
+    "ReportTheme",
     "RetentionCategory",
     "RetentionItem",
     "RetentionRun",

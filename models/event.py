@@ -46,6 +46,11 @@ class EventKind(LabelledEnum):
     # Administration of the directory (``data`` says what).
     DIRECTORY_IMPORTED = "directory_imported", _l("Référentiel importé")
     SETTING_CHANGED = "setting_changed", _l("Paramètre modifié")
+    # About a difficulty report (``data["report_id"]``), office_id its directorate (issue 19).
+    REPORT_FILED = "report_filed", _l("Difficulté signalée")
+    REPORT_ANSWERED = "report_answered", _l("Signalement répondu")
+    REPORT_RAISED = "report_raised", _l("Signalement remonté au niveau national")
+    REPORT_CLOSED = "report_closed", _l("Signalement clôturé")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, IntegerConverter, Rule
 
 from app.cases.attachments import path_of
+from app.correspondents import operations as report_operations
 from models import (
     AgentNotice,
     Attachment,
@@ -215,8 +216,12 @@ def _objects(world: World) -> dict[str, Any]:
     agent = make_agent(office, "agent")
     kind = OfficeKind(code="essai", label="Type d'essai")
     db.session.add(kind)
+    report = report_operations.file_report(
+        agent=world.agent_a, theme="tool", description="La liste des demandes est lente."
+    )
     db.session.commit()
     return {
+        "report_id": report.id,
         "case_id": case.id,
         "attachment_id": attachment.id,
         "taxpayer_id": world.taxpayer_a.id,
@@ -459,6 +464,12 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
     assert "/referentiel/types-de-service/add" in paths
     assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
+    # Issue 19: difficulty reports.
+    assert "/agent/signalements/nouveau" in paths
+    assert {
+        f"/agent/signalements/<int:report_id>/{action}"
+        for action in ("repondre", "cloturer", "remonter")
+    } <= paths
     assert any(path.startswith("/api/") for path in paths)
 
 

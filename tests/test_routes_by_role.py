@@ -53,7 +53,9 @@ from helpers import clear_rate_limits, session_csrf_token, sign_in_as
 from werkzeug.routing import Rule
 
 from app.cases.attachments import path_of
+from app.correspondents import operations as report_operations
 from models import (
+    Agent,
     AgentNotice,
     Attachment,
     AuthorKind,
@@ -181,12 +183,36 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/etiquettes/<int:tag_id>/retirer", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", manager="done"
     ),
+    # Online help (issue 19): the taxpayers' pages are public; the agents' every FAB user's.
+    ("/agent/aide/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/aide/<slug>", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    # Difficulty reports (issue 19). The target is a report of agent A (office A, DDFiP du
+    # Rhône): A reads it, nobody here is its directorate's correspondent, so every action with
+    # an empty form is refused by app.correspondents.access (400) for those who see it: A and
+    # the national level (administrators, who act once it is raised).
+    ("/agent/signalements/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/signalements/<int:report_id>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="ok", admin="ok"
+    ),
+    ("/agent/signalements/<int:report_id>/cloturer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/<int:report_id>/remonter", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/<int:report_id>/repondre", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/nouveau", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/signalements/nouveau", "POST"): row("bad", anon="login", tp_b="login", tp_a="login"),
     ("/agent/recherche/", "GET"): row(
         "ok", anon="login", tp_b="login", steering="no", tp_a="login"
     ),
     ("/agent/usagers/<int:taxpayer_id>/synthese", "GET"): row(
         "no", agent_b="ok", agent_a="ok", manager="ok"
     ),
+    ("/aide/", "GET"): row("ok"),
+    ("/aide/<slug>", "GET"): row("ok"),
     ("/api/v1/menu/", "GET"): row("no", anon="401", tp_b="401", tp_a="401", admin="ok"),
     ("/back", "GET"): row("done"),
     ("/demo/mails", "GET"): row("ok"),
@@ -317,6 +343,9 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "login", agent_b="no", steering="no", agent_a="no", manager="ok", admin="ok"
     ),
     ("/pilotage/export/<string:table>.csv", "GET"): row(
+        "login", agent_b="no", steering="ok", agent_a="no", manager="ok", admin="ok"
+    ),
+    ("/pilotage/signalements", "GET"): row(
         "login", agent_b="no", steering="ok", agent_a="no", manager="ok", admin="ok"
     ),
     ("/referentiel/aiguillage/add", "GET"): row(
@@ -633,6 +662,11 @@ def _targets(world: World, rule: Rule) -> Targets:
         held=0,
     )
     db.session.add(run)
+    report = report_operations.file_report(
+        agent=db.session.get(Agent, world.agent_a.id),
+        theme="tool",
+        description="La liste des demandes est lente.",
+    )
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -658,6 +692,8 @@ def _targets(world: World, rule: Rule) -> Targets:
             "notice_id": notice.id,
             "tag_id": tag.id,
             "run_id": run.id,
+            "report_id": report.id,
+            "slug": "demande" if rule.rule.startswith("/agent/aide/") else "ecrire",
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",

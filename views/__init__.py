@@ -12,6 +12,7 @@ from views.admin.agents import AgentUserView
 from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
 from views.auth import AuthDBView
 from views.public import demo, home
+from views.public import help as public_help
 from views.taxpayer import blueprint as taxpayer_blueprint
 
 
@@ -29,6 +30,7 @@ class SecurityManager(EContactsSecurityManager):
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     app.register_blueprint(home.blueprint)
     app.register_blueprint(taxpayer_blueprint)
+    app.register_blueprint(public_help.blueprint)
     if app.config["DEMO_MODE"]:
         app.register_blueprint(demo.blueprint)
     # FAB menus follow the order of registration.

@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.cases import access, notices, outcomes, routing
+from app.cases import access, guidance, notices, outcomes, routing
 from app.cases.attachments import (
     AttachmentRejected,
     IncomingFile,
@@ -68,6 +68,25 @@ class OperationError(Exception):
 
 class NotAllowed(OperationError):
     pass
+
+
+class NeedsConfirmation(OperationError):
+    """A message to the taxpayer holds what the guide of good practice forbids
+    (``app.cases.guidance``): nothing is sent until the agent confirms."""
+
+    def __init__(self, warnings: list[guidance.Warning]) -> None:
+        super().__init__(
+            _("Vérifiez votre message avant de l'envoyer : il n'a pas été envoyé."), field="body"
+        )
+        self.warnings = warnings
+
+
+def _check_guidance(agent: Agent, case: Case, body: str, *, confirmed: bool) -> None:
+    if confirmed:
+        return
+    warnings = guidance.check_reply(agent, case, body)
+    if warnings:
+        raise NeedsConfirmation(warnings)
 
 
 class StaleCase(OperationError):
@@ -535,16 +554,19 @@ def reply_to_case(
     outcome_id: int | None = None,
     outcome_other: str | None = None,
     kept: Sequence[StoredFile] = (),
+    warnings_confirmed: bool = False,
 ) -> Message:
     """A public answer; the taxpayer gets a no-content e-mail alert. Two agents answering at
     once both keep their text: answers are appended, never refused as stale. The same
     ``submission_token`` twice fails the flush (a unique index): the caller rolls back.
 
     ``close``: answer and close, with an outcome as for ``close_case`` (checked before anything
-    is stored)."""
+    is stored). A text the guide's check warns about raises ``NeedsConfirmation`` unless
+    ``warnings_confirmed``."""
     _require(agent, "reply", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Réponse"))
+    _check_guidance(agent, case, body, confirmed=warnings_confirmed)
     outcome_text, outcome_code = (
         _outcome(case, outcome or _("Réponse apportée"), outcome_id, outcome_other)
         if close
@@ -589,11 +611,14 @@ def request_information(
     files: Sequence[IncomingFile] = (),
     submission_token: str | None = None,
     kept: Sequence[StoredFile] = (),
+    warnings_confirmed: bool = False,
 ) -> Message:
-    """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER)."""
+    """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER). Checked
+    like an answer (``warnings_confirmed``)."""
     _require(agent, "request_information", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Demande de précision"))
+    _check_guidance(agent, case, body, confirmed=warnings_confirmed)
     message = _agent_message(
         agent=agent,
         case=case,

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from app.correspondents import operations as report_operations
 from app.taxpayers.operations import set_activation_data
 from models import (
     Agent,
@@ -36,6 +37,7 @@ from models import (
     OfficeKind,
     OfficeTerritory,
     ReplyTemplate,
+    ReportTheme,
     RoutingRule,
     Tag,
     TaxMatter,
@@ -62,6 +64,10 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
     ("chef.sip.lyon3", "Chef de service du SIP Lyon 3e"),
     ("pilote.ddfip69", "Pilote de la DDFiP du Rhône (statistiques de la direction)"),
     ("pilote.di", "Pilote de la Délégation interrégionale Centre-Est"),
+    (
+        "correspondant.ddfip69",
+        "Correspondante départementale de la DDFiP du Rhône (signalements des agents)",
+    ),
     (DEMO_TAX_NUMBER, "Usager particulier (Camille Durand, Lyon 3e) : espace particulier"),
     (DEMO_SIREN, "Usager professionnel (Boulangerie Marchand SARL) : espace professionnel"),
     (
@@ -486,6 +492,7 @@ _STAFF: tuple[tuple[str, str, str, tuple[str, ...], str | None], ...] = (
     ("admin", "Hélène", "Vasseur", ("admin",), "DI-CE"),
     ("pilote.di", "Isabelle", "Roux", ("steering",), "DI-CE"),
     ("pilote.ddfip69", "Marc", "Giraud", ("steering",), "DDFIP-69"),
+    ("correspondant.ddfip69", "Nathalie", "Vidal", ("correspondent",), "DDFIP-69"),
 )
 
 # Communes: (postcode, city, INSEE code, streets)
@@ -1754,7 +1761,7 @@ class _Demo:
     def add_agents(self) -> None:
         sm = current_app.appbuilder.sm  # type: ignore[attr-defined]
         roles = {}
-        for name in ("agent", "office_manager", "steering", "admin"):
+        for name in ("agent", "office_manager", "steering", "correspondent", "admin"):
             role = sm.find_role(name)
             if role is None:
                 raise RuntimeError(
@@ -1809,6 +1816,36 @@ class _Demo:
             count += 1
         db.session.flush()
         self.progress(f"Agents: {count}")
+
+    def add_reports(self) -> None:
+        """Two difficulties reported by the SIP Lyon 3e to the DDFiP du Rhône's correspondent:
+        one open, one answered (through the operations, so that their events are there)."""
+        reporter = self.agents["SIP-LYON3"][0]
+        correspondent = db.session.scalar(
+            select(Agent).where(Agent.username == "correspondant.ddfip69")
+        )
+        report_operations.file_report(
+            agent=reporter,
+            theme=ReportTheme.TOOL.value,
+            description="La liste des services proposés pour une transmission est longue : "
+            "pourrait-on chercher un service par son nom ?",
+            page_url="/agent/demandes/",
+        )
+        answered = report_operations.file_report(
+            agent=reporter,
+            theme=ReportTheme.PROCEDURE.value,
+            description="Quel motif choisir pour une demande de délai de paiement reçue au "
+            "guichet ?",
+            page_url="/agent/contacts/nouveau",
+        )
+        if correspondent is not None:
+            report_operations.answer_report(
+                agent=correspondent,
+                report=answered,
+                answer="Choisissez « Paiement » puis précisez « délai » dans l'objet ; la note "
+                "de service du 3 novembre le rappelle.",
+            )
+        self.progress("Difficulty reports: 2")
 
     def add_taxpayers(self) -> None:
         rng = self.rng
@@ -2222,3 +2259,4 @@ def load_demo_data(progress: Callable[[str], object] = print) -> None:
     demo.add_agents()
     demo.add_taxpayers()
     demo.add_cases()
+    demo.add_reports()

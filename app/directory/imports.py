@@ -45,7 +45,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 from app.directory.operations import AgentEntry, OfficeEntry, apply_agents, apply_offices
 from models import Agent, Office, OfficeKind, OfficeTerritory, db
 
@@ -86,10 +92,11 @@ ROLE_ALIASES = {
     ROLE_AGENT: (ROLE_AGENT,),
     ROLE_OFFICE_MANAGER: (ROLE_OFFICE_MANAGER, "chef de service", "chef_de_service"),
     ROLE_STEERING: (ROLE_STEERING, "pilote", "pilotage"),
+    ROLE_CORRESPONDENT: (ROLE_CORRESPONDENT, "correspondant", "correspondant départemental"),
     ROLE_ADMIN: (ROLE_ADMIN, "administrateur", "administrator"),
 }
 # Roles that work inside an office and so need one.
-ROLES_NEEDING_OFFICE = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING)
+ROLES_NEEDING_OFFICE = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_CORRESPONDENT)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,24 @@ One list per area of screens, so that each area's module owns its own lines.
 
 from __future__ import annotations
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 
 HOME = [
     ("can_access", "AgentHome"),
     # Every agent changes their own password (views.admin.passwords).
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
+    # The agents' online help (views.agent.help), every role.
+    ("can_access", "AgentHelp"),
+    # Difficulty reports (views.agent.reports): every agent reports and reads their own; which
+    # rows and actions is decided by app.correspondents.access.
+    ("can_access", "AgentReports"),
 ]
 
 # views.agent: office inbox, a case's page and its actions, search, attachments.
@@ -70,5 +81,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         *STEERING_SCREENS,
     ],
     ROLE_STEERING: [*HOME, *STEERING_SCREENS],
+    # A departmental correspondent (usually also an agent or a manager): the reports of their
+    # directorate, through the reports screen every role has.
+    ROLE_CORRESPONDENT: [*HOME],
     ROLE_ADMIN: [],  # every permission (see sync_roles)
 }

@@ -36,7 +36,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 from app.directory.operations import lift_lock, record_agent_event
 from app.fab.permissions import ROLE_PERMISSIONS
 from app.platform import passwords, sessions
@@ -48,7 +54,7 @@ from models import Agent, EventKind, db, utcnow
 
 log = logging.getLogger(__name__)
 
-ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_ADMIN)
+ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_CORRESPONDENT, ROLE_ADMIN)
 
 
 _DUMMY_HASH: str | None = None  # compared against when no password is (timing)

@@ -23,7 +23,13 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from app.directory import operations
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 from app.directory.imports import ROLES_NEEDING_OFFICE
 from app.platform import passwords, sessions
 from app.platform.templating import local
@@ -34,6 +40,7 @@ ROLE_LABELS = {
     ROLE_AGENT: _l("Agent"),
     ROLE_OFFICE_MANAGER: _l("Chef de service"),
     ROLE_STEERING: _l("Pilotage"),
+    ROLE_CORRESPONDENT: _l("Correspondant départemental"),
     ROLE_ADMIN: _l("Administrateur"),
 }
 

@@ -9,7 +9,9 @@ from flask_login import current_user
 from app.cases import notices as case_notices
 from app.directory import access
 from views.agent.cases import BulkCasesView, CasesView
+from views.agent.help import HelpView
 from views.agent.notices import NoticesView
+from views.agent.reports import ReportsView
 from views.agent.search import SearchView
 from views.agent.tags import TagsView
 
@@ -26,6 +28,8 @@ def register(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(SearchView())
     appbuilder.add_view_no_menu(NoticesView())
     appbuilder.add_view_no_menu(TagsView())
+    appbuilder.add_view_no_menu(HelpView())
+    appbuilder.add_view_no_menu(ReportsView())
     current_app.add_template_global(agent_notices)
     # The menu shows ``_(label)``: the msgids are the French words themselves.
     appbuilder.add_link(MENU_INBOX, href="/agent/demandes/", icon="fa-inbox", label=MENU_INBOX)

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, attachments, notices, operations, organise, outcomes, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.help import pages as help_pages
 from app.platform import drafts
 from app.platform.params import int_or_none
 from models import (
@@ -73,6 +74,7 @@ def _already_sent(token: str | None) -> bool:
 # A refused action keeps what was typed (app.platform.drafts) under these keys, an hour.
 REFUSED_CASE, REFUSED_FORM, REFUSED_MESSAGE, REFUSED_FIELD = "_case", "_form", "_error", "_field"
 REFUSED_HELD = "_held"
+REFUSED_WARNINGS = "_warnings"
 REFUSED_KEPT_SECONDS = 3600
 
 
@@ -148,7 +150,8 @@ class CasesView(BaseView):
         refused = self._refused_input(case)
         if refused is not None:
             form, error, values = refused
-            flash(error.message, "danger")
+            if error.message:  # a refusal; the guide's warnings come with their own flash
+                flash(error.message, "danger")
             html = self._render_case(case, form=form, error=error, values=values)
             db.session.commit()
             return html
@@ -199,6 +202,7 @@ class CasesView(BaseView):
             human_size=human_size,
             now=utcnow(),
             presence_ttl=presence.TTL_SECONDS,
+            guide=help_pages.guide(),
         )
         return (html, status) if status != 200 else html
 
@@ -242,6 +246,36 @@ class CasesView(BaseView):
         )
         return html, 400
 
+    def _check_warnings(
+        self,
+        case_id: int,
+        error: operations.NeedsConfirmation,
+        *,
+        held: list[dict[str, Any]],
+    ) -> WerkzeugResponse:
+        """The guide's check found something: nothing was sent; the request's page opens again
+        (a logged reading, as any) with the message, its files and the warnings, to correct it
+        or send it anyway. The draft is kept as for a refused form."""
+        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+        typed.pop("confirm_warnings", None)
+        kept = drafts.keep(
+            {
+                **typed,
+                REFUSED_CASE: str(case_id),
+                REFUSED_FORM: "message",
+                REFUSED_MESSAGE: "",
+                REFUSED_FIELD: "",
+                REFUSED_HELD: json.dumps(held),
+                REFUSED_WARNINGS: json.dumps([warning.message for warning in error.warnings]),
+            },
+            seconds=REFUSED_KEPT_SECONDS,
+        )
+        if not kept:
+            # Redis is down: the draft cannot be kept; say so on the refusal page, with the text.
+            return self._failed(case_id, "message", error, held=held)
+        flash(error.message, "warning")
+        return redirect(url_for("CasesView.show", case_id=case_id, saisie=kept) + "#compose-title")
+
     def _refused_input(
         self, case: Case
     ) -> tuple[str, operations.OperationError, dict[str, Any]] | None:
@@ -257,6 +291,8 @@ class CasesView(BaseView):
         values: dict[str, Any] = dict(kept)
         values["held"] = json.loads(kept.pop(REFUSED_HELD, "[]") or "[]")
         values.pop(REFUSED_HELD, None)
+        values["warnings"] = json.loads(kept.pop(REFUSED_WARNINGS, "[]") or "[]")
+        values.pop(REFUSED_WARNINGS, None)
         return form, error, values
 
     def _done(self, case_id: int, message: str) -> WerkzeugResponse:
@@ -474,6 +510,7 @@ class CasesView(BaseView):
         newer = thread.newer_messages_by_others(
             case, agent, int_or_none(request.form.get("last_message_id"))
         )
+        confirmed = request.form.get("confirm_warnings") == "1"
         try:
             if kind == "precision":
                 operations.request_information(
@@ -483,6 +520,7 @@ class CasesView(BaseView):
                     files=_files(),
                     submission_token=token,
                     kept=kept,
+                    warnings_confirmed=confirmed,
                 )
                 done = _("Votre demande de précision a été envoyée à l'usager.")
             else:
@@ -501,6 +539,7 @@ class CasesView(BaseView):
                     outcome_other=request.form.get("outcome_other", ""),
                     submission_token=token,
                     kept=kept,
+                    warnings_confirmed=confirmed,
                 )
                 done = (
                     _("Votre réponse a été envoyée à l'usager et la demande clôturée.")
@@ -511,6 +550,9 @@ class CasesView(BaseView):
         except IntegrityError:
             attachments.hold(kept)
             return self._double_submit(case_id)
+        except operations.NeedsConfirmation as error:
+            db.session.rollback()
+            return self._check_warnings(case_id, error, held=self._hold(error, kept))
         except operations.OperationError as error:
             db.session.rollback()
             return self._failed(case_id, "message", error, held=self._hold(error, kept))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.cases import access, organise, presence, routing
+from app.cases.guidance import fill_template
 from app.directory import access as directory_access
 from app.directory import kinds
 from app.platform.cache import VersionedCache, references
-from app.platform.templating import format_date
 from models import (
     Agent,
     Case,
@@ -32,7 +31,6 @@ from models import (
     TemplateAction,
     Transfer,
     db,
-    utcnow,
 )
 
 REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
@@ -152,21 +150,6 @@ class CasePage:
     tags: list[Tag] = field(default_factory=list)
     usable_tags: list[organise.TagChoice] = field(default_factory=list)
     links: list[organise.LinkedCase] = field(default_factory=list)
-
-
-def fill_template(body: str, case: Case, *, today: datetime | None = None) -> str:
-    """The template with ``{nom}``, ``{reference}``, ``{service}``, ``{date}`` filled in; any
-    other brace is left as written."""
-    name = case.taxpayer.display_name if case.taxpayer else (case.declared_identity or "")
-    values = {
-        "{nom}": name,
-        "{reference}": case.reference,
-        "{service}": case.office.name if case.office else "",
-        "{date}": format_date(today or utcnow()),
-    }
-    for variable, value in values.items():
-        body = body.replace(variable, value)
-    return body
 
 
 def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine]:

@@ -22,12 +22,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.correspondents import figures as report_figures
 from app.directory.access import is_admin
 from app.platform.csvexport import csv_response
 from app.platform.replica import read_from_replica
 from app.steering import figures as steering
 from app.steering.access import may_steer
-from models import utcnow
+from models import ReportTheme, utcnow
 from views.steering import tables
 
 PERMISSION_VIEW = "Steering"
@@ -40,7 +41,7 @@ class SteeringView(BaseView):
     route_base = "/pilotage"
     default_view = "dashboard"
     class_permission_name = PERMISSION_VIEW
-    method_permission_name = {"dashboard": "access", "export": "access"}
+    method_permission_name = {"dashboard": "access", "export": "access", "reports": "access"}
 
     def _figures(self, office_id: int | None) -> tuple[tables.Figures, dict[str, Any]]:
         if not may_steer(current_user):
@@ -95,6 +96,18 @@ class SteeringView(BaseView):
             presets=self._presets(),
             age_buckets=[str(label) for _k, label, *_r in steering.AGE_BUCKETS],
             freshness=form["freshness"],
+        )
+
+    @expose("/signalements")
+    @has_access
+    def reports(self) -> str:
+        """The difficulty reports of the directorates the user steers, by theme (issue 19)."""
+        if not may_steer(current_user):
+            abort(404)
+        return self.render_template(
+            "steering/reports.html",
+            rows=report_figures.by_directorate_and_theme(current_user),
+            themes=list(ReportTheme),
         )
 
     @expose("/export/<string:table>.csv")

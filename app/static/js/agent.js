@@ -114,7 +114,23 @@
     page.ecHeartbeat = beat;  // lets a browser test trigger it at once
   }
 
+  // DSFR accordions (the guide beside the reply form) where DSFR's own script is not loaded:
+  // the button opens and closes the panel it controls, aria-expanded follows.
+  function setupAccordions() {
+    document.addEventListener("click", function (event) {
+      if (window.dsfr) { return; }
+      var button = event.target.closest ? event.target.closest(".fr-accordion__btn") : null;
+      if (!button) { return; }
+      var panel = document.getElementById(button.getAttribute("aria-controls"));
+      if (!panel) { return; }
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      panel.classList.toggle("fr-collapse--expanded", open);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupAccordions();
     setupTemplates();
     setupOutcomes();
     setupHeartbeat();
