@@ -18,6 +18,7 @@ from app.directory import imports
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
+from app.mailbox.cli import mailbox_server_command
 from app.notifications.cli import bounce_command
 from app.platform import cache, errors, headers, passwords, querycount, queue, templating
 from app.platform import db as db_hooks
@@ -85,5 +86,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_cli.status_command,
         orphans_command,
         bounce_command,
+        mailbox_server_command,
     )
     return app

@@ -37,6 +37,8 @@ class EventKind(LabelledEnum):
     # About an agent's account (``data["agent_id"]``), done by an administrator.
     AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
     AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
+    # Mailbox intake (app.mailbox): an e-mail's contact made a request of the taxpayer's space.
+    CONVERTED_TO_REQUEST = "converted_to_request", _l("Transformée en demande de l'espace")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

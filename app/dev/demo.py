@@ -31,6 +31,8 @@ from models import (
     Event,
     EventKind,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     Office,
     OfficeKind,
@@ -2200,6 +2202,33 @@ class _Demo:
         )
 
 
+# Issue 19: the shared mailboxes (BALF) of two offices, one open, one closed (cut-over done).
+DEMO_MAILBOXES = (
+    ("sip.lyon3@dgfip.localhost", "SIP-LYON3", MailboxStatus.OPEN),
+    ("sip.villeurbanne@dgfip.localhost", "SIP-VILLEURB", MailboxStatus.CLOSED),
+)
+
+
+def _add_mailboxes(demo: _Demo) -> None:
+    for address, office_code, status in DEMO_MAILBOXES:
+        office = demo.offices.get(office_code)
+        if office is None:
+            continue
+        db.session.add(
+            Mailbox(
+                address=address,
+                office=office,
+                status=status,
+                topic=demo.topics.get("question"),
+                auto_reply_enabled=True,
+                received_count=0,
+                closed_count=0,
+            )
+        )
+    db.session.flush()
+    demo.progress(f"Mailboxes: {len(DEMO_MAILBOXES)}")
+
+
 _LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
 _SCENARIO_BY_KEY = {scenario.key: scenario for scenario in _SCENARIOS}
 
@@ -2222,3 +2251,4 @@ def load_demo_data(progress: Callable[[str], object] = print) -> None:
     demo.add_agents()
     demo.add_taxpayers()
     demo.add_cases()
+    _add_mailboxes(demo)
