@@ -2204,8 +2204,8 @@ class _Demo:
 
 # Issue 19: the shared mailboxes (BALF) of two offices, one open, one closed (cut-over done).
 DEMO_MAILBOXES = (
-    ("sip.lyon3@dgfip.localhost", "SIP-LYON3", MailboxStatus.OPEN),
-    ("sip.villeurbanne@dgfip.localhost", "SIP-VILLEURB", MailboxStatus.CLOSED),
+    ("sip.lyon3@dgfip.example", "SIP-LYON3", MailboxStatus.OPEN),
+    ("sip.villeurbanne@dgfip.example", "SIP-VILLEURB", MailboxStatus.CLOSED),
 )
 
 

@@ -65,7 +65,7 @@ class MailboxView(DirectoryModelView):
     ]
     add_columns = ["address", "office", "status", "topic", "auto_reply_enabled", "auto_reply"]
     edit_columns = add_columns
-    search_columns = ["address", "office", "status"]
+    search_columns = ["address", "office"]
     order_columns = ["address", "received_count", "closed_count"]
     base_order = ("address", "asc")
     formatters_columns = {
