@@ -48,7 +48,11 @@ def test_an_administrator_adds_then_closes_a_mailbox(
     box = db.session.scalars(select(Mailbox)).one()
     assert box.status is MailboxStatus.CLOSED and box.auto_reply == "Écrivez-nous sur {lien}."
     # A steering office cannot hold a mailbox; agents do not reach the screen.
-    assert agent_a_client.get("/referentiel/boites-aux-lettres/list/").status_code in (302, 403, 404)
+    assert agent_a_client.get("/referentiel/boites-aux-lettres/list/").status_code in (
+        302,
+        403,
+        404,
+    )
     response = submit_form(
         admin_client,
         "/referentiel/boites-aux-lettres/add",
