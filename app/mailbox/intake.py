@@ -71,7 +71,7 @@ ROBOT_LOCAL_PARTS = {
 
 DEFAULT_AUTO_REPLY_OPEN = (
     "Bonjour,\n\n"
-    "Nous avons bien reçu votre courriel adressé à {service}. Il sera traité par nos services.\n\n"
+    "Nous avons bien reçu votre courriel adressé au service {service}. Il sera traité.\n\n"
     "Pour la suite de vos échanges, et pour toute nouvelle démarche, utilisez la messagerie "
     "sécurisée de votre espace particulier ou professionnel : vos échanges y sont protégés, "
     "vous suivez l'avancement de votre demande et vous pouvez joindre des documents.\n"
@@ -80,8 +80,8 @@ DEFAULT_AUTO_REPLY_OPEN = (
 )
 DEFAULT_AUTO_REPLY_CLOSED = (
     "Bonjour,\n\n"
-    "L'adresse électronique de {service} n'est plus consultée : votre courriel n'a pas été "
-    "transmis à un agent.\n\n"
+    "L'adresse électronique du service {service} n'est plus consultée : votre courriel n'a "
+    "pas été transmis à un agent.\n\n"
     "Pour écrire à l'administration fiscale, utilisez la messagerie sécurisée de votre espace "
     "particulier ou professionnel : vos échanges y sont protégés et vous suivez l'avancement de "
     "votre demande.\n"
