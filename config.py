@@ -249,6 +249,16 @@ def load_settings() -> dict[str, object]:
         # How long an alert is retried (4xx, SMTP unreachable) before it is given up: days.
         "ALERT_RETRY_DAYS": _int("ALERT_RETRY_DAYS", 5),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The offices' mailboxes (app.mailbox, docs/decisions/0018): the SMTP endpoint that the
+        # relay forwards their e-mails to, the largest e-mail it accepts (bytes; refused with
+        # 552 above), the automatic reply's period per sender (days), and the authserv-id of
+        # the relay whose Authentication-Results header must say SPF/DKIM/DMARC passed before a
+        # sender is matched to a taxpayer (unset: the envelope rule alone).
+        "MAILBOX_SMTP_HOST": _env("MAILBOX_SMTP_HOST", "127.0.0.1"),
+        "MAILBOX_SMTP_PORT": _int("MAILBOX_SMTP_PORT", 2525),
+        "MAILBOX_MAX_BYTES": _int("MAILBOX_MAX_BYTES", 25 * 1024 * 1024),
+        "MAILBOX_AUTO_REPLY_DAYS": _int("MAILBOX_AUTO_REPLY_DAYS", 7),
+        "MAILBOX_TRUSTED_AUTHSERV_ID": _env("MAILBOX_TRUSTED_AUTHSERV_ID"),
         # Attachments
         "ATTACHMENT_DIR": str(
             Path(_env("ATTACHMENT_DIR", str(data_dir / "attachments")) or "").resolve()

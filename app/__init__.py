@@ -18,6 +18,7 @@ from app.directory import operations as directory_operations
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
+from app.mailbox.cli import mailbox_server_command
 from app.notifications.cli import bounce_command
 from app.platform import cache, errors, headers, passwords, querycount, queue, replica, templating
 from app.platform import db as db_hooks
@@ -92,5 +93,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         orphans_command,
         bounce_command,
         training_command,
+        mailbox_server_command,
     )
     return app

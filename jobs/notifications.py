@@ -41,7 +41,7 @@ from app.extensions import mail
 from app.notifications.outbox import mark_undeliverable, message_id_header, send_job_id
 from app.platform.queue import JOB_TIMEOUT, get_queue
 from jobs.context import get_app
-from models import Notification, NotificationStatus, db, utcnow
+from models import Notification, NotificationKind, NotificationStatus, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,23 @@ def _is_permanent(error: Exception) -> bool:
 
 
 def _mail_message(notification: Notification) -> MailMessage:
+    headers: dict[str, str] = {}
+    if notification.in_reply_to:  # an answer to a mailbox e-mail: on the sender's thread
+        headers["In-Reply-To"] = notification.in_reply_to
+        headers["References"] = notification.in_reply_to
+    if notification.kind is not NotificationKind.MAILBOX_ANSWER:
+        # Every other e-mail is automatic (RFC 3834): robots must not answer it.
+        headers["Auto-Submitted"] = (
+            "auto-replied"
+            if notification.kind is NotificationKind.MAILBOX_AUTO_REPLY
+            else "auto-generated"
+        )
     message = MailMessage(
         subject=notification.subject,
         recipients=[notification.recipient],
         body=notification.body,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=notification.sender or current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers=headers or None,
     )
     message.msgId = message_id_header(notification)
     return message

@@ -33,6 +33,7 @@ from sqlalchemy import delete
 from app import create_app
 from app.platform.queue import get_redis
 from jobs import context
+from jobs.mailbox import process_due_directly, sweep_inbound
 from jobs.notices import enqueue_daily as enqueue_daily_notices
 from jobs.notifications import send_due_directly, sweep_outbox
 from jobs.retention import enqueue_daily
@@ -120,6 +121,9 @@ def sweep_once(state: WorkerState) -> None:
                 count = sweep_outbox()
                 if count:
                     log.info("Sweep queued %s due notification(s)", count)
+                count = sweep_inbound()
+                if count:
+                    log.info("Sweep queued %s accepted e-mail(s) to process", count)
             except redis.RedisError:
                 redis_ok = False
             except Exception:  # the database is down: next round
@@ -130,6 +134,9 @@ def sweep_once(state: WorkerState) -> None:
                 with state.lock:
                     state.sent_directly += sent
                 log.warning("Outbox sweep failed (Redis unreachable): %s sent directly", sent)
+                processed = process_due_directly()
+                if processed:
+                    log.warning("Redis unreachable: %s accepted e-mail(s) processed", processed)
             except Exception:
                 log.exception("Outbox sweep failed; next try in %s s", state.sweep_seconds)
         with state.lock:

@@ -13,6 +13,7 @@ from models.case import (
     Transfer,
 )
 from models.event import AccessLog, Event, EventKind
+from models.mailbox import InboundEmail, InboundStatus, Mailbox, MailboxStatus
 from models.notice import AgentDigest, AgentNotice, AgentPreference, NoticeKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import KindCode, Office, OfficeKind, OfficeTerritory, SteeringLevel
@@ -52,9 +53,13 @@ __all__ = [
     "ClosingOutcome",
     "DifficultyReport",
     "Event",
+    "InboundEmail",
+    "InboundStatus",
     "KindCode",
     "EventKind",
     "LoginSession",
+    "Mailbox",
+    "MailboxStatus",
     "Message",
     "NoticeKind",
     "Notification",

@@ -31,6 +31,8 @@ class Channel(LabelledEnum):
     PHONE = "phone", _l("Téléphone")
     COUNTER = "counter", _l("Guichet")
     LETTER = "letter", _l("Courrier")
+    # An e-mail to an office's shared mailbox (BALF), received by app.mailbox.
+    EMAIL = "email", _l("Courriel")
 
 
 class CaseStatus(LabelledEnum):

@@ -51,6 +51,8 @@ class EventKind(LabelledEnum):
     REPORT_ANSWERED = "report_answered", _l("Signalement répondu")
     REPORT_RAISED = "report_raised", _l("Signalement remonté au niveau national")
     REPORT_CLOSED = "report_closed", _l("Signalement clôturé")
+    # Mailbox intake (app.mailbox): an e-mail's contact made a request of the taxpayer's space.
+    CONVERTED_TO_REQUEST = "converted_to_request", _l("Transformée en demande de l'espace")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
@@ -25,6 +35,8 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
             name="identifier_matches_kind",
         ),
         Index("ix_taxpayer_name_commune", "last_name", "commune_code"),
+        # Mailbox intake matches a sender to a taxpayer by address (app.mailbox.intake).
+        Index("ix_taxpayer_email_lower", func.lower(text("email"))),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -60,7 +60,12 @@ from models import (
     Case,
     CaseLink,
     CaseLinkKind,
+    Channel,
+    InboundEmail,
+    InboundStatus,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     NoticeKind,
     Notification,
@@ -216,6 +221,37 @@ def _objects(world: World) -> dict[str, Any]:
     agent = make_agent(office, "agent")
     kind = OfficeKind(code="essai", label="Type d'essai")
     db.session.add(kind)
+    mailbox = Mailbox(
+        address="balf.fuzz@dgfip.test",
+        office=world.office_a,
+        status=MailboxStatus.OPEN,
+        auto_reply_enabled=True,
+        received_count=0,
+        closed_count=0,
+    )
+    db.session.add(mailbox)
+    # An e-mail's request of office A (issue 19), for the answer-by-e-mail and convert forms.
+    email_case = make_case(None, world.office_a, topic=topic, channel=Channel.EMAIL)
+    email_case.declared_identity = "Expéditeur <expediteur@example.fr>"
+    db.session.add(
+        Message(case=email_case, author_kind=AuthorKind.TAXPAYER, body="Courriel", internal=False)
+    )
+    db.session.flush()
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="expediteur@example.fr",
+            recipient=mailbox.address,
+            sender="expediteur@example.fr",
+            subject="Courriel",
+            size=0,
+            status=InboundStatus.DONE,
+            case_id=email_case.id,
+            refused_parts=[],
+            defects=[],
+            auto_replied=False,
+        )
+    )
     report = report_operations.file_report(
         agent=world.agent_a, theme="tool", description="La liste des demandes est lente."
     )
@@ -230,6 +266,7 @@ def _objects(world: World) -> dict[str, Any]:
         "notice_id": notice.id,
         "tag_id": tag.id,
         "reference": case.reference,
+        "email_case_id": email_case.id,
         "token": "jeton",
         "filename": "absent.csv",
         "name": "muldelete",
@@ -240,6 +277,7 @@ def _objects(world: World) -> dict[str, Any]:
             "/referentiel/aiguillage/": routing.id,
             "/referentiel/impots/": matter.id,
             "/referentiel/motifs/": topic.id,
+            "/referentiel/boites-aux-lettres/": mailbox.id,
             "/referentiel/services/": office.id,
             "/referentiel/types-de-service/": kind.id,
             "/users/": agent.id,
@@ -255,6 +293,8 @@ def _real_values(rule: Rule, objects: dict[str, Any]) -> dict[str, Any]:
         987654321,
     )
     values = {**objects, "pk": pk}
+    if "/courriel/" in rule.rule:  # the e-mail forms of a request: an e-mail's request
+        values["case_id"] = objects["email_case_id"]
     missing = set(rule.arguments) - set(values)
     assert not missing, f"{rule.rule}: teach _objects what to put in {missing}"
     return {name: values[name] for name in rule.arguments}
@@ -463,6 +503,12 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     # Issue 22: the agents' password forms (administrator's reset, own change).
     assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
     assert "/referentiel/types-de-service/add" in paths
+    # Issue 19: the offices' mailboxes and the e-mail forms of a request.
+    assert "/referentiel/boites-aux-lettres/add" in paths
+    assert {
+        "/agent/demandes/<int:case_id>/courriel/repondre",
+        "/agent/demandes/<int:case_id>/courriel/convertir",
+    } <= paths
     assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
     # Issue 19: difficulty reports.
     assert "/agent/signalements/nouveau" in paths

@@ -60,6 +60,8 @@ from models import (
     Attachment,
     AuthorKind,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     NoticeKind,
     Notification,
@@ -137,6 +139,14 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("/agent/demandes/<int:case_id>/cloturer", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    # Mailbox intake (issue 19): the target is an online request of office A, so A's agents are
+    # refused with a message and sent back to its page ("done"); B and the others get nothing.
+    ("/agent/demandes/<int:case_id>/courriel/convertir", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/courriel/repondre", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/etiquettes", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
@@ -432,6 +442,31 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/modeles/show/<pk>", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
+    # The offices' mailboxes (issue 19): administrators only.
+    ("/referentiel/boites-aux-lettres/add", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/add", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/delete/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/boites-aux-lettres/delete/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/boites-aux-lettres/edit/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/edit/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/list/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/show/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
     ("/referentiel/motifs/add", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
@@ -650,6 +685,15 @@ def _targets(world: World, rule: Rule) -> Targets:
     db.session.add(notice)
     kind = OfficeKind(code=f"essai{secrets.randbelow(10**9)}", label="Type d'essai")
     db.session.add(kind)
+    mailbox = Mailbox(
+        address=f"balf{secrets.randbelow(10**9)}@dgfip.test",
+        office=world.office_a,
+        status=MailboxStatus.OPEN,
+        auto_reply_enabled=True,
+        received_count=0,
+        closed_count=0,
+    )
+    db.session.add(mailbox)
     run = RetentionRun(
         archive_before=utcnow(),
         purge_before=utcnow(),
@@ -674,6 +718,7 @@ def _targets(world: World, rule: Rule) -> Targets:
         "/referentiel/aiguillage": routing.id,
         "/referentiel/impots": matter.id,
         "/referentiel/motifs": topic.id,
+        "/referentiel/boites-aux-lettres": mailbox.id,
         "/referentiel/services": office.id,
         "/referentiel/types-de-service": kind.id,
         "/users": agent.id,

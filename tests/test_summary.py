@@ -151,7 +151,8 @@ def test_at_a_glance(agent_a_client: FlaskClient, world: World, history: dict[st
     page = html.unescape(agent_a_client.get(sheet_url(world.taxpayer_a)).get_data(as_text=True))
     counts = dict(re.findall(r'data-channel="(\w+)">(\d+)<', page))
     # Over the last 12 months: the 400-day-old call is not counted.
-    assert counts == {"online": "1", "phone": "1", "counter": "1", "letter": "1"}
+    # Every channel is shown, e-mails to a mailbox (issue 19) included.
+    assert counts == {"online": "1", "phone": "1", "counter": "1", "letter": "1", "email": "0"}
     assert re.search(r'id="count-total">4<', page)
     opened = page.split('id="open-cases"')[1].split("</ul>")[0]
     # Open: the online case and the forwarded visit (B), the call kept by A, the old call;

@@ -140,6 +140,7 @@ ACTIONS = (
     "tag",
     "link",
     "merge",
+    "convert",
 )
 
 
@@ -159,6 +160,9 @@ def may(user: Any, action: str, case: Case) -> bool:
         return case.awaiting_acknowledgement
     if action == "attach_taxpayer":
         return case.taxpayer_id is None
+    if action == "convert":
+        # An e-mail's case not yet in the taxpayer's space (app.mailbox).
+        return case.channel.value == "email" and not case.visible_to_taxpayer
     if action in ("take", "request_information", "transfer", "close", "merge"):
         return case.is_open
     return True  # reply, note, tag, link: a reply to a closed case reopens it

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from app.cases import operations
 from app.correspondents import operations as report_operations
 from app.taxpayers.operations import set_activation_data
 from models import (
@@ -31,7 +32,11 @@ from models import (
     ClosingOutcome,
     Event,
     EventKind,
+    InboundEmail,
+    InboundStatus,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     Office,
     OfficeKind,
@@ -2237,6 +2242,86 @@ class _Demo:
         )
 
 
+# Issue 19: the shared mailboxes (BALF) of two offices, one open, one closed (cut-over done).
+DEMO_MAILBOXES = (
+    ("sip.lyon3@dgfip.example", "SIP-LYON3", MailboxStatus.OPEN),
+    ("sip.villeurbanne@dgfip.example", "SIP-VILLEURB", MailboxStatus.CLOSED),
+)
+
+
+def _add_mailboxes(demo: _Demo) -> None:
+    for address, office_code, status in DEMO_MAILBOXES:
+        office = demo.offices.get(office_code)
+        if office is None:
+            continue
+        db.session.add(
+            Mailbox(
+                address=address,
+                office=office,
+                status=status,
+                topic=demo.topics.get("question"),
+                auto_reply_enabled=True,
+                received_count=0,
+                closed_count=0,
+            )
+        )
+    db.session.flush()
+    _add_demo_email(demo)
+    demo.progress(f"Mailboxes: {len(DEMO_MAILBOXES)}")
+
+
+def _add_demo_email(demo: _Demo) -> None:
+    """One e-mail the SIP Lyon 3e's mailbox received from a sender not yet attached, as the
+    endpoint and the job would have left it (app.mailbox.intake)."""
+    mailbox = db.session.scalar(select(Mailbox).where(Mailbox.address == DEMO_MAILBOXES[0][0]))
+    topic = demo.topics.get("question.second_home")
+    if mailbox is None or topic is None:
+        return
+    received = datetime.now(UTC) - timedelta(days=1)
+    case = operations.record_email(
+        office=mailbox.office,
+        taxpayer=None,
+        declared_identity="Jeanne Roux <jeanne.roux@example.fr>",
+        topic=topic,
+        subject="Ma taxe d'habitation sur une résidence secondaire",
+        body=(
+            "Bonjour,\n\nj'ai reçu un avis de taxe d'habitation pour une maison que j'ai "
+            "vendue l'an dernier. Que dois-je faire ?\n\nCordialement,\nJeanne Roux"
+        ),
+        stored=[],
+        received_at=received,
+    )
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="jeanne.roux@example.fr",
+            recipient=mailbox.address,
+            size=912,
+            received_at=received,
+            status=InboundStatus.DONE,
+            attempts=1,
+            next_attempt_at=received,
+            message_id="<demo-1@example.fr>",
+            sender="jeanne.roux@example.fr",
+            sender_name="Jeanne Roux",
+            subject=case.subject,
+            headers=(
+                "From: Jeanne Roux <jeanne.roux@example.fr>\n"
+                f"To: {mailbox.address}\n"
+                f"Subject: {case.subject}\n"
+                "Message-ID: <demo-1@example.fr>\n"
+            ),
+            match_note="Aucun usager connu avec cette adresse : à rattacher par un agent.",
+            refused_parts=[],
+            defects=[],
+            auto_replied=True,
+            case_id=case.id,
+            processed_at=received,
+        )
+    )
+    mailbox.received_count = 1
+
+
 _LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
 _SCENARIO_BY_KEY = {scenario.key: scenario for scenario in _SCENARIOS}
 
@@ -2260,3 +2345,4 @@ def load_demo_data(progress: Callable[[str], object] = print) -> None:
     demo.add_taxpayers()
     demo.add_cases()
     demo.add_reports()
+    _add_mailboxes(demo)

@@ -40,6 +40,13 @@ def online_office_ids() -> list[int]:
     return list(db.session.scalars(select(Office.id).where(receiving_online())))
 
 
+def handling_office_ids() -> list[int]:
+    """Offices that handle requests (their kind does not steer): a mailbox may belong to them."""
+    return list(
+        db.session.scalars(select(Office.id).where(offices_where(OfficeKind.steering_level == 0)))
+    )
+
+
 def default_kind_for(taxpayer_kind: TaxpayerKind) -> OfficeKind | None:
     """Routing's default kind for this kind of taxpayer (SIP, SIE in the first directory)."""
     return db.session.scalar(

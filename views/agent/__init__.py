@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.cases import notices as case_notices
 from app.directory import access
 from views.agent.cases import BulkCasesView, CasesView
+from views.agent.email import CaseEmailView
 from views.agent.help import HelpView
 from views.agent.notices import NoticesView
 from views.agent.reports import ReportsView
@@ -25,6 +26,7 @@ def register(appbuilder: AppBuilder) -> None:
     # The agent home is FAB's index view (views.agent.home.AgentIndexView).
     appbuilder.add_view_no_menu(CasesView())
     appbuilder.add_view_no_menu(BulkCasesView())
+    appbuilder.add_view_no_menu(CaseEmailView())
     appbuilder.add_view_no_menu(SearchView())
     appbuilder.add_view_no_menu(NoticesView())
     appbuilder.add_view_no_menu(TagsView())

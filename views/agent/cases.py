@@ -28,6 +28,8 @@ from app.cases import access, attachments, notices, operations, organise, outcom
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
 from app.help import pages as help_pages
+from app.mailbox import access as mailbox_access
+from app.mailbox import intake
 from app.platform import drafts
 from app.platform.params import int_or_none
 from models import (
@@ -186,7 +188,7 @@ class CasesView(BaseView):
         values = dict(values or {})
         page = thread.load(current_user, case)
         # One-time tokens of the message and note forms; the form sent again keeps its own.
-        tokens = {name: secrets.token_hex(16) for name in ("message", "note")}
+        tokens = {name: secrets.token_hex(16) for name in ("message", "note", "email")}
         if form in tokens and values.get("submission_token"):
             tokens[form] = str(values["submission_token"])[:TOKEN_MAX]
         html = self.render_template(
@@ -203,8 +205,21 @@ class CasesView(BaseView):
             now=utcnow(),
             presence_ttl=presence.TTL_SECONDS,
             guide=help_pages.guide(),
+            email=self._email(case),
         )
         return (html, status) if status != 200 else html
+
+    def _email(self, case: Case) -> dict[str, Any] | None:
+        """An e-mail's case (app.mailbox): the e-mail and what the agent may do with it."""
+        if case.channel is not Channel.EMAIL:
+            return None
+        email = intake.email_of_case(case.id)
+        return {
+            "row": email,
+            "may_answer": mailbox_access.may_answer_by_email(current_user, case, email),
+            "may_convert": mailbox_access.may_convert(current_user, case),
+            "may_attach": access.may(current_user, "attach_taxpayer", case),
+        }
 
     def _failed(
         self,
