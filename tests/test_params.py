@@ -50,3 +50,11 @@ def test_inbox_filters_out_of_the_key_range_are_ignored(
     for name in ("agent", "motif", "impot"):
         response = agent_a_client.get(f"/agent/demandes/?{name}={value}")
         assert response.status_code == 200, (name, value)
+
+
+def test_unicode_digits_in_a_fab_key_are_not_numbers() -> None:
+    """``"¹".isdigit()`` is True but ``int("¹")`` fails: the guard must not answer 500."""
+    from app.fab.guard import _past_the_keys
+
+    assert _past_the_keys("¹") is False and _past_the_keys("²³") is False
+    assert _past_the_keys("99999999999") is True and _past_the_keys("12") is False

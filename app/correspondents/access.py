@@ -92,7 +92,8 @@ def may(user: Any, action: str, report: DifficultyReport) -> bool:
 
 def case_by_reference(user: Any, reference: str) -> Case | None:
     """The request a reference names, only if the user may open it (``app.cases.access``)."""
-    reference = (reference or "").strip().upper()[:32]
+    # No NUL byte reaches the database (PostgreSQL refuses them in text).
+    reference = (reference or "").replace("\x00", "").strip().upper()[:32]
     if not reference:
         return None
     return db.session.scalar(
