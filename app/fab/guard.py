@@ -87,7 +87,8 @@ def _past_the_keys(value: object) -> bool:
     """A whole number no key can hold (SQLite and PostgreSQL would fail on it, not answer)."""
     text = str(value).strip()
     digits = text[1:] if text[:1] in "+-" else text
-    return digits.isdigit() and abs(int(text)) > INTEGER_MAX
+    # ASCII digits only: "¹" is a digit to str.isdigit() but not to int() (found by the fuzz).
+    return digits.isascii() and digits.isdigit() and abs(int(text)) > INTEGER_MAX
 
 
 def check_fab_request() -> None:
