@@ -173,14 +173,14 @@ def test_admin_creates_an_agent_bound_to_an_office_with_roles(
     world: World, admin_client: FlaskClient, app: object
 ) -> None:
     page = admin_client.get("/users/add").get_data(as_text=True)
-    # Exactly the four roles are offered (by name, with their id as the value); not FAB's
+    # Exactly the five roles are offered (by name, with their id as the value); not FAB's
     # Public role nor any other.
     role_ids = {
         role.name: role.id
         for role in db.session.scalars(select(Agent.roles.property.mapper.class_))  # type: ignore[attr-defined]
     }
     offered = set(re.findall(r'<option[^>]*value="(\d+)"[^>]*>\s*([A-Za-z_]+)\s*<', page))
-    wanted = {"agent", "office_manager", "steering", "admin"}
+    wanted = {"agent", "office_manager", "steering", "correspondent", "admin"}
     assert {name for _id, name in offered if name in role_ids} == wanted, offered
     for name in wanted:
         assert (str(role_ids[name]), name) in offered, name

@@ -13,7 +13,16 @@ from werkzeug.routing import Rule
 
 from models import AuthorKind, Message, db
 
-TAXPAYER_OR_PUBLIC = ("/espace", "/static", "/appbuilder/static", "/demo", "/healthz", "/lang")
+# The online help for taxpayers (/aide/) is public, like the home page.
+TAXPAYER_OR_PUBLIC = (
+    "/espace",
+    "/static",
+    "/appbuilder/static",
+    "/demo",
+    "/healthz",
+    "/lang",
+    "/aide",
+)
 
 
 def _agent_urls(app: Flask, case_id: int, taxpayer_id: int) -> Iterator[tuple[Rule, str]]:
