@@ -13,7 +13,15 @@ from werkzeug.routing import Rule
 
 from models import AuthorKind, Message, db
 
-TAXPAYER_OR_PUBLIC = ("/espace", "/static", "/appbuilder/static", "/demo", "/healthz", "/lang")
+TAXPAYER_OR_PUBLIC = (
+    "/espace",
+    "/static",
+    "/appbuilder/static",
+    "/demo",
+    "/healthz",
+    "/lang",
+    "/accessibilite",
+)
 
 
 def _agent_urls(app: Flask, case_id: int, taxpayer_id: int) -> Iterator[tuple[Rule, str]]:
