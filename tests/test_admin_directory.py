@@ -11,8 +11,8 @@ from helpers import csrf_token, submit_form
 from sqlalchemy import select
 
 from app.directory import settings
-from views.theme import role_label
 from models import Agent, KindCode, Office, OfficeTerritory, Setting, Topic, db
+from views.theme import role_label
 
 
 def _office(code: str) -> Office:

@@ -89,6 +89,8 @@ PERMISSION_LABELS = {
     "resetmypassword": _l("Changer son mot de passe"),
     "userinfoedit": _l("Modifier ses informations"),
     "reset_second_factor": _l("Réinitialiser le second facteur"),
+    "unlock": _l("Débloquer un compte"),
+    "end_agent_sessions": _l("Fermer les sessions d'un agent"),
 }
 VIEW_LABELS = {
     "AgentHome": _l("l'accueil des agents"),
@@ -119,6 +121,16 @@ VIEW_LABELS = {
     "ResetMyPasswordView": _l("le changement de son mot de passe"),
     "MenuApi": _l("le menu (API)"),
     "SecurityApi": _l("la connexion (API)"),
+    "ClosedSecurityApi": _l("la connexion par l'API (fermée)"),
+    "AuthDBView": _l("la connexion des agents"),
+    "LocaleView": _l("le choix de la langue"),
+    "UtilView": _l("le retour à la page précédente"),
+    # Added by the agent's day, administration and reliability branches (issues 16, 18, 22).
+    "AgentNotices": _l("ses avis (« Mes avis »)"),
+    "AgentTags": _l("les étiquettes du service"),
+    "LegalHolds": _l("les gels juridiques"),
+    "OfficeKinds": _l("les types de service"),
+    "RetentionReports": _l("les rapports de conservation"),
 }
 # Menu entries (permission "menu_access"), by the name FAB gives them.
 MENU_ENTRY_LABELS = {
@@ -145,6 +157,10 @@ MENU_ENTRY_LABELS = {
     "Base Permissions": _l("« Autorisations de base »"),
     "Views/Menus": _l("« Écrans et menus »"),
     "Permission on Views/Menus": _l("« Autorisations par écran »"),
+    "Étiquettes": _l("« Étiquettes »"),
+    "Legal holds": _l("« Gels juridiques »"),
+    "Office kinds": _l("« Types de service »"),
+    "Retention reports": _l("« Rapports de conservation »"),
 }
 
 

@@ -69,7 +69,7 @@ def test_agent_enrols_then_signs_in_under_the_csp(app, page, live_server, app_co
     # Signed out, then the code page (no enrolment any more) on the next login.
     # Logout is a POST with its token (issue 20, finding 8): the navbar's form.
     with page.expect_navigation():
-        page.locator("form.navbar-logout").evaluate("form => form.submit()")
+        page.locator("form.navbar-logout").first.evaluate("form => form.submit()")
     assert page.request.get(f"{live_server}/logout/").status == 405  # a GET signs nobody out
     page.goto(f"{live_server}/login/")
     page.fill("input[name=username]", admin.username)

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from config import is_loopback
-
 from app.platform.templating import format_datetime
+from config import is_loopback
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo")
 
