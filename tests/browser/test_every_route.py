@@ -15,13 +15,14 @@ refused, never as a failure, but must not be a server error. On every page it op
 Screenshots of each page at both widths land in artifacts/screenshots/every-route/ (gitignored).
 The routes left out are listed in ``SKIPPED`` with the reason.
 
-Kept fast (about 10 min per CI leg before, see docs/design.md for the figure now): one browser,
-one context and one page per role, reused; whether a role may open a route is asked without the
-browser (a refused route is only a redirect or an error status), and a page it may open is loaded
-once (``domcontentloaded``: the DSFR module scripts have run by then); the browser's HTTP cache keeps DSFR's files across pages, so the
-network guard is a dead proxy plus a request listener rather than a Playwright route (a route
-handler turns the cache off and calls Python for every file); axe is injected once per page and
-run at both widths, the 375 px screenshot taken from the same page resized; no sleeps.
+Kept fast (about 10 min per CI leg before; the figure now is in docs/design.md): one browser,
+one context and one page per role, reused. Whether a role may open a route is asked without the
+browser (a refused route is only a redirect or an error status); a page it may open is loaded
+once (``domcontentloaded``: DSFR's module scripts have run by then). The browser's HTTP cache
+keeps DSFR's files across pages, so the network guard is a dead proxy plus a request listener
+rather than a Playwright route (a route handler turns the cache off and calls Python for every
+file). axe is injected once per page and run at both widths, the 375 px screenshot taken from
+the same page resized; no sleeps.
 """
 
 from __future__ import annotations
