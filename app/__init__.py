@@ -14,19 +14,23 @@ import views
 from app.cases import attachments, search
 from app.cases.cli import orphans_command
 from app.dev.cli import init_command, load_demo_command
-from app.directory import imports
+from app.directory import operations as directory_operations
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
+from app.mailbox.cli import mailbox_server_command
 from app.notifications.cli import bounce_command
-from app.platform import cache, errors, headers, passwords, querycount, queue, templating
+from app.platform import cache, errors, headers, passwords, querycount, queue, replica, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
 from app.steering import rollups
 from app.steering.cli import rollups_command
+from app.training import store as training_store
+from app.training.cli import training_command
 from config import BASE_DIR, load_settings
 from jobs import cli as jobs_cli
+from views import training
 from views.agent import home
 
 log = logging.getLogger(__name__)
@@ -48,13 +52,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for folder in (app.config["DATA_DIR"], app.config["ATTACHMENT_DIR"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
 
+    training_store.configure(app)  # the training store's bind (decision 0020)
     db.init_app(app)
     # Session and engine listeners, registered here and nowhere else (docs/architecture.md).
     db_hooks.install()
     attachments.install()
     cache.install()
     rollups.install()
-    imports.on_office_moved(rollups.office_moved)
+    directory_operations.on_office_moved(rollups.office_moved)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
@@ -64,7 +69,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     querycount.init_app(app)
+    replica.init_app(app)
     guard.init_app(app)
+    training.init_app(app)
 
     with app.app_context():
         search.declare_full_text_indexes()  # PostgreSQL only
@@ -85,5 +92,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         jobs_cli.status_command,
         orphans_command,
         bounce_command,
+        training_command,
+        mailbox_server_command,
     )
     return app

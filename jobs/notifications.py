@@ -16,7 +16,10 @@ sent. What can still go wrong, and what happens:
   is retried with the same long backoff and fails the row, not the address.
 
 The sweep queues a due row only if no RQ job for its next attempt is already waiting (job ids are
-``notification-<id>-<attempts>``), or if its lock went stale (the worker holding it died).
+``notification-<id>-<attempts>``), or if its lock went stale (the worker holding it died). A job
+that a worker took off the queue (RQ moves it to its "intermediate" list) and died before
+starting is still marked "queued", but nothing will run it before RQ's own maintenance, ten
+minutes later: the sweep does not count it as waiting.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from app.extensions import mail
 from app.notifications.outbox import mark_undeliverable, message_id_header, send_job_id
 from app.platform.queue import JOB_TIMEOUT, get_queue
 from jobs.context import get_app
-from models import Notification, NotificationStatus, db, utcnow
+from models import Notification, NotificationKind, NotificationStatus, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +101,23 @@ def _is_permanent(error: Exception) -> bool:
 
 
 def _mail_message(notification: Notification) -> MailMessage:
+    headers: dict[str, str] = {}
+    if notification.in_reply_to:  # an answer to a mailbox e-mail: on the sender's thread
+        headers["In-Reply-To"] = notification.in_reply_to
+        headers["References"] = notification.in_reply_to
+    if notification.kind is not NotificationKind.MAILBOX_ANSWER:
+        # Every other e-mail is automatic (RFC 3834): robots must not answer it.
+        headers["Auto-Submitted"] = (
+            "auto-replied"
+            if notification.kind is NotificationKind.MAILBOX_AUTO_REPLY
+            else "auto-generated"
+        )
     message = MailMessage(
         subject=notification.subject,
         recipients=[notification.recipient],
         body=notification.body,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=notification.sender or current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers=headers or None,
     )
     message.msgId = message_id_header(notification)
     return message
@@ -215,9 +230,15 @@ def sweep_outbox() -> int:
         queue = get_queue()
         ids = [send_job_id(notification_id, attempts) for notification_id, attempts, _s in due]
         jobs = Job.fetch_many(ids, connection=queue.connection)
+        taken = set(queue.intermediate_queue.get_job_ids())  # off the queue, perhaps by the dead
         queued = 0
         for (notification_id, attempts, stale_lock), job in zip(due, jobs, strict=True):
-            if job is not None and not stale_lock and job.get_status(refresh=False) in WAITING_JOB:
+            if (
+                job is not None
+                and not stale_lock
+                and job.id not in taken
+                and job.get_status(refresh=False) in WAITING_JOB
+            ):
                 continue  # already waiting in the queue
             queue.enqueue(
                 send_notification,

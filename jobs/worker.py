@@ -33,11 +33,13 @@ from sqlalchemy import delete
 from app import create_app
 from app.platform.queue import get_redis
 from jobs import context
+from jobs.mailbox import process_due_directly, sweep_inbound
 from jobs.notices import enqueue_daily as enqueue_daily_notices
 from jobs.notifications import send_due_directly, sweep_outbox
 from jobs.retention import enqueue_daily
 from jobs.rollups import fold_journal
 from jobs.storage import enqueue_daily_cleanup
+from jobs.training import enqueue_nightly as enqueue_training_reset
 from models import WorkerHeartbeat, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,9 @@ def sweep_once(state: WorkerState) -> None:
                 count = sweep_outbox()
                 if count:
                     log.info("Sweep queued %s due notification(s)", count)
+                count = sweep_inbound()
+                if count:
+                    log.info("Sweep queued %s accepted e-mail(s) to process", count)
             except redis.RedisError:
                 redis_ok = False
             except Exception:  # the database is down: next round
@@ -129,12 +134,20 @@ def sweep_once(state: WorkerState) -> None:
                 with state.lock:
                     state.sent_directly += sent
                 log.warning("Outbox sweep failed (Redis unreachable): %s sent directly", sent)
+                processed = process_due_directly()
+                if processed:
+                    log.warning("Redis unreachable: %s accepted e-mail(s) processed", processed)
             except Exception:
                 log.exception("Outbox sweep failed; next try in %s s", state.sweep_seconds)
         with state.lock:
             state.redis_ok = redis_ok
         if redis_ok:
-            for daily in (enqueue_daily, enqueue_daily_cleanup, enqueue_daily_notices):
+            for daily in (
+                enqueue_daily,
+                enqueue_daily_cleanup,
+                enqueue_daily_notices,
+                enqueue_training_reset,
+            ):
                 try:
                     daily()  # once a day across all workers
                 except Exception:

@@ -13,6 +13,7 @@ from models.case import (
     Transfer,
 )
 from models.event import AccessLog, Event, EventKind
+from models.mailbox import InboundEmail, InboundStatus, Mailbox, MailboxStatus
 from models.notice import AgentDigest, AgentNotice, AgentPreference, NoticeKind
 from models.notification import Notification, NotificationKind, NotificationStatus
 from models.office import KindCode, Office, OfficeKind, OfficeTerritory, SteeringLevel
@@ -25,11 +26,13 @@ from models.reference import (
     TemplateAction,
     Topic,
 )
+from models.report import DifficultyReport, ReportStatus, ReportTheme
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
 from models.taxpayer import Taxpayer, TaxpayerKind
+from models.training import TrainingProgress
 from models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -48,10 +51,15 @@ __all__ = [
     "CaseTag",
     "Channel",
     "ClosingOutcome",
+    "DifficultyReport",
     "Event",
+    "InboundEmail",
+    "InboundStatus",
     "KindCode",
     "EventKind",
     "LoginSession",
+    "Mailbox",
+    "MailboxStatus",
     "Message",
     "NoticeKind",
     "Notification",
@@ -61,6 +69,8 @@ __all__ = [
     "OfficeKind",
     "OfficeTerritory",
     "ReplyTemplate",
+    "ReportStatus",
+    "ReportTheme",
     "RetentionCategory",
     "RetentionItem",
     "RetentionRun",
@@ -76,6 +86,7 @@ __all__ = [
     "TaxpayerKind",
     "TemplateAction",
     "Topic",
+    "TrainingProgress",
     "Transfer",
     "WorkerHeartbeat",
     "db",

@@ -8,12 +8,37 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_appbuilder.models.sqla import Model
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator
+from flask_sqlalchemy.session import Session as _FlaskSession
+from sqlalchemy import DateTime, Dialect, Engine, Enum, MetaData, TypeDecorator
+from sqlalchemy.engine import Connection
 
-db = SQLAlchemy(model_class=Model)
+# ``db.session.info[STORE_KEY]`` names the bind (``SQLALCHEMY_BINDS``) that every statement of
+# this session goes to, whatever the model: the training store (app.training.store,
+# docs/decisions/0020). Unset, the session uses the real database.
+STORE_KEY = "econtacts_store"
+
+
+class StoreSession(_FlaskSession):
+    """Flask-SQLAlchemy's session, sent as a whole to another bind when ``info`` says so."""
+
+    def get_bind(
+        self,
+        mapper: Any | None = None,
+        clause: Any | None = None,
+        bind: Engine | Connection | None = None,
+        **kwargs: Any,
+    ) -> Engine | Connection:
+        store = self.info.get(STORE_KEY)
+        if bind is None and store is not None:
+            return self._db.engines[store]
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Model, session_options={"class_": StoreSession})
 
 # Constraint names that Alembic can rely on, on SQLite and PostgreSQL alike.
 Model.metadata.naming_convention = {

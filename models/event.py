@@ -31,12 +31,28 @@ class EventKind(LabelledEnum):
     ARCHIVED = "archived", _l("Archivée")
     WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
     LINKED = "linked", _l("Liée à une autre demande")
+    TAGGED = "tagged", _l("Étiquette ajoutée")
+    UNTAGGED = "untagged", _l("Étiquette retirée")
     MERGED = "merged", _l("Doublon fusionné")
     LEGAL_HOLD_PLACED = "legal_hold_placed", _l("Gel juridique posé")
     LEGAL_HOLD_LIFTED = "legal_hold_lifted", _l("Gel juridique levé")
     # About an agent's account (``data["agent_id"]``), done by an administrator.
     AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
     AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
+    AGENT_SECOND_FACTOR_RESET = (
+        "agent_second_factor_reset",
+        _l("Second facteur d'authentification d'agent réinitialisé"),
+    )
+    # Administration of the directory (``data`` says what).
+    DIRECTORY_IMPORTED = "directory_imported", _l("Référentiel importé")
+    SETTING_CHANGED = "setting_changed", _l("Paramètre modifié")
+    # About a difficulty report (``data["report_id"]``), office_id its directorate (issue 19).
+    REPORT_FILED = "report_filed", _l("Difficulté signalée")
+    REPORT_ANSWERED = "report_answered", _l("Signalement répondu")
+    REPORT_RAISED = "report_raised", _l("Signalement remonté au niveau national")
+    REPORT_CLOSED = "report_closed", _l("Signalement clôturé")
+    # Mailbox intake (app.mailbox): an e-mail's contact made a request of the taxpayer's space.
+    CONVERTED_TO_REQUEST = "converted_to_request", _l("Transformée en demande de l'espace")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

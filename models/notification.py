@@ -17,6 +17,8 @@ class NotificationKind(LabelledEnum):
     PASSWORD_RESET = "password_reset", _l("Réinitialisation du mot de passe")
     SIGN_IN_CODE = "sign_in_code", _l("Code de connexion")
     AGENT_DIGEST = "agent_digest", _l("Récapitulatif quotidien d'un agent")
+    MAILBOX_AUTO_REPLY = "mailbox_auto_reply", _l("Réponse automatique d'une boîte de service")
+    MAILBOX_ANSWER = "mailbox_answer", _l("Réponse d'un agent par courriel")
 
 
 class NotificationStatus(LabelledEnum):
@@ -35,6 +37,8 @@ class Notification(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         # The sweep: what is still due, oldest first.
         Index("ix_notification_status_next", "status", "next_attempt_at"),
+        # Automatic replies: once per sender per period (app.mailbox.intake).
+        Index("ix_notification_kind_recipient_created", "kind", "recipient", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,3 +61,7 @@ class Notification(db.Model):  # type: ignore[name-defined]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Mailbox e-mails (app.mailbox): the From (the office's mailbox, so that answers come back
+    # to it; None: MAIL_DEFAULT_SENDER) and the Message-ID answered (In-Reply-To, References).
+    sender: Mapped[str | None] = mapped_column(String(320))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import LabelledEnum, UTCDateTime, db, str_enum, utcnow
@@ -25,6 +35,8 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
             name="identifier_matches_kind",
         ),
         Index("ix_taxpayer_name_commune", "last_name", "commune_code"),
+        # Mailbox intake matches a sender to a taxpayer by address (app.mailbox.intake).
+        Index("ix_taxpayer_email_lower", func.lower(text("email"))),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,7 +70,7 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
     email_undeliverable_reason: Mapped[str | None] = mapped_column(Text)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Legal hold on all of this taxpayer's requests: retention skips them (app.retention.holds).
+    # Legal hold on all of this taxpayer's cases: retention skips them (app.retention.holds).
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

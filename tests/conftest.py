@@ -126,7 +126,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> It
     yield app
     with app.app_context():
         get_queue().delete(delete_jobs=True)
-        db.engine.dispose()
+        for engine in db.engines.values():  # the real database and the training store
+            engine.dispose()
 
 
 @pytest.fixture(autouse=True)

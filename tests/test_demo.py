@@ -141,7 +141,8 @@ def test_cases_are_consistent(ctx):
             assert case.assignee is not None
         if case.status is CaseStatus.AWAITING_TAXPAYER:
             assert any(m.requests_information for m in case.messages)
-        if case.channel is not Channel.ONLINE:
+        # Recorded by an agent: not an online request nor an e-mail to a mailbox (issue 19).
+        if case.channel not in (Channel.ONLINE, Channel.EMAIL):
             assert case.created_by is not None
         if case.awaiting_acknowledgement:
             assert case.transfers and case.transfers[-1].acknowledged_at is None

@@ -3,7 +3,7 @@
 The rules come from ``app.url_map`` (every rule that accepts POST, and every ``/api/`` rule with
 each of its methods), so a new form is fuzzed without touching this file. For each rule:
 
-- its URL parameters are real objects (a request of office A for taxpayer A with a message and an
+- its URL parameters are real objects (a case of office A for taxpayer A with a message and an
   attachment, a reply template, a topic, an office, an agent...) or random values;
 - the form page is read once (the rule's own page, else the page it is posted from) to learn the
   field names, their valid values (select options, hidden fields) and the file inputs, and to
@@ -13,8 +13,8 @@ each of its methods), so a new form is fuzzed without touching this file. For ea
   dates, and files of random bytes, empty, or HTML named ``.pdf``; with a valid CSRF token, a
   forged one, or none.
 
-After every request: the status is below 500, and the database holds together (every request has
-a message, every message its request, every attachment row its file and every file its row, no
+After every request: the status is below 500, and the database holds together (every case has
+a message, every message its case, every attachment row its file and every file its row, no
 notification points to a missing message). ``FUZZ_EXAMPLES`` sets the examples per rule.
 """
 
@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter, IntegerConverter, Rule
 
 from app.cases.attachments import path_of
+from app.correspondents import operations as report_operations
 from models import (
     AgentNotice,
     Attachment,
@@ -59,7 +60,12 @@ from models import (
     Case,
     CaseLink,
     CaseLinkKind,
+    Channel,
+    InboundEmail,
+    InboundStatus,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     NoticeKind,
     Notification,
@@ -174,7 +180,7 @@ def _store_file(content: bytes) -> str:
 
 
 def _objects(world: World) -> dict[str, Any]:
-    """A request of office A for taxpayer A with a message and an attachment, and one object of
+    """A case of office A for taxpayer A with a message and an attachment, and one object of
     every kind the admin screens edit; URL parameter name -> value."""
     sip = office_kind(KindCode.SIP)
     topic = make_topic()
@@ -203,7 +209,7 @@ def _objects(world: World) -> dict[str, Any]:
     )
     db.session.add_all([attachment, template, routing, failed])
     tag = Tag(office_id=world.office_a.id, name="Étiquette fuzz")
-    # Another request of taxpayer A, so that a link or a merge can find a real reference.
+    # Another case of taxpayer A, so that a link or a merge can find a real reference.
     other = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="Autre demande")
     db.session.add(Message(case=other, author_kind=AuthorKind.TAXPAYER, body="Re", internal=False))
     db.session.add(tag)
@@ -215,8 +221,43 @@ def _objects(world: World) -> dict[str, Any]:
     agent = make_agent(office, "agent")
     kind = OfficeKind(code="essai", label="Type d'essai")
     db.session.add(kind)
+    mailbox = Mailbox(
+        address="balf.fuzz@dgfip.test",
+        office=world.office_a,
+        status=MailboxStatus.OPEN,
+        auto_reply_enabled=True,
+        received_count=0,
+        closed_count=0,
+    )
+    db.session.add(mailbox)
+    # An e-mail's request of office A (issue 19), for the answer-by-e-mail and convert forms.
+    email_case = make_case(None, world.office_a, topic=topic, channel=Channel.EMAIL)
+    email_case.declared_identity = "Expéditeur <expediteur@example.fr>"
+    db.session.add(
+        Message(case=email_case, author_kind=AuthorKind.TAXPAYER, body="Courriel", internal=False)
+    )
+    db.session.flush()
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="expediteur@example.fr",
+            recipient=mailbox.address,
+            sender="expediteur@example.fr",
+            subject="Courriel",
+            size=0,
+            status=InboundStatus.DONE,
+            case_id=email_case.id,
+            refused_parts=[],
+            defects=[],
+            auto_replied=False,
+        )
+    )
+    report = report_operations.file_report(
+        agent=world.agent_a, theme="tool", description="La liste des demandes est lente."
+    )
     db.session.commit()
     return {
+        "report_id": report.id,
         "case_id": case.id,
         "attachment_id": attachment.id,
         "taxpayer_id": world.taxpayer_a.id,
@@ -225,15 +266,18 @@ def _objects(world: World) -> dict[str, Any]:
         "notice_id": notice.id,
         "tag_id": tag.id,
         "reference": case.reference,
+        "email_case_id": email_case.id,
         "token": "jeton",
         "filename": "absent.csv",
         "name": "muldelete",
+        "code": "repondre-reclamation",
         "pk_by_prefix": {
             "/modeles-du-service/": template.id,
             "/referentiel/modeles/": template.id,
             "/referentiel/aiguillage/": routing.id,
             "/referentiel/impots/": matter.id,
             "/referentiel/motifs/": topic.id,
+            "/referentiel/boites-aux-lettres/": mailbox.id,
             "/referentiel/services/": office.id,
             "/referentiel/types-de-service/": kind.id,
             "/users/": agent.id,
@@ -249,6 +293,8 @@ def _real_values(rule: Rule, objects: dict[str, Any]) -> dict[str, Any]:
         987654321,
     )
     values = {**objects, "pk": pk}
+    if "/courriel/" in rule.rule:  # the e-mail forms of a request: an e-mail's request
+        values["case_id"] = objects["email_case_id"]
     missing = set(rule.arguments) - set(values)
     assert not missing, f"{rule.rule}: teach _objects what to put in {missing}"
     return {name: values[name] for name in rule.arguments}
@@ -264,7 +310,7 @@ def _broken_invariants(app: Flask) -> list[str]:
 
 def _check(app: Flask, session: Session) -> list[str]:
     problems = []
-    # A duplicate merged into another request gave it its messages (issue 16): its link says so.
+    # A duplicate merged into another case gave it its messages (issue 16): its link says so.
     merged = select(CaseLink.id).where(
         CaseLink.case_id == Case.id, CaseLink.kind == CaseLinkKind.MERGED
     )
@@ -274,12 +320,12 @@ def _check(app: Flask, session: Session) -> list[str]:
         )
     ).all()
     if bare:
-        problems.append(f"requests without any message: {bare}")
+        problems.append(f"cases without any message: {bare}")
     orphans = session.scalars(
         select(Message.id).outerjoin(Case, Message.case_id == Case.id).where(Case.id.is_(None))
     ).all()
     if orphans:
-        problems.append(f"messages without their request: {orphans}")
+        problems.append(f"messages without their case: {orphans}")
     dangling = session.scalars(
         select(Notification.id)
         .outerjoin(Message, Notification.message_id == Message.id)
@@ -457,7 +503,19 @@ def test_fuzz_rules_are_found(app: Flask) -> None:
     # Issue 22: the agents' password forms (administrator's reset, own change).
     assert {"/resetpassword/form", "/resetmypassword/form"} <= paths
     assert "/referentiel/types-de-service/add" in paths
+    # Issue 19: the offices' mailboxes and the e-mail forms of a request.
+    assert "/referentiel/boites-aux-lettres/add" in paths
+    assert {
+        "/agent/demandes/<int:case_id>/courriel/repondre",
+        "/agent/demandes/<int:case_id>/courriel/convertir",
+    } <= paths
     assert {"/referentiel/gels-juridiques/poser", "/referentiel/gels-juridiques/lever"} <= paths
+    # Issue 19: difficulty reports.
+    assert "/agent/signalements/nouveau" in paths
+    assert {
+        f"/agent/signalements/<int:report_id>/{action}"
+        for action in ("repondre", "cloturer", "remonter")
+    } <= paths
     assert any(path.startswith("/api/") for path in paths)
 
 

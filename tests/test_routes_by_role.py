@@ -4,11 +4,11 @@ someone else: the expected outcome of each (rule, method, role) is written in ``
 The test FAILS when a rule of ``app.url_map`` has no row (so a new route cannot escape), when a row
 names a rule that no longer exists, and when an outcome differs from the table.
 
-How it runs: for each rule, fresh objects are made (a request of office A for taxpayer A with a
+How it runs: for each rule, fresh objects are made (a case of office A for taxpayer A with a
 message and an attachment, a reply template of office A, a topic, a tax matter, a routing rule,
 an office, an agent, a failed alert...), the URL parameters are replaced by them (``_values``), and
 each role calls the URL in the order of ``ROLES`` (those who do not own the objects first, so that
-an owner's action, e.g. closing the request, cannot hide what a stranger could do). POSTs carry a
+an owner's action, e.g. closing the case, cannot hide what a stranger could do). POSTs carry a
 valid CSRF token and an empty form: a role that may act gets the form back with its errors (or
 the action done for actions without fields); a role that may not gets 404/403 or the login page.
 
@@ -53,11 +53,15 @@ from helpers import clear_rate_limits, session_csrf_token, sign_in_as
 from werkzeug.routing import Rule
 
 from app.cases.attachments import path_of
+from app.correspondents import operations as report_operations
 from models import (
+    Agent,
     AgentNotice,
     Attachment,
     AuthorKind,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     NoticeKind,
     Notification,
@@ -86,7 +90,7 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 
 # One row per (rule, method); outcomes per role. Reviewed: on objects of office A / taxpayer A,
 # agent B, taxpayer B and the steering user of the other directorate get "no" or "login",
-# never "ok"/"done"; administrators do not read requests (they are not agents of an office).
+# never "ok"/"done"; administrators do not read cases (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/accessibilite", "GET"): row("ok"),
     ("/", "GET"): row("ok"),
@@ -102,13 +106,31 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/avis/tout-lire", "POST"): row(
         "done", anon="login", tp_b="login", steering="no", tp_a="login"
     ),
-    # The recorder's read-only page: the target is an online request of office A (not a contact
-    # anyone recorded), so A's agents are sent to its request page; B has nothing there.
+    # The recorder's read-only page: the target is an online case of office A (not a contact
+    # anyone recorded), so A's agents are sent to its case page; B has nothing there.
     ("/agent/contacts/<int:case_id>", "GET"): row("no", agent_a="done", manager="done"),
     ("/agent/contacts/<int:case_id>/rattacher", "GET"): row("no", agent_a="ok", manager="ok"),
     ("/agent/contacts/<int:case_id>/rattacher", "POST"): row("no"),
     ("/agent/contacts/nouveau", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
     ("/agent/contacts/nouveau", "POST"): row("no", agent_b="ok", agent_a="ok", manager="ok"),
+    # The training space (issue 19): agents and managers train, administrators reset; outside
+    # the mode an exercise sends back to the space's page ("done"). Administrators (no office)
+    # do not train. Entering builds the training store, never the real tables (test_training).
+    ("/agent/formation/", "GET"): row("no", agent_b="ok", agent_a="ok", manager="ok", admin="ok"),
+    ("/agent/formation/entrer", "POST"): row("no", agent_b="done", agent_a="done", manager="done"),
+    ("/agent/formation/quitter", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done", admin="done"
+    ),
+    ("/agent/formation/reinitialiser", "POST"): row("no", admin="done"),
+    ("/agent/formation/exercices/<code>", "GET"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
+    ("/agent/formation/exercices/<code>/commencer", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
+    ("/agent/formation/exercices/<code>/verifier", "POST"): row(
+        "no", agent_b="done", agent_a="done", manager="done"
+    ),
     ("/agent/demandes/", "GET"): row("ok", anon="login", tp_b="login", steering="no", tp_a="login"),
     ("/agent/demandes/<int:case_id>", "GET"): row(
         "login", agent_b="no", steering="no", agent_a="ok", manager="ok", admin="no"
@@ -118,6 +140,14 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("/agent/demandes/<int:case_id>/cloturer", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
+    ),
+    # Mailbox intake (issue 19): the target is an online request of office A, so A's agents are
+    # refused with a message and sent back to its page ("done"); B and the others get nothing.
+    ("/agent/demandes/<int:case_id>/courriel/convertir", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
+    ),
+    ("/agent/demandes/<int:case_id>/courriel/repondre", "POST"): row(
+        "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/etiquettes", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
@@ -164,12 +194,36 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/etiquettes/<int:tag_id>/retirer", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", manager="done"
     ),
+    # Online help (issue 19): the taxpayers' pages are public; the agents' every FAB user's.
+    ("/agent/aide/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/aide/<slug>", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    # Difficulty reports (issue 19). The target is a report of agent A (office A, DDFiP du
+    # Rhône): A reads it, nobody here is its directorate's correspondent, so every action with
+    # an empty form is refused by app.correspondents.access (400) for those who see it: A and
+    # the national level (administrators, who act once it is raised).
+    ("/agent/signalements/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/signalements/<int:report_id>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="ok", admin="ok"
+    ),
+    ("/agent/signalements/<int:report_id>/cloturer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/<int:report_id>/remonter", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/<int:report_id>/repondre", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", agent_a="bad", admin="bad"
+    ),
+    ("/agent/signalements/nouveau", "GET"): row("ok", anon="login", tp_b="login", tp_a="login"),
+    ("/agent/signalements/nouveau", "POST"): row("bad", anon="login", tp_b="login", tp_a="login"),
     ("/agent/recherche/", "GET"): row(
         "ok", anon="login", tp_b="login", steering="no", tp_a="login"
     ),
     ("/agent/usagers/<int:taxpayer_id>/synthese", "GET"): row(
         "no", agent_b="ok", agent_a="ok", manager="ok"
     ),
+    ("/aide/", "GET"): row("ok"),
+    ("/aide/<slug>", "GET"): row("ok"),
     ("/api/v1/menu/", "GET"): row("no", anon="401", tp_b="401", tp_a="401", admin="ok"),
     ("/back", "GET"): row("done"),
     ("/demo/mails", "GET"): row("ok"),
@@ -195,7 +249,7 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/espace/demandes/<reference>/recepisse.pdf", "GET"): row("login", tp_b="no", tp_a="ok"),
     ("/espace/demandes/<reference>/repondre", "POST"): row("login", tp_b="no", tp_a="bad"),
     ("/espace/demandes/<reference>/retirer", "GET"): row("login", tp_b="no", tp_a="ok"),
-    # The reason is optional: taxpayer A's empty form withdraws their unanswered request.
+    # The reason is optional: taxpayer A's empty form withdraws their unanswered case.
     ("/espace/demandes/<reference>/retirer", "POST"): row("login", tp_b="no", tp_a="done"),
     ("/espace/demandes/nouvelle", "GET"): row("login", tp_b="ok", tp_a="ok"),
     ("/espace/demandes/nouvelle", "POST"): row("login", tp_b="bad", tp_a="bad"),
@@ -302,6 +356,9 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/pilotage/export/<string:table>.csv", "GET"): row(
         "login", agent_b="no", steering="ok", agent_a="no", manager="ok", admin="ok"
     ),
+    ("/pilotage/signalements", "GET"): row(
+        "login", agent_b="no", steering="ok", agent_a="no", manager="ok", admin="ok"
+    ),
     ("/referentiel/aiguillage/add", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
@@ -384,6 +441,31 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
     ("/referentiel/modeles/show/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    # The offices' mailboxes (issue 19): administrators only.
+    ("/referentiel/boites-aux-lettres/add", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/add", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/delete/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/boites-aux-lettres/delete/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/boites-aux-lettres/edit/<pk>", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/edit/<pk>", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/list/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/boites-aux-lettres/show/<pk>", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
     ("/referentiel/motifs/add", "GET"): row(
@@ -604,6 +686,15 @@ def _targets(world: World, rule: Rule) -> Targets:
     db.session.add(notice)
     kind = OfficeKind(code=f"essai{secrets.randbelow(10**9)}", label="Type d'essai")
     db.session.add(kind)
+    mailbox = Mailbox(
+        address=f"balf{secrets.randbelow(10**9)}@dgfip.test",
+        office=world.office_a,
+        status=MailboxStatus.OPEN,
+        auto_reply_enabled=True,
+        received_count=0,
+        closed_count=0,
+    )
+    db.session.add(mailbox)
     run = RetentionRun(
         archive_before=utcnow(),
         purge_before=utcnow(),
@@ -616,6 +707,11 @@ def _targets(world: World, rule: Rule) -> Targets:
         held=0,
     )
     db.session.add(run)
+    report = report_operations.file_report(
+        agent=db.session.get(Agent, world.agent_a.id),
+        theme="tool",
+        description="La liste des demandes est lente.",
+    )
     db.session.commit()
     pk_by_prefix = {
         "/modeles-du-service": template.id,
@@ -623,6 +719,7 @@ def _targets(world: World, rule: Rule) -> Targets:
         "/referentiel/aiguillage": routing.id,
         "/referentiel/impots": matter.id,
         "/referentiel/motifs": topic.id,
+        "/referentiel/boites-aux-lettres": mailbox.id,
         "/referentiel/services": office.id,
         "/referentiel/types-de-service": kind.id,
         "/users": agent.id,
@@ -641,6 +738,8 @@ def _targets(world: World, rule: Rule) -> Targets:
             "notice_id": notice.id,
             "tag_id": tag.id,
             "run_id": run.id,
+            "report_id": report.id,
+            "slug": "demande" if rule.rule.startswith("/agent/aide/") else "ecrire",
             "reference": case.reference,
             "token": "jeton-invalide",
             "mail_id": "absent",
@@ -648,6 +747,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "locale": "fr",
             "name": "muldelete",
             "table": "synthese",
+            "code": "repondre-reclamation",
             "pk": pk,
         }
     )

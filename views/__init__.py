@@ -7,12 +7,13 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.fab.security import EContactsSecurityManager
-from views import admin, agent, contacts, steering, theme
+from views import admin, agent, contacts, steering, theme, training
 from views.admin import security_screens
 from views.admin.agents import AgentUserView
 from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
 from views.auth import AuthDBView
 from views.public import demo, home
+from views.public import help as public_help
 from views.taxpayer import blueprint as taxpayer_blueprint
 
 
@@ -37,11 +38,13 @@ class SecurityManager(EContactsSecurityManager):
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     app.register_blueprint(home.blueprint)
     app.register_blueprint(taxpayer_blueprint)
+    app.register_blueprint(public_help.blueprint)
     if app.config["DEMO_MODE"]:
         app.register_blueprint(demo.blueprint)
     # FAB menus follow the order of registration.
     agent.register(appbuilder)
     contacts.register(appbuilder)
     steering.register(appbuilder)
+    training.register(appbuilder)
     admin.register(appbuilder)
     theme.init_app(app, appbuilder)

@@ -26,7 +26,13 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import Field
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 from app.platform.templating import format_datetime
 
 # --- roles ------------------------------------------------------------------------------------
@@ -35,6 +41,7 @@ ROLE_LABELS = {
     ROLE_AGENT: _l("Agent"),
     ROLE_OFFICE_MANAGER: _l("Chef de service"),
     ROLE_STEERING: _l("Pilotage"),
+    ROLE_CORRESPONDENT: _l("Correspondant départemental"),
     ROLE_ADMIN: _l("Administrateur"),
 }
 PUBLIC_ROLE = "Public"  # FAB's role of pages open without signing in
@@ -50,6 +57,10 @@ ROLE_DESCRIPTIONS = {
     ROLE_STEERING: _l(
         "Consulte les statistiques de sa direction ou de sa délégation, sans le contenu des "
         "messages ni l'identité des usagers."
+    ),
+    ROLE_CORRESPONDENT: _l(
+        "Répond aux difficultés que signalent les agents de sa direction et suit les "
+        "signalements jusqu'à leur clôture."
     ),
     ROLE_ADMIN: _l(
         "Gère le référentiel (services, agents, motifs, règles, modèles), les paramètres et "
@@ -131,6 +142,11 @@ VIEW_LABELS = {
     "LegalHolds": _l("les gels juridiques"),
     "OfficeKinds": _l("les types de service"),
     "RetentionReports": _l("les rapports de conservation"),
+    # Added by the help, mail and training branches (issue 19).
+    "AgentHelp": _l("l'aide en ligne des agents"),
+    "AgentReports": _l("les signalements de difficultés"),
+    "Mailboxes": _l("les boîtes aux lettres des services"),
+    "Training": _l("l'espace de formation"),
 }
 # Menu entries (permission "menu_access"), by the name FAB gives them.
 MENU_ENTRY_LABELS = {
@@ -144,6 +160,8 @@ MENU_ENTRY_LABELS = {
     "Access log": _l("« Journal des consultations »"),
     "Agents": _l("« Agents »"),
     "Offices": _l("« Services »"),
+    "Mailboxes": _l("« Boîtes aux lettres »"),
+    "Formation": _l("« Formation »"),
     "Topics": _l("« Motifs de demande »"),
     "Tax matters": _l("« Impôts concernés »"),
     "Routing rules": _l("« Règles d'aiguillage »"),

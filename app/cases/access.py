@@ -140,6 +140,7 @@ ACTIONS = (
     "tag",
     "link",
     "merge",
+    "convert",
 )
 
 
@@ -159,9 +160,12 @@ def may(user: Any, action: str, case: Case) -> bool:
         return case.awaiting_acknowledgement
     if action == "attach_taxpayer":
         return case.taxpayer_id is None
+    if action == "convert":
+        # An e-mail's case not yet in the taxpayer's space (app.mailbox).
+        return case.channel.value == "email" and not case.visible_to_taxpayer
     if action in ("take", "request_information", "transfer", "close", "merge"):
         return case.is_open
-    return True  # reply, note, tag, link: a reply to a closed request reopens it
+    return True  # reply, note, tag, link: a reply to a closed case reopens it
 
 
 # --- taxpayers and summary sheets --------------------------------------------------------------
@@ -187,7 +191,7 @@ def taxpayers_visible_to(user: Any) -> ColumnElement[bool]:
 
 
 def tags_usable_by(user: Any) -> ColumnElement[bool]:
-    """The tags an agent may put on their office's requests and filter by: their office's."""
+    """The tags an agent may put on their office's cases and filter by: their office's."""
     if not handles_cases(user):
         return false()
     return (Tag.office_id == user.office_id) & Tag.active.is_(True)

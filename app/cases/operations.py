@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.cases import access, notices, outcomes, routing
+from app.cases import access, guidance, notices, outcomes, routing
 from app.cases.attachments import (
     AttachmentRejected,
     IncomingFile,
@@ -68,6 +68,25 @@ class OperationError(Exception):
 
 class NotAllowed(OperationError):
     pass
+
+
+class NeedsConfirmation(OperationError):
+    """A message to the taxpayer holds what the guide of good practice forbids
+    (``app.cases.guidance``): nothing is sent until the agent confirms."""
+
+    def __init__(self, warnings: list[guidance.Warning]) -> None:
+        super().__init__(
+            _("Vérifiez votre message avant de l'envoyer : il n'a pas été envoyé."), field="body"
+        )
+        self.warnings = warnings
+
+
+def _check_guidance(agent: Agent, case: Case, body: str, *, confirmed: bool) -> None:
+    if confirmed:
+        return
+    warnings = guidance.check_reply(agent, case, body)
+    if warnings:
+        raise NeedsConfirmation(warnings)
 
 
 class StaleCase(OperationError):
@@ -147,6 +166,7 @@ def _require(agent: Agent, action: str, case: Case) -> None:
             "reopen": _("Cette demande est déjà ouverte."),
             "acknowledge": _("Cette transmission a déjà été prise en compte."),
             "attach_taxpayer": _("Ce contact est déjà rattaché à un usager."),
+            "convert": _("Ce courriel est déjà une demande de l'espace de l'usager."),
         }
         raise NotAllowed(
             messages.get(action, _("Cette action n'est pas possible sur une demande clôturée."))
@@ -255,7 +275,7 @@ def submit_case(
         )
         if existing is not None:
             return existing
-    if not settings.intake().accepts_new_requests:
+    if not settings.intake().accepts_new_cases:
         raise IntakePaused(_("Le dépôt de nouvelles demandes est momentanément suspendu."))
     now = utcnow()
     _check_classification(
@@ -535,16 +555,21 @@ def reply_to_case(
     outcome_id: int | None = None,
     outcome_other: str | None = None,
     kept: Sequence[StoredFile] = (),
+    warnings_confirmed: bool = False,
+    by_email: bool = False,
 ) -> Message:
-    """A public answer; the taxpayer gets a no-content e-mail alert. Two agents answering at
-    once both keep their text: answers are appended, never refused as stale. The same
+    """A public answer; the taxpayer gets a no-content e-mail alert (``by_email``: the answer
+    to an e-mail goes out by e-mail instead, app.mailbox.operations, and no alert). Two agents
+    answering at once both keep their text: answers are appended, never refused as stale. The same
     ``submission_token`` twice fails the flush (a unique index): the caller rolls back.
 
     ``close``: answer and close, with an outcome as for ``close_case`` (checked before anything
-    is stored)."""
+    is stored). A text the guide's check warns about raises ``NeedsConfirmation`` unless
+    ``warnings_confirmed``."""
     _require(agent, "reply", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Réponse"))
+    _check_guidance(agent, case, body, confirmed=warnings_confirmed)
     outcome_text, outcome_code = (
         _outcome(case, outcome or _("Réponse apportée"), outcome_id, outcome_other)
         if close
@@ -567,7 +592,10 @@ def reply_to_case(
     if case.assignee_id is None:
         case.assignee_id = agent.id
     old_status = case.status
-    _record(EventKind.ANSWERED, case, agent=agent, at=now)
+    if by_email:
+        _record(EventKind.ANSWERED, case, agent=agent, at=now, by="email")
+    else:
+        _record(EventKind.ANSWERED, case, agent=agent, at=now)
     if close:
         _close(agent, case, outcome_text, now, code=outcome_code)
     elif old_status is not CaseStatus.IN_PROGRESS:
@@ -577,7 +605,8 @@ def reply_to_case(
     case.unread_by_taxpayer = True
     case.unread_by_office = False
     db.session.flush()
-    alert_new_message(case, message)
+    if not by_email:
+        alert_new_message(case, message)
     return message
 
 
@@ -589,11 +618,14 @@ def request_information(
     files: Sequence[IncomingFile] = (),
     submission_token: str | None = None,
     kept: Sequence[StoredFile] = (),
+    warnings_confirmed: bool = False,
 ) -> Message:
-    """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER)."""
+    """Ask the taxpayer for more: the case waits for them (status AWAITING_TAXPAYER). Checked
+    like an answer (``warnings_confirmed``)."""
     _require(agent, "request_information", case)
     now = utcnow()
     body = _text(body, field="body", label=_("Demande de précision"))
+    _check_guidance(agent, case, body, confirmed=warnings_confirmed)
     message = _agent_message(
         agent=agent,
         case=case,
@@ -713,7 +745,7 @@ def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: dat
 
 
 def acknowledge_transfer(*, agent: Agent, case: Case) -> Transfer | None:
-    """The receiving office confirms it has the forwarded request."""
+    """The receiving office confirms it has the forwarded case."""
     _require(agent, "acknowledge", case)
     now = utcnow()
     transfer = db.session.scalar(
@@ -925,6 +957,103 @@ def record_contact(
         _transfer(agent, case, to_office, reason, now)
     db.session.flush()
     return case
+
+
+def record_email(
+    *,
+    office: Office,
+    taxpayer: Taxpayer | None,
+    declared_identity: str | None,
+    topic: Topic,
+    subject: str,
+    body: str,
+    stored: Sequence[StoredFile],
+    received_at: datetime,
+) -> Case:
+    """An e-mail received by an office's shared mailbox (app.mailbox.intake): a case of channel
+    ``email`` in the office's inbox, the sender's text as the taxpayer's message. The taxpayer
+    does not see it in their space until an agent converts it (``convert_to_request``): the
+    sender of an e-mail is not proven."""
+    now = utcnow()
+    subject = " ".join((subject or "").split())[:SUBJECT_MAX] or _("(sans objet)")
+    body = (body or "").replace("\r\n", "\n").strip() or _("(message vide)")
+    if len(body) > BODY_MAX:
+        body = body[: BODY_MAX - 40].rstrip() + "\n\n" + _("[… message tronqué]")
+    case = Case(
+        reference=new_reference(now),
+        taxpayer_id=taxpayer.id if taxpayer else None,
+        declared_identity=None if taxpayer else ((declared_identity or "").strip()[:255] or None),
+        channel=Channel.EMAIL,
+        topic_id=topic.id,
+        subject=subject,
+        status=CaseStatus.NEW,
+        office_id=office.id,
+        received_at=received_at,
+        last_activity_at=now,
+        due_at=_due(topic, received_at),
+        visible_to_taxpayer=False,
+        unread_by_office=True,
+        unread_by_taxpayer=False,
+        version=1,
+    )
+    db.session.add(case)
+    db.session.flush()
+    message = Message(
+        case_id=case.id, author_kind=AuthorKind.TAXPAYER, body=body, created_at=received_at
+    )
+    _attach(message, stored)
+    db.session.add(message)
+    _record(
+        EventKind.RECEIVED,
+        case,
+        at=received_at,
+        channel=Channel.EMAIL.value,
+        office=office.code,
+        declared_identity=case.declared_identity,
+    )
+    notices.new_case(case)
+    db.session.flush()
+    return case
+
+
+def add_system_note(case: Case, body: str, *, at: datetime) -> Message:
+    """An internal note written by the system (what an e-mail's intake left out)."""
+    message = Message(
+        case_id=case.id,
+        author_kind=AuthorKind.AGENT,
+        author_office_id=case.office_id,
+        body=body[:BODY_MAX],
+        internal=True,
+        created_at=at,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def convert_to_request(*, agent: Agent, case: Case, expected_version: int | None = None) -> None:
+    """An e-mail's case, attached to its taxpayer, becomes a request of their space: they see
+    it, its messages and the answers, get an alert, and carry on in the secure messaging."""
+    _require(agent, "convert", case)
+    _check_version(case, expected_version)
+    if case.taxpayer_id is None:
+        raise OperationError(
+            _("Rattachez d'abord ce courriel à un usager : la demande ira dans son espace.")
+        )
+    now = utcnow()
+    case.visible_to_taxpayer = True
+    case.unread_by_taxpayer = True
+    _record(EventKind.CONVERTED_TO_REQUEST, case, agent=agent, at=now)
+    _changed(case, now)
+    db.session.flush()
+    first = db.session.scalar(
+        select(Message)
+        .where(Message.case_id == case.id, Message.internal.is_(False))
+        .order_by(Message.created_at, Message.id)
+        .limit(1)
+    )
+    if first is not None:
+        alert_new_message(case, first)
 
 
 def attach_to_taxpayer(*, agent: Agent, case: Case, taxpayer: Taxpayer) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from app.platform.db import current_store
 from app.platform.queue import get_redis
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ class Viewer:
 
 
 def _key(case_id: int) -> str:
-    return _KEY.format(case_id=case_id)
+    key = _KEY.format(case_id=case_id)
+    store = current_store()  # the training store's case 5 is not the real case 5
+    return key if store is None else f"{key}@{store}"
 
 
 def mark(case_id: int, agent_id: int, name: str, *, now: float | None = None) -> list[Viewer]:

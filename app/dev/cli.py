@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from app.dev.demo import load_demo_data
+from app.training import seed as training_seed
 from models import Office, db
 
 
@@ -17,6 +18,9 @@ from models import Office, db
 def init_command(demo: bool | None) -> None:
     """After ``flask db upgrade``: sync roles, then load the demo data into an empty base."""
     current_app.appbuilder.sm.sync_roles()  # type: ignore[attr-defined]
+    # The training store follows the schema and roles just upgraded (decision 0020).
+    training_seed.reset()
+    click.echo("Training store rebuilt.")
     load = current_app.config["DEMO_MODE"] if demo is None else demo
     empty = db.session.scalar(select(func.count()).select_from(Office)) == 0
     if load and empty:

@@ -1,7 +1,7 @@
 """Demo data: a plausible slice of the administration in the Rhône and the Loire.
 
 ``load_demo_data`` adds the office tree, the directory (topics, tax matters, routing rules, reply
-templates), agents, taxpayers and about eighty requests with their threads, transfers and events
+templates), agents, taxpayers and about eighty cases with their threads, transfers and events
 to ``db.session``, then flushes. It never commits: the caller commits once. The same seed gives
 the same data; dates are relative to the moment it runs (the last eighteen months).
 """
@@ -20,7 +20,9 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app.taxpayers.accounts import set_activation_data
+from app.cases import operations
+from app.correspondents import operations as report_operations
+from app.taxpayers.operations import set_activation_data
 from models import (
     Agent,
     AuthorKind,
@@ -30,12 +32,17 @@ from models import (
     ClosingOutcome,
     Event,
     EventKind,
+    InboundEmail,
+    InboundStatus,
     KindCode,
+    Mailbox,
+    MailboxStatus,
     Message,
     Office,
     OfficeKind,
     OfficeTerritory,
     ReplyTemplate,
+    ReportTheme,
     RoutingRule,
     Tag,
     TaxMatter,
@@ -62,6 +69,10 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
     ("chef.sip.lyon3", "Chef de service du SIP Lyon 3e"),
     ("pilote.ddfip69", "Pilote de la DDFiP du Rhône (statistiques de la direction)"),
     ("pilote.di", "Pilote de la Délégation interrégionale Centre-Est"),
+    (
+        "correspondant.ddfip69",
+        "Correspondante départementale de la DDFiP du Rhône (signalements des agents)",
+    ),
     (DEMO_TAX_NUMBER, "Usager particulier (Camille Durand, Lyon 3e) : espace particulier"),
     (DEMO_SIREN, "Usager professionnel (Boulangerie Marchand SARL) : espace professionnel"),
     (
@@ -80,7 +91,7 @@ _B = TaxpayerKind.BUSINESS
 
 
 def make_reference(year: int, rng: random.Random) -> str:
-    """A request reference as shown to the taxpayer: ``YY-XXXX-XXXX`` in Crockford base 32."""
+    """A case reference as shown to the taxpayer: ``YY-XXXX-XXXX`` in Crockford base 32."""
     chars = "".join(rng.choice(CROCKFORD) for _ in range(8))
     return f"{year % 100:02d}-{chars[:4]}-{chars[4:]}"
 
@@ -486,6 +497,7 @@ _STAFF: tuple[tuple[str, str, str, tuple[str, ...], str | None], ...] = (
     ("admin", "Hélène", "Vasseur", ("admin",), "DI-CE"),
     ("pilote.di", "Isabelle", "Roux", ("steering",), "DI-CE"),
     ("pilote.ddfip69", "Marc", "Giraud", ("steering",), "DDFIP-69"),
+    ("correspondant.ddfip69", "Nathalie", "Vidal", ("correspondent",), "DDFIP-69"),
 )
 
 # Communes: (postcode, city, INSEE code, streets)
@@ -537,7 +549,7 @@ _BUSINESSES: tuple[tuple[str, str, str, bool], ...] = (
     ("Groupe Rhône-Loire Distribution SA", "100 cours Lafayette", "lyon3", True),
 )
 
-# --- Requests -----------------------------------------------------------------------------------
+# --- Cases --------------------------------------------------------------------------------------
 
 _ALL_CHANNELS = (Channel.ONLINE, Channel.PHONE, Channel.COUNTER, Channel.LETTER)
 _RECORDED = (Channel.PHONE, Channel.COUNTER, Channel.LETTER)
@@ -545,7 +557,7 @@ _RECORDED = (Channel.PHONE, Channel.COUNTER, Channel.LETTER)
 
 @dataclass(frozen=True)
 class _Scenario:
-    """One kind of request, with the words of both sides. ``{annee}`` is the tax year."""
+    """One kind of case, with the words of both sides. ``{annee}`` is the tax year."""
 
     key: str
     kind: TaxpayerKind
@@ -1230,7 +1242,7 @@ class _Tr:
 
 @dataclass
 class _Plan:
-    """How one request unfolds; None: let the generator choose."""
+    """How one case unfolds; None: let the generator choose."""
 
     scenario: str
     channel: Channel
@@ -1248,7 +1260,7 @@ class _Plan:
 
 
 class _Thread:
-    """The timeline of one request, built forward in time, then turned into rows."""
+    """The timeline of one case, built forward in time, then turned into rows."""
 
     def __init__(
         self,
@@ -1262,7 +1274,7 @@ class _Thread:
     ) -> None:
         self.demo = demo
         # Its own generator: how dates fall (weekends, office hours) changes with the day the data
-        # is loaded, and must not change what the other requests are.
+        # is loaded, and must not change what the other cases are.
         self.rng = rng
         self.taxpayer = taxpayer
         self.scenario = scenario
@@ -1754,7 +1766,7 @@ class _Demo:
     def add_agents(self) -> None:
         sm = current_app.appbuilder.sm  # type: ignore[attr-defined]
         roles = {}
-        for name in ("agent", "office_manager", "steering", "admin"):
+        for name in ("agent", "office_manager", "steering", "correspondent", "admin"):
             role = sm.find_role(name)
             if role is None:
                 raise RuntimeError(
@@ -1809,6 +1821,36 @@ class _Demo:
             count += 1
         db.session.flush()
         self.progress(f"Agents: {count}")
+
+    def add_reports(self) -> None:
+        """Two difficulties reported by the SIP Lyon 3e to the DDFiP du Rhône's correspondent:
+        one open, one answered (through the operations, so that their events are there)."""
+        reporter = self.agents["SIP-LYON3"][0]
+        correspondent = db.session.scalar(
+            select(Agent).where(Agent.username == "correspondant.ddfip69")
+        )
+        report_operations.file_report(
+            agent=reporter,
+            theme=ReportTheme.TOOL.value,
+            description="La liste des services proposés pour une transmission est longue : "
+            "pourrait-on chercher un service par son nom ?",
+            page_url="/agent/demandes/",
+        )
+        answered = report_operations.file_report(
+            agent=reporter,
+            theme=ReportTheme.PROCEDURE.value,
+            description="Quel motif choisir pour une demande de délai de paiement reçue au "
+            "guichet ?",
+            page_url="/agent/contacts/nouveau",
+        )
+        if correspondent is not None:
+            report_operations.answer_report(
+                agent=correspondent,
+                report=answered,
+                answer="Choisissez « Paiement » puis précisez « délai » dans l'objet ; la note "
+                "de service du 3 novembre le rappelle.",
+            )
+        self.progress("Difficulty reports: 2")
 
     def add_taxpayers(self) -> None:
         rng = self.rng
@@ -1907,7 +1949,7 @@ class _Demo:
             f"({len(self.individuals)} individuals, {len(self.businesses)} businesses)"
         )
 
-    # Requests -----------------------------------------------------------------------------------
+    # Cases --------------------------------------------------------------------------------------
 
     def competent_office(self, taxpayer: Taxpayer, scenario: _Scenario) -> Office:
         if taxpayer.id in self.large:
@@ -2028,7 +2070,7 @@ class _Demo:
         commune = taxpayer.commune_code or ""
         if taxpayer.kind is _I:
             if channel is Channel.ONLINE and rng.random() < 0.18:
-                # The taxpayer picked a general topic: it reaches the SIP, or the SIP's request
+                # The taxpayer picked a general topic: it reaches the SIP, or the SIP's case
                 # reaches the remote reception first.
                 sip = self.office_for(_K.SIP, commune)
                 entry = sip if competent is not sip else self.offices["CIS-LYON"]
@@ -2071,7 +2113,7 @@ class _Demo:
         C, S = Channel, CaseStatus
         demo_person, demo_company = self.individuals[0], self.businesses[0]
         # The documented demo accounts: every channel, several offices, an unread answer and a
-        # request awaiting the taxpayer.
+        # case awaiting the taxpayer.
         scripted: list[tuple[Taxpayer, _Plan]] = [
             (
                 demo_person,
@@ -2171,7 +2213,7 @@ class _Demo:
         ]
         cases = [self.run(taxpayer, plan) for taxpayer, plan in scripted]
         others = [*self.individuals[1:], *self.businesses[1:]]
-        for taxpayer in others:  # everyone has at least one request
+        for taxpayer in others:  # everyone has at least one case
             cases.append(self.run(taxpayer, self.random_plan(taxpayer)))
         while len(cases) < 82:
             taxpayer = rng.choice(others)
@@ -2200,6 +2242,86 @@ class _Demo:
         )
 
 
+# Issue 19: the shared mailboxes (BALF) of two offices, one open, one closed (cut-over done).
+DEMO_MAILBOXES = (
+    ("sip.lyon3@dgfip.example", "SIP-LYON3", MailboxStatus.OPEN),
+    ("sip.villeurbanne@dgfip.example", "SIP-VILLEURB", MailboxStatus.CLOSED),
+)
+
+
+def _add_mailboxes(demo: _Demo) -> None:
+    for address, office_code, status in DEMO_MAILBOXES:
+        office = demo.offices.get(office_code)
+        if office is None:
+            continue
+        db.session.add(
+            Mailbox(
+                address=address,
+                office=office,
+                status=status,
+                topic=demo.topics.get("question"),
+                auto_reply_enabled=True,
+                received_count=0,
+                closed_count=0,
+            )
+        )
+    db.session.flush()
+    _add_demo_email(demo)
+    demo.progress(f"Mailboxes: {len(DEMO_MAILBOXES)}")
+
+
+def _add_demo_email(demo: _Demo) -> None:
+    """One e-mail the SIP Lyon 3e's mailbox received from a sender not yet attached, as the
+    endpoint and the job would have left it (app.mailbox.intake)."""
+    mailbox = db.session.scalar(select(Mailbox).where(Mailbox.address == DEMO_MAILBOXES[0][0]))
+    topic = demo.topics.get("question.second_home")
+    if mailbox is None or topic is None:
+        return
+    received = datetime.now(UTC) - timedelta(days=1)
+    case = operations.record_email(
+        office=mailbox.office,
+        taxpayer=None,
+        declared_identity="Jeanne Roux <jeanne.roux@example.fr>",
+        topic=topic,
+        subject="Ma taxe d'habitation sur une résidence secondaire",
+        body=(
+            "Bonjour,\n\nj'ai reçu un avis de taxe d'habitation pour une maison que j'ai "
+            "vendue l'an dernier. Que dois-je faire ?\n\nCordialement,\nJeanne Roux"
+        ),
+        stored=[],
+        received_at=received,
+    )
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="jeanne.roux@example.fr",
+            recipient=mailbox.address,
+            size=912,
+            received_at=received,
+            status=InboundStatus.DONE,
+            attempts=1,
+            next_attempt_at=received,
+            message_id="<demo-1@example.fr>",
+            sender="jeanne.roux@example.fr",
+            sender_name="Jeanne Roux",
+            subject=case.subject,
+            headers=(
+                "From: Jeanne Roux <jeanne.roux@example.fr>\n"
+                f"To: {mailbox.address}\n"
+                f"Subject: {case.subject}\n"
+                "Message-ID: <demo-1@example.fr>\n"
+            ),
+            match_note="Aucun usager connu avec cette adresse : à rattacher par un agent.",
+            refused_parts=[],
+            defects=[],
+            auto_replied=True,
+            case_id=case.id,
+            processed_at=received,
+        )
+    )
+    mailbox.received_count = 1
+
+
 _LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
 _SCENARIO_BY_KEY = {scenario.key: scenario for scenario in _SCENARIOS}
 
@@ -2215,10 +2337,12 @@ def _luhn_siren(rng: random.Random) -> str:
 
 
 def load_demo_data(progress: Callable[[str], object] = print) -> None:
-    """Add the demo offices, directory, agents, taxpayers and requests; flush, never commit."""
+    """Add the demo offices, directory, agents, taxpayers and cases; flush, never commit."""
     demo = _Demo(progress)
     demo.add_offices()
     demo.add_directory()
     demo.add_agents()
     demo.add_taxpayers()
     demo.add_cases()
+    demo.add_reports()
+    _add_mailboxes(demo)

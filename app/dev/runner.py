@@ -86,6 +86,10 @@ def main() -> None:
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "5000")
     children = [
         subprocess.Popen([python, "-m", "jobs.worker"], env=env, cwd=BASE_DIR),
+        # The offices' mailboxes: the SMTP endpoint the mail relay forwards their e-mails to.
+        subprocess.Popen(
+            [python, "-m", "flask", "econtacts", "mailbox-server"], env=env, cwd=BASE_DIR
+        ),
         subprocess.Popen(
             [
                 python, "-m", "gunicorn", "app:create_app()",
@@ -100,6 +104,7 @@ def main() -> None:
         ),
     ]  # fmt: skip
     print(f"\ne-contacts is running: http://{host}:{port}/")
+    print(f"Mailbox SMTP endpoint: {settings['MAILBOX_SMTP_HOST']}:{settings['MAILBOX_SMTP_PORT']}")
     if settings["DEMO_MODE"]:
         print(f"Captured e-mails: http://{host}:{port}/demo/mails")
         print(f"Demo accounts (password for all: {DEMO_PASSWORD}):")

@@ -15,6 +15,8 @@ ROLE_AGENT = "agent"
 ROLE_OFFICE_MANAGER = "office_manager"
 ROLE_STEERING = "steering"
 ROLE_ADMIN = "admin"
+# A departmental correspondent: answers the difficulties the agents of their directorate report.
+ROLE_CORRESPONDENT = "correspondent"
 
 
 def _roles(user: Any) -> set[str]:
@@ -40,6 +42,10 @@ def is_steering(user: Any) -> bool:
 
 def is_admin(user: Any) -> bool:
     return ROLE_ADMIN in _roles(user)
+
+
+def is_correspondent(user: Any) -> bool:
+    return ROLE_CORRESPONDENT in _roles(user) and bool(getattr(user, "office_id", None))
 
 
 def templates_managed_by(user: Any) -> ColumnElement[bool]:

@@ -36,8 +36,15 @@ def steering_office_ids() -> list[int]:
 
 
 def online_office_ids() -> list[int]:
-    """Offices a routing rule may point to (their kind receives online requests)."""
+    """Offices a routing rule may point to (their kind receives online cases)."""
     return list(db.session.scalars(select(Office.id).where(receiving_online())))
+
+
+def handling_office_ids() -> list[int]:
+    """Offices that handle requests (their kind does not steer): a mailbox may belong to them."""
+    return list(
+        db.session.scalars(select(Office.id).where(offices_where(OfficeKind.steering_level == 0)))
+    )
 
 
 def default_kind_for(taxpayer_kind: TaxpayerKind) -> OfficeKind | None:

@@ -10,13 +10,24 @@ One list per area of screens, so that each area's module owns its own lines.
 
 from __future__ import annotations
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 
 HOME = [
     ("can_access", "AgentHome"),
     # Every agent changes their own password (views.admin.passwords).
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
+    # The agents' online help (views.agent.help), every role.
+    ("can_access", "AgentHelp"),
+    # Difficulty reports (views.agent.reports): every agent reports and reads their own; which
+    # rows and actions is decided by app.correspondents.access.
+    ("can_access", "AgentReports"),
 ]
 
 # views.agent: office inbox, a case's page and its actions, search, attachments.
@@ -33,6 +44,12 @@ CONTACT_SCREENS: list[tuple[str, str]] = [
     ("can_access", "Contacts"),
     ("can_access", "TaxpayerSummary"),
     ("menu_access", "RecordContact"),
+]
+
+# views.training: the training space (e-formation), for those who handle cases.
+TRAINING_SCREENS: list[tuple[str, str]] = [
+    ("can_access", "Training"),
+    ("menu_access", "Formation"),
 ]
 
 # views.steering: dashboards and exports (office managers see their own office's).
@@ -54,14 +71,18 @@ MANAGER_SCREENS: list[tuple[str, str]] = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS],
+    ROLE_AGENT: [*HOME, *AGENT_SCREENS, *CONTACT_SCREENS, *TRAINING_SCREENS],
     ROLE_OFFICE_MANAGER: [
         *HOME,
         *AGENT_SCREENS,
         *CONTACT_SCREENS,
+        *TRAINING_SCREENS,
         *MANAGER_SCREENS,
         *STEERING_SCREENS,
     ],
     ROLE_STEERING: [*HOME, *STEERING_SCREENS],
+    # A departmental correspondent (usually also an agent or a manager): the reports of their
+    # directorate, through the reports screen every role has.
+    ROLE_CORRESPONDENT: [*HOME],
     ROLE_ADMIN: [],  # every permission (see sync_roles)
 }

@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +36,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.access import (
+    ROLE_ADMIN,
+    ROLE_AGENT,
+    ROLE_CORRESPONDENT,
+    ROLE_OFFICE_MANAGER,
+    ROLE_STEERING,
+)
 from app.directory.operations import lift_lock, record_agent_event
 from app.fab.permissions import ROLE_PERMISSIONS
 from app.platform import passwords, sessions
@@ -49,7 +54,7 @@ from models import Agent, EventKind, db, utcnow
 
 log = logging.getLogger(__name__)
 
-ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_ADMIN)
+ROLES = (ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING, ROLE_CORRESPONDENT, ROLE_ADMIN)
 
 
 _DUMMY_HASH: str | None = None  # compared against when no password is (timing)
@@ -73,9 +78,6 @@ MFA_OK = "mfa_ok"  # set once both factors passed (tests/helpers.py sets it too)
 PENDING_AGENT = "pending_agent"  # {"id", "at", "next"}: password right, code not yet given
 PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret being enrolled
 PENDING_SECONDS = 300  # the code must follow the password within this time
-# When this browser's agent session began (epoch seconds): sessions that began before the
-# agent's ``sessions_ended_at`` load no user (``end_agent_sessions``).
-AGENT_SINCE = "agent_since"
 LOGIN_WINDOW_SECONDS = 300
 OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
 
@@ -210,26 +212,15 @@ class EContactsSecurityManager(SecurityManager):
         """Flask-Login's loader: an agent's session counts only once both factors passed."""
         if mfa_required() and not session.get(MFA_OK):
             return None
-        agent = super().load_user(pk)
-        ended = getattr(agent, "sessions_ended_at", None)
-        if ended is not None and float(session.get(AGENT_SINCE) or 0) < ended.timestamp():
-            return None
-        return agent
+        return super().load_user(pk)
 
     # --- sessions ---------------------------------------------------------------------------
 
     def end_agent_sessions(self, agent: Agent, *, keep: str | None = None) -> None:
         """End every session of ``agent`` but ``keep`` (a session token) after a password reset
         or their own change: the server-side sessions end at once (``app.platform.sessions``),
-        and ``load_user`` also refuses any session that began before the moment recorded here
-        (``AGENT_SINCE``, set at sign-in)."""
+        and a cookie whose session ended signs nobody in (``app.platform.headers``)."""
         sessions.end_sessions(agent=agent, keep=keep, reason=sessions.PASSWORD)
-        agent.sessions_ended_at = utcnow()
-
-    @staticmethod
-    def mark_session_start() -> None:
-        """Called when an agent's session begins (both factors passed)."""
-        session[AGENT_SINCE] = time.time()
 
     # --- passwords: rate limits and lockout -------------------------------------------------
 

@@ -42,9 +42,14 @@ def queue_email(
     taxpayer: Taxpayer | None = None,
     case: Case | None = None,
     message: Message | None = None,
+    sender: str | None = None,
+    in_reply_to: str | None = None,
 ) -> Notification:
-    """Add an outbox row to the current transaction; the send job is queued after commit."""
+    """Add an outbox row to the current transaction; the send job is queued after commit.
+    ``sender``: the From (None: MAIL_DEFAULT_SENDER); ``in_reply_to``: the Message-ID answered."""
     notification = Notification(
+        sender=sender,
+        in_reply_to=in_reply_to,
         kind=kind,
         recipient=recipient,
         subject=subject,
@@ -124,6 +129,8 @@ def alert_new_message(case: Case, message: Message) -> Notification | None:
     """Tell the taxpayer a new message awaits: no tax matter, no quote, only a link to sign in."""
     taxpayer = case.taxpayer
     if taxpayer is None or not taxpayer.email or not taxpayer.notify_by_email:
+        return None
+    if not case.visible_to_taxpayer:  # nothing new to see in their space
         return None
     body = _(
         "Bonjour,\n\n"

@@ -1,6 +1,6 @@
 """Per-process copies of what administrators change rarely, kept right across processes.
 
-Roles' permissions, the offices a request can be transferred to and the run-time settings are
+Roles' permissions, the offices a case can be transferred to and the run-time settings are
 read on nearly every page and change a few times a year. Each is a :class:`VersionedCache`: a
 copy of plain data (never ORM objects) kept in the application, valid while its *token* in Redis
 is the one it was loaded with (docs/security.md, "Permission cache").
@@ -31,7 +31,7 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from app.platform.db import listen_once
+from app.platform.db import current_store, listen_once
 from app.platform.queue import get_redis
 from models import Office, TaxMatter, Topic, db
 
@@ -75,12 +75,15 @@ class VersionedCache(Generic[T]):
             return loader()
         copies: dict[str, _Copy] = current_app.extensions.setdefault(_EXTENSION, {})
         token = _request_tokens().get(self.name)
-        copy = copies.get(self.name)
+        # The training store has its own rows under the same ids: its own copy (decision 0020).
+        store = current_store()
+        slot = self.name if store is None else f"{self.name}@{store}"
+        copy = copies.get(slot)
         now = time.monotonic()
         if copy is not None and copy.token == token and now - copy.loaded_at < MAX_AGE_SECONDS:
             return copy.value
         value = loader()
-        copies[self.name] = _Copy(value=value, token=token, loaded_at=now)
+        copies[slot] = _Copy(value=value, token=token, loaded_at=now)
         return value
 
     def invalidate(self) -> None:
@@ -120,7 +123,8 @@ def invalidate(*names: str) -> None:
         return
     copies: dict[str, _Copy] = current_app.extensions.get(_EXTENSION, {})
     for name in names:
-        copies.pop(name, None)
+        for slot in [slot for slot in copies if slot == name or slot.startswith(f"{name}@")]:
+            copies.pop(slot, None)
     g.pop(_REQUEST_TOKENS, None)
     try:
         with get_redis().pipeline() as pipe:
@@ -189,7 +193,7 @@ class References:
 
     topics: tuple[Choice, ...]  # active topics, in the directory's order
     tax_matters: tuple[Choice, ...]  # active tax matters
-    topic_labels: dict[int, str]  # every topic, inactive ones too (old requests show them)
+    topic_labels: dict[int, str]  # every topic, inactive ones too (old cases show them)
     tax_matter_labels: dict[int, str]  # every tax matter, inactive ones too
     office_names: dict[int, str]  # every office
 

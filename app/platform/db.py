@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from models.base import STORE_KEY, db
+
 
 def listen_once(target: Any, identifier: str, fn: Callable[..., Any]) -> None:
     """``event.listen`` unless ``fn`` already listens there."""
@@ -28,3 +30,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 def install() -> None:
     """Every new SQLite connection gets its pragmas (PostgreSQL connections are left alone)."""
     listen_once(Engine, "connect", _sqlite_pragmas)
+
+
+def current_store() -> str | None:
+    """The bind this context's session is sent to as a whole (``"training"`` in the training
+    mode, docs/decisions/0020), or None for the real database. Per-process copies, Redis keys
+    and queued jobs are kept apart by it."""
+    store = db.session.info.get(STORE_KEY)
+    return store if isinstance(store, str) else None

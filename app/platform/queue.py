@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy.orm import Session
 
 from app.platform.db import listen_once
-from models.base import db
+from models.base import STORE_KEY, db
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ def enqueue_after_commit(
 def _enqueue_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
+        return
+    if session.info.get(STORE_KEY) is not None:
+        # The training store: its jobs would run on the real database's rows of the same ids,
+        # and its taxpayers are fictitious (no alert goes out). Dropped (decision 0020).
+        log.info("%s job(s) of the training store not queued", len(pending))
         return
     try:
         queue = get_queue()

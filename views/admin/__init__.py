@@ -21,6 +21,7 @@ from views.admin.directory import (
 )
 from views.admin.holds import LegalHoldView, RetentionReportView
 from views.admin.imports import DirectoryImportView
+from views.admin.mailboxes import MailboxView
 from views.admin.outbox import FailedAlertsView
 from views.admin.passwords import must_change_password_first
 from views.admin.settings import SettingsView
@@ -49,6 +50,7 @@ def register(appbuilder: AppBuilder) -> None:
     directory(OfficeView, "Offices", _l("Services"), "fa-building")
     directory(OfficeKindView, "Office kinds", _l("Types de service"), "fa-th-list")
     _move_user_view(appbuilder)
+    directory(MailboxView, "Mailboxes", _l("Boîtes aux lettres"), "fa-envelope")
     directory(TopicView, "Topics", _l("Motifs de demande"), "fa-tags")
     directory(TaxMatterView, "Tax matters", _l("Impôts concernés"), "fa-folder")
     directory(RoutingRuleView, "Routing rules", _l("Règles d'aiguillage"), "fa-random")

@@ -1,4 +1,4 @@
-"""The agents' screens (e-contacts): the office inbox, a request's page, search (FAB)."""
+"""The agents' screens (e-contacts): the office inbox, a case's page, search (FAB)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from flask_login import current_user
 from app.cases import notices as case_notices
 from app.directory import access
 from views.agent.cases import BulkCasesView, CasesView
+from views.agent.email import CaseEmailView
+from views.agent.help import HelpView
 from views.agent.notices import NoticesView
+from views.agent.reports import ReportsView
 from views.agent.search import SearchView
 from views.agent.tags import TagsView
 
@@ -23,9 +26,12 @@ def register(appbuilder: AppBuilder) -> None:
     # The agent home is FAB's index view (views.agent.home.AgentIndexView).
     appbuilder.add_view_no_menu(CasesView())
     appbuilder.add_view_no_menu(BulkCasesView())
+    appbuilder.add_view_no_menu(CaseEmailView())
     appbuilder.add_view_no_menu(SearchView())
     appbuilder.add_view_no_menu(NoticesView())
     appbuilder.add_view_no_menu(TagsView())
+    appbuilder.add_view_no_menu(HelpView())
+    appbuilder.add_view_no_menu(ReportsView())
     current_app.add_template_global(agent_notices)
     # The menu shows ``_(label)``: the msgids are the French words themselves.
     appbuilder.add_link(MENU_INBOX, href="/agent/demandes/", icon="fa-inbox", label=MENU_INBOX)
@@ -35,7 +41,7 @@ def register(appbuilder: AppBuilder) -> None:
 
 def agent_notices() -> str | None:
     """The header's counter of unread notices ("99+" beyond), None for whoever handles no
-    requests (steering, administrators): one capped count per page."""
+    cases (steering, administrators): one capped count per page."""
     if not access.handles_cases(current_user):
         return None
     count = case_notices.unread_count(current_user)

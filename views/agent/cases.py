@@ -1,6 +1,6 @@
-"""The office inbox, a request's page and its actions (FAB ``BaseView`` with our templates).
+"""The office inbox, a case's page and its actions (FAB ``BaseView`` with our templates).
 
-Every route loads the request through ``app.cases.access`` (a request the agent may not open is a
+Every route loads the case through ``app.cases.access`` (a case the agent may not open is a
 404), calls one operation, commits once and redirects (POST/redirect/GET). FAB's generic model
 views are not used: they would bring actions and an API that bypass the access rules.
 """
@@ -27,6 +27,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, attachments, notices, operations, organise, outcomes, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.help import pages as help_pages
+from app.mailbox import access as mailbox_access
+from app.mailbox import intake
 from app.platform import drafts
 from app.platform.params import int_or_none
 from models import (
@@ -73,6 +76,7 @@ def _already_sent(token: str | None) -> bool:
 # A refused action keeps what was typed (app.platform.drafts) under these keys, an hour.
 REFUSED_CASE, REFUSED_FORM, REFUSED_MESSAGE, REFUSED_FIELD = "_case", "_form", "_error", "_field"
 REFUSED_HELD = "_held"
+REFUSED_WARNINGS = "_warnings"
 REFUSED_KEPT_SECONDS = 3600
 
 
@@ -148,14 +152,15 @@ class CasesView(BaseView):
         refused = self._refused_input(case)
         if refused is not None:
             form, error, values = refused
-            flash(error.message, "danger")
+            if error.message:  # a refusal; the guide's warnings come with their own flash
+                flash(error.message, "danger")
             html = self._render_case(case, form=form, error=error, values=values)
             db.session.commit()
             return html
         # The template variable chooser also works without JavaScript: ?modele=<id>.
         html = self._render_case(case, values=self._template_values(case))
         # The page goes out only once the access log is committed; rendering first means
-        # nothing loaded for it (the agent, their roles, the request) is expired and reloaded.
+        # nothing loaded for it (the agent, their roles, the case) is expired and reloaded.
         db.session.commit()
         return html
 
@@ -183,7 +188,7 @@ class CasesView(BaseView):
         values = dict(values or {})
         page = thread.load(current_user, case)
         # One-time tokens of the message and note forms; the form sent again keeps its own.
-        tokens = {name: secrets.token_hex(16) for name in ("message", "note")}
+        tokens = {name: secrets.token_hex(16) for name in ("message", "note", "email")}
         if form in tokens and values.get("submission_token"):
             tokens[form] = str(values["submission_token"])[:TOKEN_MAX]
         html = self.render_template(
@@ -199,8 +204,22 @@ class CasesView(BaseView):
             human_size=human_size,
             now=utcnow(),
             presence_ttl=presence.TTL_SECONDS,
+            guide=help_pages.guide(),
+            email=self._email(case),
         )
         return (html, status) if status != 200 else html
+
+    def _email(self, case: Case) -> dict[str, Any] | None:
+        """An e-mail's case (app.mailbox): the e-mail and what the agent may do with it."""
+        if case.channel is not Channel.EMAIL:
+            return None
+        email = intake.email_of_case(case.id)
+        return {
+            "row": email,
+            "may_answer": mailbox_access.may_answer_by_email(current_user, case, email),
+            "may_convert": mailbox_access.may_convert(current_user, case),
+            "may_attach": access.may(current_user, "attach_taxpayer", case),
+        }
 
     def _failed(
         self,
@@ -217,8 +236,8 @@ class CasesView(BaseView):
             flash(error.message, "warning")
             return redirect(url_for("CasesView.show", case_id=case_id))
         case = self._case_or_404(case_id)
-        # The refusal page shows nothing of the request (issue 20, finding 11): the message,
-        # and a link back to the request's page (a logged reading) with what was typed.
+        # The refusal page shows nothing of the case (issue 20, finding 11): the message,
+        # and a link back to the case's page (a logged reading) with what was typed.
         typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
         kept = drafts.keep(
             {
@@ -242,6 +261,36 @@ class CasesView(BaseView):
         )
         return html, 400
 
+    def _check_warnings(
+        self,
+        case_id: int,
+        error: operations.NeedsConfirmation,
+        *,
+        held: list[dict[str, Any]],
+    ) -> WerkzeugResponse:
+        """The guide's check found something: nothing was sent; the request's page opens again
+        (a logged reading, as any) with the message, its files and the warnings, to correct it
+        or send it anyway. The draft is kept as for a refused form."""
+        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+        typed.pop("confirm_warnings", None)
+        kept = drafts.keep(
+            {
+                **typed,
+                REFUSED_CASE: str(case_id),
+                REFUSED_FORM: "message",
+                REFUSED_MESSAGE: "",
+                REFUSED_FIELD: "",
+                REFUSED_HELD: json.dumps(held),
+                REFUSED_WARNINGS: json.dumps([warning.message for warning in error.warnings]),
+            },
+            seconds=REFUSED_KEPT_SECONDS,
+        )
+        if not kept:
+            # Redis is down: the draft cannot be kept; say so on the refusal page, with the text.
+            return self._failed(case_id, "message", error, held=held)
+        flash(error.message, "warning")
+        return redirect(url_for("CasesView.show", case_id=case_id, saisie=kept) + "#compose-title")
+
     def _refused_input(
         self, case: Case
     ) -> tuple[str, operations.OperationError, dict[str, Any]] | None:
@@ -257,6 +306,8 @@ class CasesView(BaseView):
         values: dict[str, Any] = dict(kept)
         values["held"] = json.loads(kept.pop(REFUSED_HELD, "[]") or "[]")
         values.pop(REFUSED_HELD, None)
+        values["warnings"] = json.loads(kept.pop(REFUSED_WARNINGS, "[]") or "[]")
+        values.pop(REFUSED_WARNINGS, None)
         return form, error, values
 
     def _done(self, case_id: int, message: str) -> WerkzeugResponse:
@@ -362,7 +413,7 @@ class CasesView(BaseView):
             db.session.commit()
         except operations.OperationError as error:
             return self._failed(case_id, "transfer", error)
-        # The request now belongs to the other office: its page is no longer ours.
+        # The case now belongs to the other office: its page is no longer ours.
         presence.leave(case_id, current_user.id)
         flash(_("La demande a été transmise à %(office)s.", office=name), "success")
         return redirect(url_for("CasesView.inbox"))
@@ -474,6 +525,7 @@ class CasesView(BaseView):
         newer = thread.newer_messages_by_others(
             case, agent, int_or_none(request.form.get("last_message_id"))
         )
+        confirmed = request.form.get("confirm_warnings") == "1"
         try:
             if kind == "precision":
                 operations.request_information(
@@ -483,6 +535,7 @@ class CasesView(BaseView):
                     files=_files(),
                     submission_token=token,
                     kept=kept,
+                    warnings_confirmed=confirmed,
                 )
                 done = _("Votre demande de précision a été envoyée à l'usager.")
             else:
@@ -501,6 +554,7 @@ class CasesView(BaseView):
                     outcome_other=request.form.get("outcome_other", ""),
                     submission_token=token,
                     kept=kept,
+                    warnings_confirmed=confirmed,
                 )
                 done = (
                     _("Votre réponse a été envoyée à l'usager et la demande clôturée.")
@@ -511,6 +565,9 @@ class CasesView(BaseView):
         except IntegrityError:
             attachments.hold(kept)
             return self._double_submit(case_id)
+        except operations.NeedsConfirmation as error:
+            db.session.rollback()
+            return self._check_warnings(case_id, error, held=self._hold(error, kept))
         except operations.OperationError as error:
             db.session.rollback()
             return self._failed(case_id, "message", error, held=self._hold(error, kept))
@@ -669,7 +726,7 @@ def _bulk_ids() -> list[int]:
 
 
 class BulkCasesView(BaseView):
-    """Bulk actions of the inbox: each request is loaded through ``app.access``, checked and
+    """Bulk actions of the inbox: each case is loaded through ``app.access``, checked and
     changed by the same operation as one by one (its own event), and logged; one commit."""
 
     route_base = "/agent/demandes/groupe"
@@ -730,7 +787,7 @@ class BulkCasesView(BaseView):
         return redirect(target)
 
     def _action(self, agent: Agent, action: str) -> Callable[[Case], None]:
-        """The operation to apply to each request, its parameters checked once."""
+        """The operation to apply to each case, its parameters checked once."""
         if action == "prendre":
             return lambda case: operations.take_case(agent=agent, case=case)
         if action == "attribuer":

@@ -1,11 +1,10 @@
-"""What a request's page shows: the request, its thread, history, transfers and the choices its
+"""What a case's page shows: the case, its thread, history, transfers and the choices its
 forms offer. A fixed number of queries whatever the length of the thread."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.cases import access, organise, presence, routing
+from app.cases.guidance import fill_template
 from app.directory import access as directory_access
 from app.directory import kinds
 from app.platform.cache import VersionedCache, references
-from app.platform.templating import format_date
 from models import (
     Agent,
     Case,
@@ -32,7 +31,6 @@ from models import (
     TemplateAction,
     Transfer,
     db,
-    utcnow,
 )
 
 REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
@@ -87,7 +85,7 @@ class OfficeGroup:
 
 @dataclass
 class TransferDirectory:
-    """Every office that receives requests, by directorate: one copy per process
+    """Every office that receives cases, by directorate: one copy per process
     (app.platform.cache), with the ``<optgroup>`` markup of the forward select built once per
     sending office."""
 
@@ -154,21 +152,6 @@ class CasePage:
     links: list[organise.LinkedCase] = field(default_factory=list)
 
 
-def fill_template(body: str, case: Case, *, today: datetime | None = None) -> str:
-    """The template with ``{nom}``, ``{reference}``, ``{service}``, ``{date}`` filled in; any
-    other brace is left as written."""
-    name = case.taxpayer.display_name if case.taxpayer else (case.declared_identity or "")
-    values = {
-        "{nom}": name,
-        "{reference}": case.reference,
-        "{service}": case.office.name if case.office else "",
-        "{date}": format_date(today or utcnow()),
-    }
-    for variable, value in values.items():
-        body = body.replace(variable, value)
-    return body
-
-
 def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine]:
     offices: dict[int, str] = {}
     for transfer in transfers:
@@ -194,6 +177,8 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
         elif event.kind in REASON_EVENTS and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
+        elif event.kind in (EventKind.TAGGED, EventKind.UNTAGGED) and data.get("tag"):
+            details.append(_("« %(tag)s »", tag=data["tag"]))
         elif event.kind is EventKind.LINKED and data.get("other"):
             details.append(_("Avec la demande %(reference)s", reference=data["other"]))
         elif event.kind is EventKind.MERGED and data.get("into"):
@@ -302,7 +287,7 @@ def load(agent: Any, case: Case) -> CasePage:
 
 
 def _competent_elsewhere(case: Case) -> int | None:
-    """The competent office for the request (routing: its topic and tax matter, the taxpayer's
+    """The competent office for the case (routing: its topic and tax matter, the taxpayer's
     commune) when it is not the office holding it; None for an unidentified person."""
     if case.taxpayer is None:
         return None
