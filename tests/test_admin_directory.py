@@ -175,7 +175,7 @@ def test_admin_creates_an_agent_bound_to_an_office_with_roles(
 ) -> None:
     page = admin_client.get("/users/add").get_data(as_text=True)
     assert "Chef de service" in page and "office_manager" not in page  # roles in words
-    # Exactly the four roles are offered (by their French name, with their id as the value); not
+    # Exactly the five roles are offered (by their French name, with their id as the value); not
     # FAB's Public role nor any other.
     roles = {
         role.name: role.id
@@ -190,7 +190,7 @@ def test_admin_creates_an_agent_bound_to_an_office_with_roles(
         )
     )
     offered = {(value, label.strip()) for _id, value, label in offered}
-    wanted = {"agent", "office_manager", "steering", "admin"}
+    wanted = {"agent", "office_manager", "steering", "correspondent", "admin"}
     by_id = {str(role_id): name for name, role_id in roles.items()}
     assert {by_id[value] for value, _label in offered} == wanted, offered
     for name in wanted:
