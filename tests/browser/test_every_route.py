@@ -44,7 +44,9 @@ from harness import is_local
 from helpers import run_jobs
 
 from app.dev.demo import DEMO_PASSWORD, DEMO_SIREN, DEMO_TAX_NUMBER, load_demo_data
-from models import Agent, Case, Channel, Office, Taxpayer, db
+from app.help import pages as help_pages
+from app.training.exercises import EXERCISES
+from models import Agent, Case, Channel, DifficultyReport, Office, Taxpayer, db
 
 pytestmark = pytest.mark.browser
 
@@ -205,6 +207,7 @@ ROLES = [
     Role("chef-de-service", "chef.sip.lyon3"),
     Role("pilote-direction", "pilote.ddfip69"),
     Role("pilote-delegation", "pilote.di"),
+    Role("correspondant", "correspondant.ddfip69"),
     Role("administrateur", "admin"),
 ]
 
@@ -270,6 +273,10 @@ def _demo_ids(app: Any, role: Role) -> dict[str, Any]:
         ) or db.session.query(Case).order_by(Case.id).first()
         ids["case_id"] = case.id if case else 1
         ids["taxpayer_id"] = case.taxpayer_id if case else 1
+        # The demo's difficulty reports (SIP Lyon 3e to the DDFiP du Rhône), a training exercise.
+        report = db.session.query(DifficultyReport).order_by(DifficultyReport.id).first()
+        ids["report_id"] = report.id if report else 1
+        ids["code"] = EXERCISES[0].code
         return ids
 
 
@@ -327,6 +334,11 @@ def fill(page: Any, base_url: str, rule: Any, ids: dict[str, Any], app: Any) -> 
             if pk is None:
                 return None
             values["pk"] = pk
+        elif argument == "slug":  # a help page of the audience of the route
+            audience = (
+                help_pages.AGENT if rule.endpoint.startswith("HelpView") else help_pages.TAXPAYER
+            )
+            values["slug"] = help_pages.pages(audience)[0].slug
         elif argument == "mail_id":
             return None  # the demo mail capture is not used by the test server (SMTP fixture)
         elif argument in ids:
