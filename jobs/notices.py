@@ -2,7 +2,7 @@
 
 ``enqueue_daily()`` is called by the worker's periodic sweep: from DIGEST_HOUR (Paris) a Redis key
 taken with SET NX queues the job once per Paris day across every worker. The job is safe to run
-twice: a notice is written once per request, agent and day, a digest once per agent and day, and
+twice: a notice is written once per case, agent and day, a digest once per agent and day, and
 the digest e-mails go through the outbox (sent after commit, swept if Redis loses them).
 """
 

@@ -16,7 +16,10 @@ sent. What can still go wrong, and what happens:
   is retried with the same long backoff and fails the row, not the address.
 
 The sweep queues a due row only if no RQ job for its next attempt is already waiting (job ids are
-``notification-<id>-<attempts>``), or if its lock went stale (the worker holding it died).
+``notification-<id>-<attempts>``), or if its lock went stale (the worker holding it died). A job
+that a worker took off the queue (RQ moves it to its "intermediate" list) and died before
+starting is still marked "queued", but nothing will run it before RQ's own maintenance, ten
+minutes later: the sweep does not count it as waiting.
 """
 
 from __future__ import annotations
@@ -215,9 +218,15 @@ def sweep_outbox() -> int:
         queue = get_queue()
         ids = [send_job_id(notification_id, attempts) for notification_id, attempts, _s in due]
         jobs = Job.fetch_many(ids, connection=queue.connection)
+        taken = set(queue.intermediate_queue.get_job_ids())  # off the queue, perhaps by the dead
         queued = 0
         for (notification_id, attempts, stale_lock), job in zip(due, jobs, strict=True):
-            if job is not None and not stale_lock and job.get_status(refresh=False) in WAITING_JOB:
+            if (
+                job is not None
+                and not stale_lock
+                and job.id not in taken
+                and job.get_status(refresh=False) in WAITING_JOB
+            ):
                 continue  # already waiting in the queue
             queue.enqueue(
                 send_notification,

@@ -1,8 +1,10 @@
-"""Removing orphan attachment files (``app.attachments.remove_orphan_files``).
+"""Daily housekeeping: orphan attachment files and old sign-in sessions.
 
-A process killed between writing a file and committing its row leaves a file no row names. The
-worker's sweep queues this job once a day across all workers (a Redis key taken with SET NX, as
-the retention job); ``flask econtacts orphans`` does it by hand.
+A process killed between writing a file and committing its row leaves a file no row names
+(``app.cases.attachments.remove_orphan_files``; ``flask econtacts orphans`` does it by hand).
+Sign-in sessions (``login_session``) that ended, or began, more than ``SESSION_MAX_DAYS`` ago
+are deleted (``app.platform.sessions.purge``). The worker's sweep queues this job once a day
+across all workers (a Redis key taken with SET NX, as the retention job).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import timedelta
 from flask import current_app
 
 from app.cases.attachments import remove_orphan_files
+from app.platform import sessions
 from jobs.context import get_app
 from jobs.retention import enqueue_once_a_day
 from models import db
@@ -32,7 +35,11 @@ def remove_orphans() -> str:
         report = remove_orphan_files(min_age())
         db.session.rollback()  # read only
         log.info("Orphan attachment files: %s", report.summary())
-        return report.summary()
+        days = int(current_app.config["SESSION_MAX_DAYS"])
+        purged = sessions.purge(timedelta(days=days))
+        db.session.commit()
+        log.info("Sign-in sessions older than %s days deleted: %s", days, purged)
+        return f"{report.summary()}; {purged} old sign-in session(s) deleted"
 
 
 def enqueue_daily_cleanup() -> bool:

@@ -35,8 +35,6 @@ class Agent(User):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set by an administrator's reset: the agent chooses a new password at the next sign-in.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # Sessions opened before this moment are over (app.security.end_agent_sessions).
-    sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office | None] = relationship(back_populates="agents")
 

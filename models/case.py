@@ -150,7 +150,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     awaiting_acknowledgement: Mapped[bool] = mapped_column(Boolean, default=False)
     # The form's one-time token: a double submit finds the case already made.
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Legal hold on this request (app.retention.holds): retention skips it (``under_legal_hold``).
+    # Legal hold on this case (app.retention.holds): retention skips it (``under_legal_hold``).
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Bumped by every change of status, office or assignee: an action taken on an older

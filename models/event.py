@@ -31,12 +31,21 @@ class EventKind(LabelledEnum):
     ARCHIVED = "archived", _l("Archivée")
     WITHDRAWN = "withdrawn", _l("Retirée par l'usager")
     LINKED = "linked", _l("Liée à une autre demande")
+    TAGGED = "tagged", _l("Étiquette ajoutée")
+    UNTAGGED = "untagged", _l("Étiquette retirée")
     MERGED = "merged", _l("Doublon fusionné")
     LEGAL_HOLD_PLACED = "legal_hold_placed", _l("Gel juridique posé")
     LEGAL_HOLD_LIFTED = "legal_hold_lifted", _l("Gel juridique levé")
     # About an agent's account (``data["agent_id"]``), done by an administrator.
     AGENT_UNLOCKED = "agent_unlocked", _l("Compte d'agent débloqué")
     AGENT_PASSWORD_RESET = "agent_password_reset", _l("Mot de passe d'agent réinitialisé")
+    AGENT_SECOND_FACTOR_RESET = (
+        "agent_second_factor_reset",
+        _l("Second facteur d'authentification d'agent réinitialisé"),
+    )
+    # Administration of the directory (``data`` says what).
+    DIRECTORY_IMPORTED = "directory_imported", _l("Référentiel importé")
+    SETTING_CHANGED = "setting_changed", _l("Paramètre modifié")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -21,7 +21,7 @@ class NoticeKind(LabelledEnum):
 class AgentNotice(db.Model):  # type: ignore[name-defined]
     """One notice for one agent, written in the transaction of the event that causes it.
 
-    It names the request only by its id: the list shows the reference and nothing of the
+    It names the case only by its id: the list shows the reference and nothing of the
     taxpayer's text.
     """
 
@@ -30,7 +30,7 @@ class AgentNotice(db.Model):  # type: ignore[name-defined]
         # The header counter and the list: an agent's unread notices, newest first.
         Index("ix_agent_notice_agent_read_created", "agent_id", "read_at", "created_at"),
         Index("ix_agent_notice_case", "case_id"),
-        # A due-date notice once per request and day, whatever the number of job runs.
+        # A due-date notice once per case and day, whatever the number of job runs.
         UniqueConstraint("agent_id", "kind", "case_id", "day", name="uq_agent_notice_once"),
     )
 

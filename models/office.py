@@ -34,7 +34,7 @@ class KindCode(enum.StrEnum):
 
 
 class SteeringLevel(enum.IntEnum):
-    NONE = 0  # an office that handles requests
+    NONE = 0  # an office that handles cases
     DIRECTORATE = 1  # steers its offices (direction locale)
     DELEGATION = 2  # steers several directorates (délégation interrégionale)
 
@@ -47,13 +47,13 @@ class OfficeKind(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     label: Mapped[str] = mapped_column(String(160))
-    # Routing may send online requests to offices of this kind.
+    # Routing may send online cases to offices of this kind.
     receives_online: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Agents may forward a request to offices of this kind.
+    # Agents may forward a case to offices of this kind.
     receives_transfers: Mapped[bool] = mapped_column(Boolean, default=True)
     # Agents of offices of this kind record phone, counter and letter contacts.
     records_contacts: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Above 0, offices of this kind steer their subtree and handle no requests themselves.
+    # Above 0, offices of this kind steer their subtree and handle no cases themselves.
     steering_level: Mapped[int] = mapped_column(Integer, default=SteeringLevel.NONE)
     # Routing's default kind for this kind of taxpayer when no rule says otherwise.
     default_for: Mapped[TaxpayerKind | None] = mapped_column(str_enum(TaxpayerKind))

@@ -102,7 +102,7 @@ class RoutingRule(db.Model):  # type: ignore[name-defined]
 
 
 class ClosingOutcome(db.Model):  # type: ignore[name-defined]
-    """How a request ended (issue), chosen from a list per topic when closing.
+    """How a case ended (issue), chosen from a list per topic when closing.
 
     ``topic_id`` None: offered for every topic. ``asks_text``: "Autre", whose words the agent
     types.

@@ -42,7 +42,7 @@ class RetentionRun(db.Model):  # type: ignore[name-defined]
 
 
 class RetentionItem(db.Model):  # type: ignore[name-defined]
-    """One request a run archived, purged, thinned (notes) or skipped (hold): its reference and
+    """One case a run archived, purged, thinned (notes) or skipped (hold): its reference and
     how many messages and attachments went, not what they said."""
 
     __tablename__ = "retention_item"
@@ -51,7 +51,7 @@ class RetentionItem(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("retention_run.id", ondelete="CASCADE"))
     category: Mapped[RetentionCategory] = mapped_column(str_enum(RetentionCategory))
-    # The request's reference (kept as text: a purged request no longer exists).
+    # The case's reference (kept as text: a purged case no longer exists).
     reference: Mapped[str] = mapped_column(String(16))
     messages: Mapped[int] = mapped_column(Integer, default=0)
     attachments: Mapped[int] = mapped_column(Integer, default=0)

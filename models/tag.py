@@ -1,4 +1,4 @@
-"""Tags an office puts on its requests, and links between two requests."""
+"""Tags an office puts on its cases, and links between two cases."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Tag(db.Model):  # type: ignore[name-defined]
 
 
 class CaseTag(db.Model):  # type: ignore[name-defined]
-    """A tag on a request."""
+    """A tag on a case."""
 
     __tablename__ = "case_tag"
     __table_args__ = (Index("ix_case_tag_tag_case", "tag_id", "case_id"),)
@@ -56,10 +56,10 @@ class CaseLinkKind(LabelledEnum):
 
 
 class CaseLink(db.Model):  # type: ignore[name-defined]
-    """Two requests about the same thing; shown on both and on the summary sheet.
+    """Two cases about the same thing; shown on both and on the summary sheet.
 
     A related link is stored once, the smaller id first; a merge goes from the duplicate to the
-    request it was merged into.
+    case it was merged into.
     """
 
     __tablename__ = "case_link"

@@ -58,7 +58,7 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
     email_undeliverable_reason: Mapped[str | None] = mapped_column(Text)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Legal hold on all of this taxpayer's requests: retention skips them (app.retention.holds).
+    # Legal hold on all of this taxpayer's cases: retention skips them (app.retention.holds).
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

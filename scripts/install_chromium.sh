@@ -3,6 +3,7 @@
 #   - Debian's chromium (driven by PyPI playwright with executable_path=/usr/bin/chromium;
 #     `playwright install` cannot download browsers on this network)
 #   - libmagic1 (used by python-magic)
+#   - postgresql-15-auto-failover (pg_autoctl: `make ha`, the automatic fail-over run)
 #   - clamav-daemon (clamd: tests/test_clamd.py starts its own, on a socket under the test's
 #     folder, with a local signature file; no freshclam, nothing downloaded at test time)
 # Idempotent: does nothing when all are present.
@@ -20,8 +21,13 @@ if [ ! -x /usr/sbin/clamd ]; then
     pkgs+=(clamav-daemon)
 fi
 
+# pg_auto_failover (make ha: the monitor and keepers of the fail-over run), for PostgreSQL 15.
+if [ ! -x /usr/lib/postgresql/15/bin/pg_autoctl ]; then
+    pkgs+=(postgresql-15-auto-failover)
+fi
+
 if [ ${#pkgs[@]} -eq 0 ]; then
-    echo "install_chromium: chromium, libmagic1 and clamd already installed ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
+    echo "install_chromium: chromium, libmagic1, clamd and pg_auto_failover already installed ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
     exit 0
 fi
 

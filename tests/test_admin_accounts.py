@@ -22,8 +22,8 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from app.platform import passwords
-from app.taxpayers.accounts import _SALT_RESET, _password_digest, _serializer
-from models import Agent, Event, EventKind, Taxpayer, db
+from app.taxpayers.accounts import SALT_RESET, link_serializer, password_digest
+from models import Agent, Event, EventKind, LoginSession, Taxpayer, db
 
 WRONG = "not the password at all"
 STRONG = "Une phrase de passe vraiment longue 42"
@@ -159,7 +159,11 @@ def test_a_reset_refuses_weak_passwords_then_unlocks_forces_a_change_and_ends_se
     agent = _reload(agent_id)
     assert check_password_hash(agent.password, STRONG)
     assert agent.locked_until is None and agent.fail_login_count == 0
-    assert agent.must_change_password and agent.sessions_ended_at is not None
+    assert agent.must_change_password
+    live = select(LoginSession).where(
+        LoginSession.agent_id == agent_id, LoginSession.ended_at.is_(None)
+    )
+    assert db.session.scalars(live).all() == []  # ended on the server, every copy of the cookie
     assert db.session.scalar(select(Event).where(Event.kind == EventKind.AGENT_PASSWORD_RESET))
     # The agent's session that was open is over.
     ended = agent_session.get("/agent/")
@@ -305,7 +309,9 @@ def test_taxpayer_forms_apply_the_same_policy(
 
     taxpayer = world.taxpayer_a
     with app.test_request_context():
-        token = _serializer(_SALT_RESET).dumps({"t": taxpayer.id, "h": _password_digest(taxpayer)})
+        token = link_serializer(SALT_RESET).dumps(
+            {"t": taxpayer.id, "h": password_digest(taxpayer)}
+        )
     url = f"/espace/mot-de-passe/{token}"
     for name, weak in WEAK.items():
         weak = weak.format(username=taxpayer.tax_number)

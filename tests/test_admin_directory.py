@@ -11,7 +11,7 @@ from helpers import csrf_token, submit_form
 from sqlalchemy import select
 
 from app.directory import settings
-from models import Agent, KindCode, Office, OfficeTerritory, Setting, Topic, db
+from models import Agent, Event, EventKind, KindCode, Office, OfficeTerritory, Setting, Topic, db
 from views.theme import role_label
 
 
@@ -262,6 +262,11 @@ def test_admin_sees_and_resets_the_second_factor(world: World, admin_client: Fla
     db.session.expire_all()
     agent = db.session.get(Agent, agent_id)
     assert agent is not None and agent.otp_secret is None and agent.otp_last_counter is None
+    event = db.session.scalar(
+        select(Event).where(Event.kind == EventKind.AGENT_SECOND_FACTOR_RESET)
+    )
+    assert event is not None and event.data["agent_id"] == agent_id
+    assert event.actor_agent_id == world.admin.id  # who did it is kept
     # An unknown action or agent is a 404, not an error page.
     assert admin_client.post("/users/action/nope/1", data={"csrf_token": token}).status_code == 404
     assert (
@@ -325,6 +330,11 @@ def test_the_intake_pause_is_switched_by_the_admin_and_seen_everywhere(
     assert settings.messaging().show_agent_names is False
     row = db.session.get(Setting, settings.INTAKE)
     assert row is not None and row.updated_by_id == world.admin.id
+    changed = db.session.scalars(
+        select(Event).where(Event.kind == EventKind.SETTING_CHANGED).order_by(Event.id)
+    ).all()  # both settings changed, each recorded with its old and new values
+    assert [e.data["key"] for e in changed] == [settings.INTAKE, settings.MESSAGING]
+    assert changed[0].data["new"]["paused"] is True and changed[0].actor_agent_id == world.admin.id
     # The taxpayer's space says so.
     space = taxpayer_client.get("/espace/").get_data(as_text=True)
     assert "Vous pourrez écrire une nouvelle demande à partir du 12/01/2099" in space

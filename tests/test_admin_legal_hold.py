@@ -1,4 +1,4 @@
-"""Legal holds and retention reports (issue 22): an administrator places a hold on a request and
+"""Legal holds and retention reports (issue 22): an administrator places a hold on a case and
 on a taxpayer (reason required), agents see the badge, retention skips them and says so in its
 report; once lifted, retention acts, and the report lists what went (references, counts)."""
 
@@ -118,7 +118,7 @@ def test_hold_placed_retention_skips_hold_lifted_retention_acts(
     assert unknown.status_code == 400 and "Aucune demande ni aucun usager" in _text(unknown)
     assert not db.session.get(Case, archive_id).legal_hold  # type: ignore[union-attr]
 
-    # Placed on a request (by reference) and on a taxpayer (by tax number).
+    # Placed on a case (by reference) and on a taxpayer (by tax number).
     page = _text(_place(admin_client, archive_ref, "Contentieux n° 2026-118"))
     assert "Gel juridique posé" in page and "Contentieux n° 2026-118" in page
     page = _text(_place(admin_client, world.taxpayer_b.tax_number or "", "Enquête pénale"))
@@ -136,7 +136,7 @@ def test_hold_placed_retention_skips_hold_lifted_retention_acts(
     logged = db.session.scalars(select(AccessLog).where(AccessLog.object_kind == "legal_hold"))
     assert {log.reason for log in logged} == {"Contentieux n° 2026-118", "Enquête pénale"}
 
-    # Agents see the badge: the request page, the inbox, the summary sheets.
+    # Agents see the badge: the case page, the inbox, the summary sheets.
     assert "Gel juridique" in _text(agent_a_client.get(f"/agent/demandes/{archive_id}"))
     inbox = _text(agent_a_client.get("/agent/demandes/?onglet=cloturees"))
     row = inbox[inbox.index(archive_ref) :][:600]
@@ -144,7 +144,7 @@ def test_hold_placed_retention_skips_hold_lifted_retention_acts(
     held_sheet = agent_a_client.get(f"/agent/usagers/{taxpayer_b_id}/synthese?reason=Accueil")
     assert "sous gel juridique" in _text(held_sheet)
     free_sheet = agent_a_client.get(f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Accueil")
-    assert "sous gel juridique" not in _text(free_sheet)  # only a request of A is held
+    assert "sous gel juridique" not in _text(free_sheet)  # only a case of A is held
     assert "ec-label-held" in _text(free_sheet)  # ...and shows its badge in the timeline
 
     # Retention skips both, and says so.
@@ -169,7 +169,7 @@ def test_hold_placed_retention_skips_hold_lifted_retention_acts(
     assert {e.data["reason"] for e in lifted} == {"Jugement", "Clos"}
     after = _text(agent_a_client.get(f"/agent/demandes/{archive_id}"))
     assert "ec-label-held" not in after and "sous gel juridique" not in after
-    # The request's history keeps both, with their reasons.
+    # The case's history keeps both, with their reasons.
     assert "Gel juridique levé" in after and "Motif : Jugement" in after
 
     # Retention acts now; its report lists what went, with counts, never contents.

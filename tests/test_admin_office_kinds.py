@@ -1,8 +1,8 @@
 """Office kinds as directory data (issue 22): an administrator creates a new kind on screen, an
 office of that kind and a routing rule; with no code change, the office receives online
-requests, agents forward requests to it, its agents record contacts, and it appears in steering.
+cases, agents forward cases to it, its agents record contacts, and it appears in steering.
 Routing rules may also point to one given office; what a kind may do is read from its
-capabilities (receive online requests, transfers, record contacts, steering level)."""
+capabilities (receive online cases, transfers, record contacts, steering level)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from helpers import csrf_token, sign_in_agent, submit_form
 from sqlalchemy import select
 from test_agent_support import post_action
-from test_taxpayer_space import post_request
+from test_taxpayer_space import post_case
 
 from models import Case, KindCode, Office, OfficeKind, RoutingRule, db
 
@@ -100,8 +100,8 @@ def test_a_new_kind_created_on_screen_receives_forwards_and_is_steered(
         admin_client.get("/referentiel/aiguillage/list/")
     )
 
-    # It receives the taxpayer's online request (the taxpayer lives in the Rhône, 69).
-    submitted = post_request(
+    # It receives the taxpayer's online case (the taxpayer lives in the Rhône, 69).
+    submitted = post_case(
         taxpayer_client,
         {
             "topic": str(topic.id),
@@ -134,20 +134,20 @@ def test_a_new_kind_created_on_screen_receives_forwards_and_is_steered(
     db.session.expire_all()
     assert db.session.get(Case, other.id).office_id == office.id  # type: ignore[union-attr]
 
-    # Its own agents handle its requests and record contacts.
+    # Its own agents handle its cases and record contacts.
     spf_agent = make_agent(office, "agent")
     db.session.commit()
     spf_client = sign_in_agent(app.test_client(), spf_agent)
     assert spf_client.get(f"/agent/demandes/{case.id}").status_code == 200
     assert spf_client.get("/agent/contacts/nouveau").status_code == 200
 
-    # Steering of its directorate shows it, with its requests.
+    # Steering of its directorate shows it, with its cases.
     steering_user = make_agent(world.directorate, "steering")
     db.session.commit()
     steering = sign_in_agent(app.test_client(), steering_user)
     exported = _text(steering.get(f"/pilotage/{world.directorate.id}/export/synthese.csv"))
     row = next(line for line in exported.splitlines() if line.startswith("SPF Lyon 1;"))
-    assert row.split(";")[1] == "2", row  # received: the online request and the transfer
+    assert row.split(";")[1] == "2", row  # received: the online case and the transfer
     assert row.split(";")[-1] == "1", row  # transfers received
     assert "SPF Lyon 1" in _text(steering.get(f"/pilotage/{world.directorate.id}"))
 
@@ -155,7 +155,7 @@ def test_a_new_kind_created_on_screen_receives_forwards_and_is_steered(
 def test_capabilities_decide_not_codes(
     app: Flask, world: World, admin_client: FlaskClient, agent_a_client: FlaskClient
 ) -> None:
-    # A kind that receives neither online requests nor transfers, and records no contacts.
+    # A kind that receives neither online cases nor transfers, and records no contacts.
     kind = _new_kind(
         admin_client,
         "archives",
@@ -221,13 +221,13 @@ def test_a_routing_rule_may_name_one_office(
     )
     assert "Choisissez soit un type de service, soit un service désigné." in _text(both)
     assert db.session.scalar(select(RoutingRule)) is None
-    # To one office: the request goes there, whatever the taxpayer's commune (69 vs 42 here).
+    # To one office: the case goes there, whatever the taxpayer's commune (69 vs 42 here).
     submit_form(
         admin_client,
         "/referentiel/aiguillage/add",
         {"topic": str(topic.id), "office": str(world.office_c.id), "active": "y"},
     )
-    response = post_request(
+    response = post_case(
         taxpayer_client,
         {
             "topic": str(topic.id),

@@ -1,4 +1,4 @@
-"""Who reaches the agents' screens: an agent of office B can do nothing with a request of office A
+"""Who reaches the agents' screens: an agent of office B can do nothing with a case of office A
 (list, open, act, search, download, API); after a transfer A → B, B can and A cannot."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _attachment_id(case: Case) -> int:
     return message.attachments[0].id
 
 
-def test_agent_of_another_office_can_do_nothing_with_the_request(
+def test_agent_of_another_office_can_do_nothing_with_the_case(
     world: World, case_a: Case, agent_b_client: FlaskClient
 ) -> None:
     case_id, reference = case_a.id, case_a.reference
@@ -75,7 +75,7 @@ def test_agent_of_another_office_can_do_nothing_with_the_request(
     assert case.status is CaseStatus.NEW
     assert events_of(case_id) == events_before
     assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 1
-    # No consultation of A's request was logged for B.
+    # No consultation of A's case was logged for B.
     assert not db.session.scalars(
         db.select(AccessLog).where(
             AccessLog.agent_id == world.agent_b.id, AccessLog.case_id == case_id
@@ -128,7 +128,7 @@ def test_after_a_transfer_the_receiving_office_has_it_and_the_sender_no_longer(
 
 
 @pytest.mark.parametrize("who", ["steering_client", "taxpayer_client", "anonymous_client"])
-def test_people_who_handle_no_request_reach_no_agent_screen(
+def test_people_who_handle_no_case_reach_no_agent_screen(
     request: pytest.FixtureRequest, who: str, world: World, case_a: Case
 ) -> None:
     client: FlaskClient = request.getfixturevalue(who)
@@ -154,11 +154,11 @@ def test_menus_follow_the_role(
     assert 'href="/agent/demandes/"' not in page and 'href="/agent/recherche/"' not in page
 
 
-def test_no_generic_api_or_model_view_exposes_requests(
+def test_no_generic_api_or_model_view_exposes_cases(
     app: Flask, agent_b_client: FlaskClient
 ) -> None:
     # FAB's model views and REST APIs bypass list filters in their actions: none is registered
-    # over requests, messages, attachments or transfers.
+    # over cases, messages, attachments or transfers.
     guarded = {Case, Message, Attachment, Transfer}
     exposed = [
         type(view).__name__

@@ -1,4 +1,4 @@
-"""A request's page and each of its actions: what the agent sees, what is written, which event."""
+"""A case's page and each of its actions: what the agent sees, what is written, which event."""
 
 from __future__ import annotations
 
@@ -107,14 +107,14 @@ def test_an_attachment_downloads_as_a_file_and_is_logged(
         db.select(AccessLog).where(AccessLog.object_kind == "attachment")
     ).one()
     assert log.object_id == attachment_id and log.case_id == case_a.id
-    # An attachment id under another request's URL: 404.
+    # An attachment id under another case's URL: 404.
     other = make_case(world.taxpayer_a, world.office_a)
     db.session.commit()
     url = f"/agent/demandes/{other.id}/pieces-jointes/{attachment_id}"
     assert agent_a_client.get(url).status_code == 404
 
 
-def test_an_unknown_request_is_a_404(agent_a_client: FlaskClient, world: World) -> None:
+def test_an_unknown_case_is_a_404(agent_a_client: FlaskClient, world: World) -> None:
     assert agent_a_client.get("/agent/demandes/999999").status_code == 404
 
 
@@ -216,7 +216,7 @@ def test_reply_reaches_the_taxpayer_by_an_alert_and_in_their_space(
     thread = taxpayer_client.get(f"/espace/demandes/{case.reference}")
     if thread.status_code == 200:
         assert "Votre remboursement part cette semaine." in thread.get_data(as_text=True)
-    else:  # the taxpayer's thread page is not there yet: their inbox shows the request
+    else:  # the taxpayer's thread page is not there yet: their inbox shows the case
         assert case.reference in taxpayer_client.get("/espace/").get_data(as_text=True)
 
 
@@ -386,7 +386,7 @@ def test_close_and_reopen(world: World, case_a: Case, agent_a_client: FlaskClien
     assert events_of(case.id)[-1] == "reopened"
 
 
-def test_transfer_needs_an_office_and_a_reason_then_moves_the_request(
+def test_transfer_needs_an_office_and_a_reason_then_moves_the_case(
     world: World, case_a: Case, agent_a_client: FlaskClient, agent_b_client: FlaskClient
 ) -> None:
     page = page_of(agent_a_client, case_a.id)
@@ -480,7 +480,7 @@ def test_a_stale_action_is_refused_with_a_clear_message(
     assert case.status is not CaseStatus.CLOSED and case.assignee_id == other.id
 
 
-def test_closing_a_request_someone_just_transferred_is_a_404_not_a_close(
+def test_closing_a_case_someone_just_transferred_is_a_404_not_a_close(
     world: World, case_a: Case, agent_a_client: FlaskClient, manager_client: FlaskClient
 ) -> None:
     stale = field(page_of(agent_a_client, case_a.id), "expected_version")

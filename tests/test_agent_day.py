@@ -112,7 +112,7 @@ def test_my_day_counts_what_waits_and_links_to_the_filtered_inbox(
     assert count("due") == "2"
     assert count("awaiting") == "1"
     assert "Charge par agent" not in page  # office managers only
-    # Each figure opens the inbox with the same filter, which lists exactly those requests.
+    # Each figure opens the inbox with the same filter, which lists exactly those cases.
     due_link = page.split('data-day="due"')[0].rsplit('href="', 1)[1].split('"')[0]
     listed = agent_a_client.get(due_link.replace("&amp;", "&")).get_data(as_text=True)
     assert mine.reference in listed and awaiting.reference in listed
@@ -205,7 +205,7 @@ def test_the_header_counter_the_list_and_reading(
     csrf = agent_csrf(agent_b_client)
     response = agent_b_client.post(f"/agent/avis/{mine[0]}/ouvrir", data={"csrf_token": csrf})
     assert response.status_code == 404
-    # Opening a notice opens its request and reads it.
+    # Opening a notice opens its case and reads it.
     csrf = agent_csrf(agent_a_client)
     notice_id = db.session.scalar(
         select(AgentNotice.id).where(
@@ -216,7 +216,7 @@ def test_the_header_counter_the_list_and_reading(
     assert response.headers["Location"].endswith(f"/agent/demandes/{case.id}")
     page = agent_a_client.get("/agent/demandes/").get_data(as_text=True)
     assert 'class="badge ec-notices-badge">1</span>' in page
-    # Opening a request's page reads its notices too; then "mark all read".
+    # Opening a case's page reads its notices too; then "mark all read".
     agent_a_client.get(f"/agent/demandes/{other.id}")
     assert 'ec-notices-badge">' not in agent_a_client.get("/agent/avis/").get_data(as_text=True)
     notices.new_case(case)
@@ -297,7 +297,7 @@ def test_the_daily_digest_goes_through_the_outbox_rq_and_smtp_without_content(
 # --- bulk actions ------------------------------------------------------------------------------
 
 
-def test_bulk_assign_checks_each_request_and_records_each(
+def test_bulk_assign_checks_each_case_and_records_each(
     world: World, manager_client: FlaskClient, agent_a_client: FlaskClient
 ) -> None:
     first = make_case(world.taxpayer_a, world.office_a)
@@ -393,6 +393,11 @@ def test_tags_are_the_offices_managed_by_its_manager_and_filter_the_inbox(
     post_action(agent_a_client, tagged.id, "etiquettes", {"remove_tag_id": str(tag.id)})
     page = agent_a_client.get(f"/agent/demandes/?onglet=ouvertes&etiquette={tag.id}")
     assert tagged.reference not in page.get_data(as_text=True)
+    # Both are in the case's history, with the tag's name; the refused one is not.
+    assert events_of(tagged.id)[-2:] == ["tagged", "untagged"]
+    assert "untagged" not in events_of(untagged.id) and "tagged" not in events_of(untagged.id)
+    history = page_of(agent_a_client, tagged.id)
+    assert "Étiquette ajoutée" in history and "Étiquette retirée" in history
 
 
 # --- links and merges --------------------------------------------------------------------------
@@ -409,7 +414,7 @@ def test_link_shows_on_both_and_merge_gives_the_taxpayer_one_thread(
         db.session.add(Message(case=case, author_kind=AuthorKind.TAXPAYER, body=body))
     db.session.commit()
     response = post_action(agent_a_client, kept.id, "lier", {"reference": foreign.reference})
-    assert response.status_code == 400  # another office's request: not found
+    assert response.status_code == 400  # another office's case: not found
     response = post_action(agent_a_client, kept.id, "lier", {"reference": related.reference})
     assert response.status_code == 302
     assert related.reference in page_of(agent_a_client, kept.id)
@@ -432,7 +437,7 @@ def test_link_shows_on_both_and_merge_gives_the_taxpayer_one_thread(
     assert sorted(bodies) == ["Premier message", "Second message"]
     link = db.session.scalar(select(CaseLink).where(CaseLink.case_id == duplicate.id))
     assert link is not None and link.other_case_id == kept.id
-    # The taxpayer sees one request with both messages; nothing was deleted.
+    # The taxpayer sees one case with both messages; nothing was deleted.
     space = text_of(taxpayer_client.get("/espace/"))
     assert kept.reference in space and duplicate.reference not in space
     thread = text_of(taxpayer_client.get(f"/espace/demandes/{kept.reference}"))
@@ -538,7 +543,7 @@ def test_a_refused_close_keeps_the_text_and_the_files(
         agent_a_client, case.id, "repondre", data, content_type="multipart/form-data"
     )
     assert refused.status_code == 400
-    # The refusal shows nothing of the request; its link back gives the text and the files.
+    # The refusal shows nothing of the case; its link back gives the text and the files.
     assert "Votre dossier est réglé." not in text_of(refused)
     html = refused_and_back(agent_a_client, refused)
     assert "Votre dossier est réglé.</textarea>" in html and "Fichiers déjà joints" in html

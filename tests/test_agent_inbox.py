@@ -30,7 +30,7 @@ def _count(page: str, label: str) -> str:
 
 @pytest.fixture
 def cases(world: World) -> dict[str, str]:
-    """One request per tab, plus one of office B."""
+    """One case per tab, plus one of office B."""
     a, b = world.office_a, world.office_b
     new = make_case(world.taxpayer_a, a, age_days=3, subject="Nouvelle")
     mine = make_case(
@@ -57,7 +57,7 @@ def cases(world: World) -> dict[str, str]:
     }
 
 
-def test_tabs_list_their_requests_with_counts(
+def test_tabs_list_their_cases_with_counts(
     cases: dict[str, str], agent_a_client: FlaskClient
 ) -> None:
     def tab(key: str) -> list[str]:
@@ -96,7 +96,7 @@ def test_a_row_shows_what_an_agent_needs_at_a_glance(
     assert "Transmise" in forwarded and "Non lue" in forwarded and "1 jour" in forwarded
 
 
-def test_overdue_requests_are_flagged(world: World, agent_a_client: FlaskClient) -> None:
+def test_overdue_cases_are_flagged(world: World, agent_a_client: FlaskClient) -> None:
     late = make_case(world.taxpayer_a, world.office_a, age_days=45)
     on_time = make_case(world.taxpayer_a, world.office_a, age_days=2)
     db.session.commit()

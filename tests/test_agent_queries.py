@@ -1,4 +1,4 @@
-"""No query per row: the inbox and a request's page run as many queries for few rows as for many."""
+"""No query per row: the inbox and a case's page run as many queries for few rows as for many."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_the_inbox_runs_the_same_queries_for_5_and_50_rows(
     assert counts and all(s.count("LIMIT") == s.lower().count("count(") for s in counts)
 
 
-def test_a_request_page_runs_the_same_queries_for_3_and_30_messages(
+def test_a_case_page_runs_the_same_queries_for_3_and_30_messages(
     app: Flask, world: World, agent_a_client: FlaskClient
 ) -> None:
     # Same authors on both (SQLAlchemy skips a load when the rows are already in the session).

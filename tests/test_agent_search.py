@@ -25,7 +25,7 @@ def _links(page: str, *cases: object) -> list[bool]:
     return [f'href="/agent/demandes/{case.id}"' in page for case in cases]  # type: ignore[attr-defined]
 
 
-def test_by_tax_number_and_siren_shows_the_taxpayer_and_their_requests(
+def test_by_tax_number_and_siren_shows_the_taxpayer_and_their_cases(
     world: World, agent_a_client: FlaskClient
 ) -> None:
     business = make_taxpayer(TaxpayerKind.BUSINESS, company_name="Boulangerie Durand")
@@ -52,7 +52,7 @@ def test_by_reference_whatever_the_case(world: World, agent_a_client: FlaskClien
     case = make_case(world.taxpayer_a, world.office_a)
     make_case(world.taxpayer_a, world.office_a)
     db.session.commit()
-    # An exact reference opens the request itself (issue 16).
+    # An exact reference opens the case itself (issue 16).
     response = agent_a_client.get(
         "/agent/recherche/", query_string={"q": f"  {case.reference.lower()} "}
     )

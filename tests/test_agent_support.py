@@ -41,7 +41,7 @@ def field(page: str, name: str) -> str:
 def post_action(
     client: FlaskClient, case_id: int, action: str, data: dict[str, Any] | None = None, **kw: Any
 ) -> Any:
-    """POST one of a request's forms as the page would (CSRF token, version as loaded)."""
+    """POST one of a case's forms as the page would (CSRF token, version as loaded)."""
     payload = {"csrf_token": agent_csrf(client), **(data or {})}
     return client.post(f"/agent/demandes/{case_id}/{action}", data=payload, **kw)
 
@@ -52,8 +52,8 @@ def text_of(response: Any) -> str:
 
 
 def refused_and_back(client: Any, response: Any) -> str:
-    """A refused action: its page shows the reason and nothing of the request; the link back
-    opens the request's page with what was typed. Returns both pages' text."""
+    """A refused action: its page shows the reason and nothing of the case; the link back
+    opens the case's page with what was typed. Returns both pages' text."""
     refusal = text_of(response)
     assert response.status_code == 400
     match = re.search(r'id="refused-back" href="([^"]+)"', refusal)
@@ -75,7 +75,7 @@ def followed(client: FlaskClient, response: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def clean_presence(app: Flask) -> Iterator[None]:
-    """Presence marks live in Redis, and request ids are reused from one test to the next."""
+    """Presence marks live in Redis, and case ids are reused from one test to the next."""
     yield
     with app.app_context():
         redis = get_redis()
@@ -91,7 +91,7 @@ def taxpayer_message(case: Case, taxpayer: Taxpayer, body: str, *, pdf: bool = F
 
 
 def case_with_thread(taxpayer: Taxpayer, office: Office, agent: Any, size: int, **kw: Any) -> Case:
-    """A request with ``size`` messages and as many events (taxpayer replies and agent notes)."""
+    """A case with ``size`` messages and as many events (taxpayer replies and agent notes)."""
     case = make_case(taxpayer, office, **kw)
     for n in range(size):
         if n % 2:

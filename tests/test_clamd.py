@@ -23,7 +23,7 @@ from factories import World, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from test_taxpayer_space import case_count, good_request, post_request, topics  # noqa: F401
+from test_taxpayer_space import case_count, good_case, post_case, topics  # noqa: F401
 
 from app.cases import operations
 from app.cases.attachments import IncomingFile
@@ -125,14 +125,12 @@ def test_finding_12_a_pdf_carrying_eicar_is_refused_through_the_taxpayer_form(
 ) -> None:
     monkeypatch.setitem(app.config, "CLAMD_ADDRESS", f"unix:{clamd_socket}")
     infected = PDF.replace(b"%%EOF", b"% " + EICAR + b"\n%%EOF")
-    response = post_request(
-        taxpayer_client, good_request(topics, files=[(io.BytesIO(infected), "avis.pdf")])
+    response = post_case(
+        taxpayer_client, good_case(topics, files=[(io.BytesIO(infected), "avis.pdf")])
     )
     assert response.status_code == 400
     assert "refusé par l&#39;analyse antivirus" in response.get_data(as_text=True)
     assert case_count() == 0
     assert not [p for p in Path(app.config["ATTACHMENT_DIR"]).rglob("*") if p.is_file()]
-    clean = post_request(
-        taxpayer_client, good_request(topics, files=[(io.BytesIO(PDF), "avis.pdf")])
-    )
+    clean = post_case(taxpayer_client, good_case(topics, files=[(io.BytesIO(PDF), "avis.pdf")]))
     assert clean.status_code == 302

@@ -107,7 +107,7 @@ def test_each_channel_with_each_disposition(
     assert case.reference in page and str(channel.label) in page
 
 
-def test_forwarding_creates_the_request_in_the_other_office_with_reason_and_event(
+def test_forwarding_creates_the_case_in_the_other_office_with_reason_and_event(
     agent_a_client: FlaskClient, agent_b_client: FlaskClient, world: World
 ) -> None:
     topic = make_topic("Réclamation")
@@ -140,7 +140,7 @@ def test_forwarding_creates_the_request_in_the_other_office_with_reason_and_even
     assert "SIP Lyon 3e → SIE Lyon Nord" in page
     assert reason not in page
     assert f'href="/agent/demandes/{case.id}"' not in page
-    # Office B holds it: the reason and the link to the request are there.
+    # Office B holds it: the reason and the link to the case are there.
     sheet_b = agent_b_client.get(
         f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Demande+{case.reference}"
     ).get_data(as_text=True)
@@ -401,7 +401,7 @@ def test_the_preview_shows_the_taxpayers_words_and_records_nothing(
     assert "Compte rendu de votre visite" in preview
     assert "L'usager conteste le montant de sa taxe foncière 2025." in preview
     assert "Le service SIP Lyon 3e donne suite à cet échange." in preview
-    # Worded as a contact with the office, never as a request the taxpayer sent.
+    # Worded as a contact with the office, never as a case the taxpayer sent.
     for sent_words in ("Envoyée", "ENVOYÉE", "Votre demande est arrivée"):
         assert sent_words not in preview
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
@@ -411,7 +411,7 @@ def test_the_preview_shows_the_taxpayers_words_and_records_nothing(
     assert "L’usager ne verra pas ce contact" in page
 
 
-def test_the_taxpayer_sees_a_recorded_contact_as_a_contact_not_a_sent_request(
+def test_the_taxpayer_sees_a_recorded_contact_as_a_contact_not_a_sent_case(
     taxpayer_client: FlaskClient, world: World
 ) -> None:
     kept = make_contact(world.agent_a, world.taxpayer_a, disposition="kept", subject="Visite")
@@ -481,7 +481,7 @@ def test_the_recorder_keeps_reading_what_they_wrote_and_only_that(
     db.session.commit()
     operations.reply_to_case(agent=world.agent_b, case=case, body="Réponse écrite par le SIE.")
     db.session.commit()
-    # The request page is office B's now; the recorder's page shows what A wrote.
+    # The case page is office B's now; the recorder's page shows what A wrote.
     assert agent_a_client.get(f"/agent/demandes/{case.id}").status_code == 404
     page = html.unescape(agent_a_client.get(f"/agent/contacts/{case.id}").get_data(as_text=True))
     assert "Résumé écrit par l'agent A." in page
@@ -532,7 +532,7 @@ def test_the_sheet_shows_transfers_and_acknowledgements_as_lines_of_the_timeline
     assert world.agent_b.full_name in page
 
 
-def test_the_request_page_preselects_the_competent_office_for_a_transfer(
+def test_the_case_page_preselects_the_competent_office_for_a_transfer(
     agent_a_client: FlaskClient, world: World
 ) -> None:
     from factories import make_case

@@ -11,7 +11,7 @@ from helpers import csrf_token
 from sqlalchemy import func, select
 
 from app.directory import imports as directory_import
-from models import Agent, KindCode, Office, db
+from models import Agent, Event, EventKind, KindCode, Office, db
 
 BAD_OFFICES = """code,nom,type,parent,courriel,telephone,adresse,territoires
 DDFIP01,DDFiP de l'Ain,direction locale,,ddfip01@dgfip.example,,,
@@ -193,6 +193,15 @@ def test_import_page_dry_run_then_real_run(world: World, admin_client: FlaskClie
     assert "Import appliqué : 1 créé(s)" in page
     agent = db.session.scalar(select(Agent).where(Agent.username == "z.zoe"))
     assert agent is not None and agent.first_name == "Zoé"
+    # Each applied file is recorded with who sent it; simulations are not.
+    imported = db.session.scalars(
+        select(Event).where(Event.kind == EventKind.DIRECTORY_IMPORTED).order_by(Event.id)
+    ).all()
+    assert [(e.data["file"], e.data["created"], e.data["updated"]) for e in imported] == [
+        ("offices", 4, 0),
+        ("agents", 1, 0),
+    ]
+    assert {e.actor_agent_id for e in imported} == {world.admin.id}
 
     # No file: a French message, not an error page.
     response = admin_client.post(

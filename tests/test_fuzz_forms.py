@@ -3,7 +3,7 @@
 The rules come from ``app.url_map`` (every rule that accepts POST, and every ``/api/`` rule with
 each of its methods), so a new form is fuzzed without touching this file. For each rule:
 
-- its URL parameters are real objects (a request of office A for taxpayer A with a message and an
+- its URL parameters are real objects (a case of office A for taxpayer A with a message and an
   attachment, a reply template, a topic, an office, an agent...) or random values;
 - the form page is read once (the rule's own page, else the page it is posted from) to learn the
   field names, their valid values (select options, hidden fields) and the file inputs, and to
@@ -13,8 +13,8 @@ each of its methods), so a new form is fuzzed without touching this file. For ea
   dates, and files of random bytes, empty, or HTML named ``.pdf``; with a valid CSRF token, a
   forged one, or none.
 
-After every request: the status is below 500, and the database holds together (every request has
-a message, every message its request, every attachment row its file and every file its row, no
+After every request: the status is below 500, and the database holds together (every case has
+a message, every message its case, every attachment row its file and every file its row, no
 notification points to a missing message). ``FUZZ_EXAMPLES`` sets the examples per rule.
 """
 
@@ -174,7 +174,7 @@ def _store_file(content: bytes) -> str:
 
 
 def _objects(world: World) -> dict[str, Any]:
-    """A request of office A for taxpayer A with a message and an attachment, and one object of
+    """A case of office A for taxpayer A with a message and an attachment, and one object of
     every kind the admin screens edit; URL parameter name -> value."""
     sip = office_kind(KindCode.SIP)
     topic = make_topic()
@@ -203,7 +203,7 @@ def _objects(world: World) -> dict[str, Any]:
     )
     db.session.add_all([attachment, template, routing, failed])
     tag = Tag(office_id=world.office_a.id, name="Étiquette fuzz")
-    # Another request of taxpayer A, so that a link or a merge can find a real reference.
+    # Another case of taxpayer A, so that a link or a merge can find a real reference.
     other = make_case(world.taxpayer_a, world.office_a, topic=topic, subject="Autre demande")
     db.session.add(Message(case=other, author_kind=AuthorKind.TAXPAYER, body="Re", internal=False))
     db.session.add(tag)
@@ -264,7 +264,7 @@ def _broken_invariants(app: Flask) -> list[str]:
 
 def _check(app: Flask, session: Session) -> list[str]:
     problems = []
-    # A duplicate merged into another request gave it its messages (issue 16): its link says so.
+    # A duplicate merged into another case gave it its messages (issue 16): its link says so.
     merged = select(CaseLink.id).where(
         CaseLink.case_id == Case.id, CaseLink.kind == CaseLinkKind.MERGED
     )
@@ -274,12 +274,12 @@ def _check(app: Flask, session: Session) -> list[str]:
         )
     ).all()
     if bare:
-        problems.append(f"requests without any message: {bare}")
+        problems.append(f"cases without any message: {bare}")
     orphans = session.scalars(
         select(Message.id).outerjoin(Case, Message.case_id == Case.id).where(Case.id.is_(None))
     ).all()
     if orphans:
-        problems.append(f"messages without their request: {orphans}")
+        problems.append(f"messages without their case: {orphans}")
     dangling = session.scalars(
         select(Notification.id)
         .outerjoin(Message, Notification.message_id == Message.id)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.cases import operations
 from app.cases.attachments import IncomingFile
 from app.directory import settings
+from app.directory.operations import store_setting
 from models import (
     Attachment,
     CaseStatus,
@@ -190,7 +191,7 @@ def test_taxpayer_reopens_within_the_period_only(world: World, app: Flask) -> No
         operations.reply_as_taxpayer(taxpayer=world.taxpayer_a, case=old, body="Trop tard.")
 
 
-def test_transfer_moves_the_request_and_a_stale_close_is_refused(world: World) -> None:
+def test_transfer_moves_the_case_and_a_stale_close_is_refused(world: World) -> None:
     case = make_case(world.taxpayer_a, world.office_a)
     db.session.commit()
     seen_version = case.version
@@ -206,7 +207,7 @@ def test_transfer_moves_the_request_and_a_stale_close_is_refused(world: World) -
     )
     db.session.commit()
     assert case.office_id == world.office_b.id and case.awaiting_acknowledgement
-    # agent A's stale close form: A no longer holds the request at all
+    # agent A's stale close form: A no longer holds the case at all
     with pytest.raises(operations.NotAllowed):
         operations.close_case(
             agent=world.agent_a, case=case, outcome="Fait", expected_version=seen_version
@@ -265,9 +266,9 @@ def test_record_contact_each_disposition(world: World, disposition: str) -> None
     assert not message.internal
 
 
-def test_intake_pause_refuses_new_requests(world: World) -> None:
+def test_intake_pause_refuses_new_cases(world: World) -> None:
     topic = make_topic()
-    settings.store(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"})
+    store_setting(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"}, by=None)
     db.session.commit()
     assert settings.intake().reopens_on.isoformat() == "2026-12-07"
     with pytest.raises(operations.IntakePaused):

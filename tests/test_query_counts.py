@@ -25,7 +25,7 @@ from models import KindCode, db
 # agent (with roles and office), page, taxpayers, assignees, tab counts, colleagues, the rows'
 # tags, the header's notices counter (tags and closing outcomes come from app.cache)
 INBOX_MAX = 8
-# agent, request, log, notices read, messages (+ offices, agents, files), events (+ agents),
+# agent, case, log, notices read, messages (+ offices, agents, files), events (+ agents),
 # transfers, templates, tags, links, taxpayer, notices counter, the competent office's territory
 # (the transfer form's preselection; the routing rules and default office kinds are a
 # per-process copy): 17 queries; the ceiling keeps one spare
@@ -85,7 +85,7 @@ def test_case_page_queries_do_not_grow_with_the_thread(
     assert not [s for s in many if "FROM office" in s and "kind NOT IN" in s], "list cached"
     page = agent_a_client.get(f"/agent/demandes/{big.id}").get_data(as_text=True)
     assert "Note numéro 29" in page
-    # The forward select: every other receiving office, not the request's own.
+    # The forward select: every other receiving office, not the case's own.
     assert f'<option value="{world.office_b.id}">{world.office_b.name}</option>' in page
     assert f'<option value="{world.office_a.id}">{world.office_a.name}<' not in page
 

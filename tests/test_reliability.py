@@ -242,19 +242,19 @@ def test_a_5xx_marks_the_address_undeliverable_and_everyone_sees_it(
 
 
 def test_a_new_address_clears_the_mark(app: Flask, world: World) -> None:
-    from app.taxpayers import accounts as taxpayers
+    from app.taxpayers import operations as taxpayer_operations
 
     taxpayer = world.taxpayer_a
     taxpayer.email_undeliverable_at = utcnow()
     taxpayer.email_undeliverable_reason = "550"
     db.session.commit()
-    taxpayers.request_email_change(taxpayer, "nouvelle@example.fr")
+    taxpayer_operations.request_email_change(taxpayer, "nouvelle@example.fr")
     db.session.commit()
     change = db.session.scalars(
         select(Notification).where(Notification.recipient == "nouvelle@example.fr")
     ).one()
     token = change.body.split("/espace/compte/courriel/")[1].split()[0]
-    assert taxpayers.confirm_email_change(token) is not None
+    assert taxpayer_operations.confirm_email_change(token) is not None
     db.session.commit()
     assert taxpayer.email == "nouvelle@example.fr" and taxpayer.email_undeliverable_at is None
 
@@ -423,5 +423,26 @@ def test_a_job_started_by_a_worker_killed_before_its_claim_is_queued_again(
     job.set_status(JobStatus.STARTED)
     assert reload(row).locked_at is None  # it never claimed the row
     assert notifications.sweep_outbox() == 1
+    run_jobs(app)
+    assert reload(row).status is NotificationStatus.SENT
+
+
+def test_a_job_taken_off_the_queue_by_a_worker_killed_at_once_is_queued_again(
+    app: Flask, world: World
+) -> None:
+    """RQ moves a job to its intermediate list when a worker takes it; the worker dies before
+    marking it started: the job still says "queued" but nothing runs it for ten minutes."""
+    from rq.job import Job, JobStatus
+
+    from app.notifications.outbox import send_job_id
+
+    row = one_alert(world)
+    queue = Queue(app.config["RQ_QUEUE"], connection=get_redis())
+    job_id = send_job_id(row.id, 0)
+    assert get_redis().lmove(queue.key, queue.intermediate_queue.key) == job_id.encode()
+    assert Job.fetch(job_id, connection=get_redis()).get_status() is JobStatus.QUEUED
+    assert queue.count == 0
+    assert notifications.sweep_outbox() == 1
+    assert queue.count == 1
     run_jobs(app)
     assert reload(row).status is NotificationStatus.SENT

@@ -1,4 +1,4 @@
-"""Retention: on requests spread over 12 years, exactly what the periods say goes, and nothing
+"""Retention: on cases spread over 12 years, exactly what the periods say goes, and nothing
 else (app.retention.operations; periods 4 years archive, 10 years purge, 2 years for internal
 notes)."""
 
@@ -86,7 +86,7 @@ def _build(world: World, now: datetime, age_days: float, *, closed: bool, held: 
     first = _message(case, start, internal=False, body="Ma demande")
     keys = [_attach(first, "avis.pdf")]
     built = Built(case.id, age_days, closed, held, first.id, public_ids=[first.id])
-    # Notes along the request's life: 40 days before its end, then 1 day before.
+    # Notes along the case's life: 40 days before its end, then 1 day before.
     for offset in (30, 1):
         note_at = now - timedelta(days=age_days + offset)
         note = _message(case, note_at, internal=True, body="Note interne")
@@ -168,7 +168,7 @@ def _years_days(now: datetime, years: int) -> float:
     return (now - now.replace(year=now.year - years)).total_seconds() / 86400
 
 
-def test_retention_on_twelve_years_of_requests(app: Flask, world: World) -> None:
+def test_retention_on_twelve_years_of_cases(app: Flask, world: World) -> None:
     now = utcnow()
     built = _dataset(world, now)
     purge_days, archive_days, notes_days = (_years_days(now, y) for y in (10, 4, 2))
@@ -218,7 +218,7 @@ def test_retention_on_twelve_years_of_requests(app: Flask, world: World) -> None
             )
         else:
             assert case.archived_at is None, item
-        # The request and its public messages stay, with their files.
+        # The case and its public messages stay, with their files.
         for message_id in item.public_ids:
             assert db.session.get(Message, message_id) is not None
         assert path_of(item.storage_keys[0]).exists()
@@ -226,13 +226,13 @@ def test_retention_on_twelve_years_of_requests(app: Flask, world: World) -> None
             gone = not item.held and note_age > notes_days
             assert (db.session.get(Message, note_id) is None) is gone, (item, note_age)
             assert path_of(key).exists() is not gone
-    # The access log is evidence: every row stays; those of purged requests lose the link only.
+    # The access log is evidence: every row stays; those of purged cases lose the link only.
     assert db.session.scalar(select(func.count()).select_from(AccessLog)) == access_logs_before
     purged_ids = [b.case_id for b in expected_purged]
     kept = db.session.scalars(select(AccessLog).where(AccessLog.object_id.in_(purged_ids))).all()
     assert len(kept) == len(purged_ids) and all(row.case_id is None for row in kept)
     assert db.session.get(Case, linked.case_id).linked_case_id is None  # type: ignore[union-attr]
-    # Every request kept still has a message; no attachment row lost its file.
+    # Every case kept still has a message; no attachment row lost its file.
     assert not db.session.scalar(select(func.count()).select_from(Case).where(~Case.messages.any()))
     for attachment in db.session.scalars(select(Attachment)):
         assert path_of(attachment.storage_key).exists()
@@ -266,16 +266,14 @@ def test_the_command_dry_run_changes_nothing_then_the_command_applies(
     dry = runner.invoke(args=["econtacts", "retention", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Dry run, nothing changed" in dry.output
-    assert (
-        "1 request(s) archived, 1 request(s) purged (4 message(s), 3 attachment(s))" in dry.output
-    )
+    assert "1 case(s) archived, 1 case(s) purged (4 message(s), 3 attachment(s))" in dry.output
     db.session.expire_all()
     assert db.session.get(Case, old.case_id) is not None
     assert db.session.get(Case, middle.case_id).archived_at is None  # type: ignore[union-attr]
 
     done = runner.invoke(args=["econtacts", "retention"])
     assert done.exit_code == 0, done.output
-    assert "Done: 1 request(s) archived, 1 request(s) purged" in done.output
+    assert "Done: 1 case(s) archived, 1 case(s) purged" in done.output
     db.session.expire_all()
     assert db.session.get(Case, old.case_id) is None
     assert db.session.get(Case, middle.case_id).archived_at is not None  # type: ignore[union-attr]

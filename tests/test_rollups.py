@@ -1,6 +1,6 @@
-"""The steering rollups (app/steering/rollups.py) against the requests themselves.
+"""The steering rollups (app/steering/rollups.py) against the cases themselves.
 
-Figures read from the rollups must equal those computed here, in Python, from the requests: with
+Figures read from the rollups must equal those computed here, in Python, from the cases: with
 the changes still in the journal, once folded, after a rebuild; after operations (an answer, a
 closing, a reopening, a transfer), a retention purge and an office moving in the tree; over
 periods cut into years, months and days.
@@ -18,13 +18,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.cases import operations
-from app.directory.imports import move_office
+from app.directory.operations import move_office
 from app.retention.operations import apply_retention
 from app.steering import rollups
 from models import Case, CaseStatus, Channel, Office, Topic, db, utcnow
 from models.steering import SteeringChange, SteeringCount, SteeringDuration
 
-# --- the reference: figures computed in Python from the requests -----------------------------
+# --- the reference: figures computed in Python from the cases --------------------------------
 
 
 def _hours(end: datetime | None, start: datetime) -> float | None:
@@ -33,7 +33,7 @@ def _hours(end: datetime | None, start: datetime) -> float | None:
 
 @dataclass(frozen=True)
 class Counted:
-    """A request under a node: whether its volume counts there (the office that recorded it, or
+    """A case under a node: whether its volume counts there (the office that recorded it, or
     its office) and whether its handling does (the office holding it)."""
 
     case: Case
@@ -42,11 +42,11 @@ class Counted:
 
 
 def expected(cases: list[Counted], start: date, end: date) -> dict[str, object]:
-    """Counts, shares and histogram percentiles of the requests received in [start, end)."""
+    """Counts, shares and histogram percentiles of the cases received in [start, end)."""
     period = [c for c in cases if start <= c.case.received_at.date() < end]
     volume = [c.case for c in period if c.volume]
     chosen = [c.case for c in period if c.held]
-    # A request withdrawn by the taxpayer was neither handled nor closed by the office.
+    # A case withdrawn by the taxpayer was neither handled nor closed by the office.
     answered_at = [c.first_answer_at or (None if c.withdrawn_at else c.closed_at) for c in chosen]
     figures: dict[str, object] = {
         "received": len(volume),
@@ -134,8 +134,8 @@ def cases_under(office: Office) -> list[Counted]:
 
 @pytest.fixture
 def history(world: World) -> list[Case]:
-    """80 requests over three years in offices A, B and C, every attribute drawn at random;
-    contacts recorded by one office and held by another, and requests withdrawn unanswered."""
+    """80 cases over three years in offices A, B and C, every attribute drawn at random;
+    contacts recorded by one office and held by another, and cases withdrawn unanswered."""
     rng = random.Random(20261126)
     more = random.Random(20261202)  # the draws of issue 16, apart: the others stay the same
     now = utcnow()
@@ -211,7 +211,7 @@ def test_window_pieces_cover_every_day_once() -> None:
         assert sorted(covered) == [start + timedelta(days=n) for n in range((end - start).days)]
 
 
-def test_figures_equal_the_requests_from_journal_fold_and_rebuild(
+def test_figures_equal_the_cases_from_journal_fold_and_rebuild(
     app: Flask, history: list[Case], world: World
 ) -> None:
     today = utcnow().date()
@@ -342,7 +342,7 @@ def test_a_retention_purge_and_an_office_move_keep_them_right(
     assert from_rollups(world.delegation, start, end) == expected(
         cases_under(world.delegation), start, end
     )
-    # Office C moves from the other directorate to the Rhône: its requests count there now
+    # Office C moves from the other directorate to the Rhône: its cases count there now
     # (its folded rows move; its journal is read with the new tree).
     rollups.fold()
     db.session.commit()

@@ -4,11 +4,11 @@ someone else: the expected outcome of each (rule, method, role) is written in ``
 The test FAILS when a rule of ``app.url_map`` has no row (so a new route cannot escape), when a row
 names a rule that no longer exists, and when an outcome differs from the table.
 
-How it runs: for each rule, fresh objects are made (a request of office A for taxpayer A with a
+How it runs: for each rule, fresh objects are made (a case of office A for taxpayer A with a
 message and an attachment, a reply template of office A, a topic, a tax matter, a routing rule,
 an office, an agent, a failed alert...), the URL parameters are replaced by them (``_values``), and
 each role calls the URL in the order of ``ROLES`` (those who do not own the objects first, so that
-an owner's action, e.g. closing the request, cannot hide what a stranger could do). POSTs carry a
+an owner's action, e.g. closing the case, cannot hide what a stranger could do). POSTs carry a
 valid CSRF token and an empty form: a role that may act gets the form back with its errors (or
 the action done for actions without fields); a role that may not gets 404/403 or the login page.
 
@@ -86,7 +86,7 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 
 # One row per (rule, method); outcomes per role. Reviewed: on objects of office A / taxpayer A,
 # agent B, taxpayer B and the steering user of the other directorate get "no" or "login",
-# never "ok"/"done"; administrators do not read requests (they are not agents of an office).
+# never "ok"/"done"; administrators do not read cases (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/accessibilite", "GET"): row("ok"),
     ("/", "GET"): row("ok"),
@@ -102,8 +102,8 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/avis/tout-lire", "POST"): row(
         "done", anon="login", tp_b="login", steering="no", tp_a="login"
     ),
-    # The recorder's read-only page: the target is an online request of office A (not a contact
-    # anyone recorded), so A's agents are sent to its request page; B has nothing there.
+    # The recorder's read-only page: the target is an online case of office A (not a contact
+    # anyone recorded), so A's agents are sent to its case page; B has nothing there.
     ("/agent/contacts/<int:case_id>", "GET"): row("no", agent_a="done", manager="done"),
     ("/agent/contacts/<int:case_id>/rattacher", "GET"): row("no", agent_a="ok", manager="ok"),
     ("/agent/contacts/<int:case_id>/rattacher", "POST"): row("no"),
@@ -195,7 +195,7 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/espace/demandes/<reference>/recepisse.pdf", "GET"): row("login", tp_b="no", tp_a="ok"),
     ("/espace/demandes/<reference>/repondre", "POST"): row("login", tp_b="no", tp_a="bad"),
     ("/espace/demandes/<reference>/retirer", "GET"): row("login", tp_b="no", tp_a="ok"),
-    # The reason is optional: taxpayer A's empty form withdraws their unanswered request.
+    # The reason is optional: taxpayer A's empty form withdraws their unanswered case.
     ("/espace/demandes/<reference>/retirer", "POST"): row("login", tp_b="no", tp_a="done"),
     ("/espace/demandes/nouvelle", "GET"): row("login", tp_b="ok", tp_a="ok"),
     ("/espace/demandes/nouvelle", "POST"): row("login", tp_b="bad", tp_a="bad"),

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from test_steering import Dataset, client_for, csv_rows, dataset, url  # noqa: F401 (fixture)
-from test_taxpayer_space import DATA, case_count, good_request, post_request, topics  # noqa: F401
+from test_taxpayer_space import DATA, case_count, good_case, post_case, topics  # noqa: F401
 
 from models import Attachment, Topic, Transfer, db, utcnow
 
@@ -30,7 +30,7 @@ def with_object(extra: bytes) -> bytes:
 
 
 def upload(client: FlaskClient, topics: dict[str, Topic], name: str, content: bytes) -> Any:
-    return post_request(client, good_request(topics, files=[(io.BytesIO(content), name)]))
+    return post_case(client, good_case(topics, files=[(io.BytesIO(content), name)]))
 
 
 def stored_names() -> list[str]:

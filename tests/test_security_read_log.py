@@ -1,6 +1,6 @@
 """Issue 20, findings 10 and 11: every page that shows a taxpayer's data to an agent writes the
 read log (the contact form's lookup, the lists by identifier or by name, search results), and a
-refused action answers a page that shows nothing of the request."""
+refused action answers a page that shows nothing of the case."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_finding_10_search_results_are_logged(
 ) -> None:
     case = make_case(world.taxpayer_b, world.office_a, subject="Question de taxe foncière")
     db.session.commit()
-    # A word of its subject lists it (an exact reference opens the request's own page).
+    # A word of its subject lists it (an exact reference opens the case's own page).
     found = agent_a_client.get("/agent/recherche/?q=foncière")
     assert case.reference in found.get_data(as_text=True)
     assert ("search_results", world.taxpayer_b.id, world.agent_a.id) in logged(app)
@@ -69,7 +69,7 @@ def test_finding_10_search_results_are_logged(
     assert ("search", world.taxpayer_a.id, world.agent_a.id) in logged(app)
 
 
-def test_finding_11_a_refused_action_shows_nothing_of_the_request(
+def test_finding_11_a_refused_action_shows_nothing_of_the_case(
     app: Flask, world: World, agent_a_client: FlaskClient
 ) -> None:
     case = make_case(world.taxpayer_a, world.office_a, subject="Changement de situation secret")
@@ -89,7 +89,7 @@ def test_finding_11_a_refused_action_shows_nothing_of_the_request(
         assert "Changement de situation secret" not in page, action
         assert world.taxpayer_a.tax_number not in page and "Fil de discussion" not in page
     assert len(logged(app)) == before  # nothing shown, nothing to log
-    # Back on the request's page (a logged reading), what was typed is there.
+    # Back on the case's page (a logged reading), what was typed is there.
     response = post_action(
         agent_a_client,
         case.id,
@@ -101,6 +101,6 @@ def test_finding_11_a_refused_action_shows_nothing_of_the_request(
     assert "Le SIE est compétent.</textarea>" in page
     assert "Choisissez le service destinataire." in page
     assert logged(app)[-1] == ("case", world.taxpayer_a.id, world.agent_a.id)
-    # The kept input is given once, and to this request only.
+    # The kept input is given once, and to this case only.
     again = text_of(agent_a_client.get(back))
     assert "Le SIE est compétent.</textarea>" not in again

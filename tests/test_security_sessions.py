@@ -162,12 +162,12 @@ def test_resetting_an_agent_s_password_or_second_factor_ends_their_sessions(
 def test_a_new_taxpayer_password_ends_every_session(
     app: Flask, world: World, smtp_server: Any
 ) -> None:
-    from app.taxpayers.accounts import _SALT_RESET, _password_digest, _serializer
+    from app.taxpayers.accounts import SALT_RESET, link_serializer, password_digest
 
     signed_in = sign_in_taxpayer(app.test_client(), world.taxpayer_a)
     with app.test_request_context():
-        token = _serializer(_SALT_RESET).dumps(
-            {"t": world.taxpayer_a.id, "h": _password_digest(world.taxpayer_a)}
+        token = link_serializer(SALT_RESET).dumps(
+            {"t": world.taxpayer_a.id, "h": password_digest(world.taxpayer_a)}
         )
     visitor = app.test_client()
     response = submit_form(
@@ -248,3 +248,32 @@ def test_a_draft_of_this_site_still_survives_an_expired_session(app: Flask, worl
     assert response.status_code == 302
     with client.session_transaction() as session:
         assert "taxpayer_draft" in session
+
+
+def test_old_sessions_are_deleted_by_the_daily_job_and_stop_working(
+    app: Flask, world: World
+) -> None:
+    """Rows of sessions ended long ago go; so does a session never ended but opened more than
+    SESSION_MAX_DAYS ago (its absolute lifetime), even if a server had cached it as live."""
+    from datetime import timedelta
+
+    from jobs.storage import remove_orphans
+    from models import utcnow
+
+    old_agent = sign_in_agent(app.test_client(), world.agent_a)
+    assert agent_in(old_agent)  # its verdict "live" is now cached in Redis
+    recent = sign_in_agent(app.test_client(), world.agent_b)
+    ended = sign_in_agent(app.test_client(), world.manager_a)
+    post(app, ended, "/logout/")
+    days = app.config["SESSION_MAX_DAYS"]
+    rows = {row.agent_id: row for row in db.session.scalars(select(LoginSession))}
+    rows[world.agent_a.id].created_at = utcnow() - timedelta(days=days + 1)
+    rows[world.manager_a.id].ended_at = utcnow() - timedelta(days=days + 1)
+    db.session.commit()
+
+    assert remove_orphans().endswith("; 2 old sign-in session(s) deleted")
+    left = db.session.scalars(select(LoginSession.agent_id)).all()
+    assert left == [world.agent_b.id]
+    assert not agent_in(old_agent)  # signed out at its next page, not served from the cache
+    assert agent_in(recent)
+    assert remove_orphans().endswith("; 0 old sign-in session(s) deleted")

@@ -2,7 +2,7 @@
 
 The dataset (``dataset`` fixture): the harness's delegation with two directorates, the Rhône
 (offices A = SIP Lyon 3e and B = SIE Lyon Nord) and the Loire (office C = SIP Saint-Étienne);
-19 requests with chosen dates relative to "now" (ages carry 0.2 day so that no figure sits on a
+19 cases with chosen dates relative to "now" (ages carry 0.2 day so that no figure sits on a
 bucket boundary), 4 transfers and a few answer/closing events. Durations are in days.
 
     ref  office channel topic        matter age   1st answer  closed  due  status     on time
@@ -200,7 +200,7 @@ def dataset(world: World) -> Dataset:
         db.session.add(case)
         cases[ref] = case
     db.session.flush()
-    # Open requests assigned in office A: agent A has A2, A4, A8; the manager A5; A6, A7 nobody.
+    # Open cases assigned in office A: agent A has A2, A4, A8; the manager A5; A6, A7 nobody.
     for ref in ("A2", "A4", "A8"):
         cases[ref].assignee = world.agent_a
     cases["A5"].assignee = world.manager_a
@@ -446,7 +446,7 @@ def test_office_figures_and_series_by_day(app: Flask, dataset: Dataset) -> None:
         "delais",
         [["SIP Saint-Étienne", "2,0", "5,2", "4,5", "7,3", "2", "4", "50,0"]],
     )
-    # The series by day (UTC days): 21 days, C's requests on their days, zero elsewhere.
+    # The series by day (UTC days): 21 days, C's cases on their days, zero elsewhere.
     tables = page_tables(client, url(w.office_c, dataset))
     series = tables["evolution"][1:]
     assert len(series) == 21
@@ -470,7 +470,7 @@ def test_series_by_week_for_a_long_period(app: Flask, dataset: Dataset) -> None:
     tables = page_tables(client, "/pilotage/?periode=90j")
     header, *weeks = tables["evolution"]
     assert header == ["Semaine du", "Demandes reçues"]
-    # 90 days: all 19 requests are younger than that.
+    # 90 days: all 19 cases are younger than that.
     assert sum(int(n) for _d, n in weeks) == 19
     for day, _n in weeks:
         assert datetime.strptime(day, "%d/%m/%Y").weekday() == 0  # Mondays
@@ -504,7 +504,7 @@ def test_office_manager_sees_their_office_with_agents_and_reasons(
     assert client.get(url(w.office_b, dataset, "synthese")).status_code == 404
 
 
-def test_detailed_export_one_row_per_request_without_identity(app: Flask, dataset: Dataset) -> None:
+def test_detailed_export_one_row_per_case_without_identity(app: Flask, dataset: Dataset) -> None:
     w = dataset.world
     client = client_for(app, dataset.steering_rhone)
     rows = csv_rows(client, url(w.directorate, dataset, "demandes"))
@@ -597,9 +597,7 @@ def test_a_directorate_cannot_see_another_by_url_or_export(app: Flask, dataset: 
     assert rhone.get(url(w.office_a, dataset, "agents")).status_code == 404
 
 
-def test_steering_users_cannot_open_a_request_or_a_summary_sheet(
-    app: Flask, dataset: Dataset
-) -> None:
+def test_steering_users_cannot_open_a_case_or_a_summary_sheet(app: Flask, dataset: Dataset) -> None:
     case = dataset.cases["A1"]
     taxpayer_id = dataset.world.taxpayer_a.id
     paths = (
@@ -664,7 +662,7 @@ def test_a_recorded_contact_counts_in_the_recording_office_and_a_withdrawal_apar
       then answered by B: volume (received, counter) at A; answer and backlog at B; one
       transfer A → B;
     - P: a phone call recorded by B and handled on the spot: received, answered, closed at B;
-    - W: an online request to A, withdrawn by the taxpayer before any answer: received and
+    - W: an online case to A, withdrawn by the taxpayer before any answer: received and
       withdrawn at A, neither closed by the office nor counted on time or late.
 
                       received  answered  closed  withdrawn  open  awaiting  sent  received(tr)
@@ -734,7 +732,7 @@ def test_a_recorded_contact_counts_in_the_recording_office_and_a_withdrawal_apar
     office_b = page_tables(client, f"/pilotage/{world.office_b.id}?{period}")
     assert office_b["canaux"][1:] == [["Téléphone", "1", "100,0"], ["Total", "1", "100,0"]]
     # On time: only the phone call (handled at once) and the visit (answered) are settled;
-    # the withdrawn request is not counted.
+    # the withdrawn case is not counted.
     assert tables["delais"][-1][5:7] == ["2", "2"]
     # The detailed export says it was withdrawn, with no on-time verdict.
     rows = csv_rows(client, f"/pilotage/{world.directorate.id}/export/demandes.csv?{period}")

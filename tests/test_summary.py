@@ -25,7 +25,7 @@ def sheet_url(taxpayer: Taxpayer, reason: str | None = "Appel de l'usager", **pa
 
 
 def references(page: str) -> list[str]:
-    """The requests of the timeline, top to bottom."""
+    """The cases of the timeline, top to bottom."""
     return re.findall(r'<tr class="ec-entry" data-reference="([^"]+)"', page)
 
 
@@ -37,7 +37,7 @@ def aged(case: Case, days: float) -> Case:
 
 @pytest.fixture
 def history(world: World) -> dict[str, Case]:
-    """Taxpayer A's contacts with three offices over three channels, and an online request."""
+    """Taxpayer A's contacts with three offices over three channels, and an online case."""
     topic = make_topic("Réclamation")
     agent_c = make_agent(world.office_c, "agent")
     cases = {
@@ -111,15 +111,15 @@ def test_the_sheet_lists_every_office_and_channel_newest_first(
     assert "SIP Lyon 3e → SIE Lyon Nord" in page
 
 
-def test_other_offices_requests_show_metadata_only(
+def test_other_offices_cases_show_metadata_only(
     agent_a_client: FlaskClient, world: World, history: dict[str, Case]
 ) -> None:
     page = html.unescape(agent_a_client.get(sheet_url(world.taxpayer_a)).get_data(as_text=True))
-    # Office A's own request: subject and link.
+    # Office A's own case: subject and link.
     phone = history["phone_a"]
     assert "Appel au SIP sur le prélèvement" in page
     assert f'href="/agent/demandes/{phone.id}"' in page
-    # Other offices' requests (including the visit A forwarded to B): metadata, no text.
+    # Other offices' cases (including the visit A forwarded to B): metadata, no text.
     for key, subject in (
         ("online_b", "Demande en ligne au SIE"),
         ("letter_c", "Courrier reçu à Saint-Étienne"),
@@ -154,7 +154,7 @@ def test_at_a_glance(agent_a_client: FlaskClient, world: World, history: dict[st
     assert counts == {"online": "1", "phone": "1", "counter": "1", "letter": "1"}
     assert re.search(r'id="count-total">4<', page)
     opened = page.split('id="open-cases"')[1].split("</ul>")[0]
-    # Open: the online request and the forwarded visit (B), the call kept by A, the old call;
+    # Open: the online case and the forwarded visit (B), the call kept by A, the old call;
     # the letter was handled on the spot.
     assert opened.count("<li>") == 4
     assert "SIE Lyon Nord" in opened and "SIP Lyon 3e" in opened
@@ -268,7 +268,7 @@ def test_an_unknown_taxpayer_is_404(agent_a_client: FlaskClient, world: World) -
 def test_any_agent_may_open_any_taxpayer_sheet(
     manager_client: FlaskClient, agent_b_client: FlaskClient, world: World
 ) -> None:
-    """Accueil de proximité: no request with the office is needed to open the sheet."""
+    """Accueil de proximité: no case with the office is needed to open the sheet."""
     assert manager_client.get(sheet_url(world.taxpayer_b)).status_code == 200
     assert agent_b_client.get(sheet_url(world.taxpayer_b)).status_code == 200
 
@@ -296,7 +296,7 @@ def test_pages_of_fifty_newest_first_without_gaps(
 
 
 def _bulk_history(world: World, taxpayer: Taxpayer, count: int) -> None:
-    """``count`` requests over three offices and four channels, one in three forwarded."""
+    """``count`` cases over three offices and four channels, one in three forwarded."""
     topic = make_topic()
     offices = [world.office_a, world.office_b, world.office_c]
     channels = list(Channel)

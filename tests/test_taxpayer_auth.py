@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.cases import operations
 from app.platform.queue import get_redis
-from app.taxpayers.accounts import set_activation_data
+from app.taxpayers.operations import set_activation_data
 from models import Case, Notification, NotificationKind, Taxpayer, TaxpayerKind, db, utcnow
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/espace/\S+)")
@@ -172,7 +172,7 @@ def test_the_trusted_period_is_configurable(
 def test_a_new_password_forgets_the_trusted_browsers(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
-    from app.taxpayers.accounts import set_password
+    from app.taxpayers.operations import set_password
 
     taxpayer = make_taxpayer()
     db.session.commit()
@@ -516,7 +516,7 @@ def _expire_session(client: FlaskClient) -> None:
     client.delete_cookie("session")
 
 
-def test_a_new_request_posted_after_the_session_expired_keeps_its_text(
+def test_a_new_case_posted_after_the_session_expired_keeps_its_text(
     app: Flask, client: FlaskClient, smtp_server: Any, app_context: None
 ) -> None:
     taxpayer = make_taxpayer()

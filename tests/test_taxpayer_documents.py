@@ -1,4 +1,4 @@
-"""Issue 16, the taxpayer's part: the receipt of a request (PDF), withdrawing a request, changing
+"""Issue 16, the taxpayer's part: the receipt of a case (PDF), withdrawing a case, changing
 the password from "Mon compte", and the data export as PDF and CSV."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def test_the_receipt_names_reference_date_office_and_topic(
         assert expected in text, expected
 
 
-def test_a_recorded_contact_gets_an_attestation_not_a_receipt_of_a_sent_request(
+def test_a_recorded_contact_gets_an_attestation_not_a_receipt_of_a_sent_case(
     taxpayer_client: FlaskClient, world: World
 ) -> None:
     case = make_contact(world.agent_a, world.taxpayer_a, subject="Visite au guichet")
@@ -105,7 +105,7 @@ def test_someone_elses_receipt_is_a_404(
 # --- withdrawal ------------------------------------------------------------------------------
 
 
-def test_a_request_not_yet_answered_is_withdrawn_kept_and_recorded(
+def test_a_case_not_yet_answered_is_withdrawn_kept_and_recorded(
     taxpayer_client: FlaskClient, agent_a_client: FlaskClient, world: World, topic: Topic
 ) -> None:
     case = submit(world, topic)
@@ -140,7 +140,7 @@ def test_a_request_not_yet_answered_is_withdrawn_kept_and_recorded(
     assert "Retirée par l'usager" in agent_page
 
 
-def test_an_answered_request_cannot_be_withdrawn(
+def test_an_answered_case_cannot_be_withdrawn(
     taxpayer_client: FlaskClient, world: World, topic: Topic
 ) -> None:
     case = submit(world, topic)
@@ -162,7 +162,7 @@ def test_an_answered_request_cannot_be_withdrawn(
     assert db.session.get(Case, contact.id).withdrawn_at is None  # type: ignore[union-attr]
 
 
-def test_an_agent_reopening_a_withdrawn_request_clears_the_withdrawal(
+def test_an_agent_reopening_a_withdrawn_case_clears_the_withdrawal(
     world: World, topic: Topic
 ) -> None:
     case = submit(world, topic)

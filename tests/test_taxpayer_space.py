@@ -1,4 +1,4 @@
-"""The taxpayer's space over HTTP: new request, inbox, thread, replies, history, attachments."""
+"""The taxpayer's space over HTTP: new case, inbox, thread, replies, history, attachments."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from app.cases import operations
 from app.directory import settings
+from app.directory.operations import store_setting
 from models import (
     Attachment,
     AuthorKind,
@@ -65,7 +66,7 @@ def form_token(client: FlaskClient, url: str) -> tuple[str, str]:
     return csrf_token(client, url), match.group(1)
 
 
-def post_request(
+def post_case(
     client: FlaskClient, data: dict[str, Any], *, token: str | None = None, **kwargs: Any
 ) -> Any:
     csrf, drawn = form_token(client, NEW)
@@ -73,7 +74,7 @@ def post_request(
     return client.post(NEW, data=payload, content_type="multipart/form-data", **kwargs)
 
 
-def good_request(topics: dict[str, Topic], **changes: Any) -> dict[str, Any]:
+def good_case(topics: dict[str, Topic], **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "topic": str(topics["contest"].id),
         "tax_matter": "",
@@ -90,10 +91,10 @@ def case_count() -> int:
     return int(db.session.scalar(select(func.count()).select_from(Case)) or 0)
 
 
-# --- the new-request form ---------------------------------------------------------------------
+# --- the new-case form ------------------------------------------------------------------------
 
 
-def test_new_request_form_offers_the_right_topics_and_states_the_limits(
+def test_new_case_form_offers_the_right_topics_and_states_the_limits(
     taxpayer_client: FlaskClient, topics: dict[str, Topic]
 ) -> None:
     page = taxpayer_client.get(NEW).get_data(as_text=True)
@@ -109,10 +110,10 @@ def test_new_request_form_offers_the_right_topics_and_states_the_limits(
     assert _TOKEN.search(page)
 
 
-def test_a_request_with_an_attachment_is_routed_and_confirmed_with_its_reference(
+def test_a_case_with_an_attachment_is_routed_and_confirmed_with_its_reference(
     taxpayer_client: FlaskClient, topics: dict[str, Topic], world: World
 ) -> None:
-    response = post_request(taxpayer_client, {**good_request(topics), "files": [file("avis.pdf")]})
+    response = post_case(taxpayer_client, {**good_case(topics), "files": [file("avis.pdf")]})
     assert response.status_code == 302
     case = db.session.scalar(select(Case))
     assert case is not None
@@ -130,21 +131,21 @@ def test_a_request_with_an_attachment_is_routed_and_confirmed_with_its_reference
     assert case.reference in inbox and "Mon avis 2025" in inbox and "Envoyée" in inbox
 
 
-def test_the_same_form_posted_twice_gives_one_request(
+def test_the_same_form_posted_twice_gives_one_case(
     taxpayer_client: FlaskClient, topics: dict[str, Topic]
 ) -> None:
-    first = post_request(taxpayer_client, good_request(topics), token="double-click-token")
-    second = post_request(taxpayer_client, good_request(topics), token="double-click-token")
+    first = post_case(taxpayer_client, good_case(topics), token="double-click-token")
+    second = post_case(taxpayer_client, good_case(topics), token="double-click-token")
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert case_count() == 1
 
 
-def test_a_race_on_the_same_token_gives_one_request(
+def test_a_race_on_the_same_token_gives_one_case(
     app: Flask, taxpayer_client: FlaskClient, topics: dict[str, Topic], world: World
 ) -> None:
     """Two posts at the same moment: the loser hits the unique token and shows the winner's."""
-    first = post_request(taxpayer_client, good_request(topics), token="race-token")
+    first = post_case(taxpayer_client, good_case(topics), token="race-token")
     real_submit = operations.submit_case
     calls: list[str] = []
 
@@ -167,7 +168,7 @@ def test_a_race_on_the_same_token_gives_one_request(
 
     operations.submit_case = racing_submit  # type: ignore[assignment]
     try:
-        second = post_request(taxpayer_client, good_request(topics), token="race-token")
+        second = post_case(taxpayer_client, good_case(topics), token="race-token")
     finally:
         operations.submit_case = real_submit  # type: ignore[assignment]
     assert calls
@@ -199,14 +200,14 @@ def test_a_race_on_the_same_token_gives_one_request(
 def test_bad_input_is_refused_in_french_and_keeps_what_was_typed(
     taxpayer_client: FlaskClient, topics: dict[str, Topic], change: dict[str, Any], message: str
 ) -> None:
-    data = good_request(topics, subject="Objet conservé", body="Texte conservé")
+    data = good_case(topics, subject="Objet conservé", body="Texte conservé")
     data.update(change)
     if data["topic"] in topics:
         data["topic"] = str(topics[data["topic"]].id)
     if data["tax_matter"] == "ir":
         data["tax_matter"] = str(make_tax_matter("Impôt sur le revenu").id)
         db.session.commit()
-    response = post_request(taxpayer_client, data)
+    response = post_case(taxpayer_client, data)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert message in page
@@ -229,7 +230,7 @@ def test_a_too_large_file_is_refused(
     monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 100)
     page = taxpayer_client.get(NEW).get_data(as_text=True)
     assert "Taille maximale : 1 ko par fichier" in page
-    response = post_request(taxpayer_client, {**good_request(topics), "files": [file("avis.pdf")]})
+    response = post_case(taxpayer_client, {**good_case(topics), "files": [file("avis.pdf")]})
     assert response.status_code == 400
     assert "dépasse la taille autorisée (1 ko)" in response.get_data(as_text=True)
     assert case_count() == 0
@@ -243,8 +244,8 @@ def test_the_year_is_kept_when_the_tax_asks_for_it(
     no_year.asks_year = False
     db.session.commit()
     year = str(utcnow().year - 1)
-    post_request(taxpayer_client, good_request(topics, tax_matter=str(matter.id), tax_year=year))
-    post_request(taxpayer_client, good_request(topics, tax_matter=str(no_year.id), tax_year=year))
+    post_case(taxpayer_client, good_case(topics, tax_matter=str(matter.id), tax_year=year))
+    post_case(taxpayer_client, good_case(topics, tax_matter=str(no_year.id), tax_year=year))
     db.session.expire_all()
     years = {c.tax_matter_id: c.tax_year for c in db.session.scalars(select(Case))}
     assert years == {matter.id: int(year), no_year.id: None}
@@ -253,7 +254,7 @@ def test_the_year_is_kept_when_the_tax_asks_for_it(
 def test_intake_paused_replaces_the_form_with_the_reopening_date(
     taxpayer_client: FlaskClient, topics: dict[str, Topic]
 ) -> None:
-    settings.store(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"})
+    store_setting(settings.INTAKE, {"paused": True, "reopens_on": "2026-12-07"}, by=None)
     db.session.commit()
     csrf = csrf_token(taxpayer_client, "/espace/compte")
     page = taxpayer_client.get(NEW).get_data(as_text=True)
@@ -263,7 +264,7 @@ def test_intake_paused_replaces_the_form_with_the_reopening_date(
     inbox = taxpayer_client.get("/espace/").get_data(as_text=True)
     assert "07/12/2026" in inbox
     response = taxpayer_client.post(
-        NEW, data={"csrf_token": csrf, "submission_token": "t-paused", **good_request(topics)}
+        NEW, data={"csrf_token": csrf, "submission_token": "t-paused", **good_case(topics)}
     )
     assert response.status_code == 503
     body = response.get_data(as_text=True)
@@ -377,7 +378,7 @@ def test_thread_shows_public_messages_as_the_office_and_marks_them_read(
 def test_agent_names_are_shown_when_the_administration_chooses_so(
     taxpayer_client: FlaskClient, answered_case: Case, world: World
 ) -> None:
-    settings.store(settings.MESSAGING, {"show_agent_names": True})
+    store_setting(settings.MESSAGING, {"show_agent_names": True}, by=None)
     db.session.commit()
     page = taxpayer_client.get(f"/espace/demandes/{answered_case.reference}").get_data(as_text=True)
     assert f"{world.agent_a.full_name}, SIP Lyon 3e" in page
@@ -435,7 +436,7 @@ def test_attachments_download_for_their_owner_only(
     assert taxpayer_client.get(f"/espace/pieces-jointes/{internal.id}").status_code == 404
 
 
-def test_another_taxpayers_request_is_a_404_everywhere(
+def test_another_taxpayers_case_is_a_404_everywhere(
     taxpayer_b_client: FlaskClient, answered_case: Case
 ) -> None:
     ref = answered_case.reference
@@ -515,7 +516,7 @@ def test_a_bad_reply_is_refused_and_keeps_the_text(
     assert db.session.scalar(select(func.count()).select_from(Message)) == before
 
 
-def test_a_closed_request_reopens_on_a_reply_within_the_period(
+def test_a_closed_case_reopens_on_a_reply_within_the_period(
     taxpayer_client: FlaskClient, answered_case: Case, world: World
 ) -> None:
     operations.close_case(agent=world.agent_a, case=answered_case, outcome="Réponse apportée")
@@ -530,7 +531,7 @@ def test_a_closed_request_reopens_on_a_reply_within_the_period(
     assert case is not None and case.status is CaseStatus.IN_PROGRESS
 
 
-def test_past_the_period_a_reply_is_refused_and_a_linked_request_is_offered(
+def test_past_the_period_a_reply_is_refused_and_a_linked_case_is_offered(
     taxpayer_client: FlaskClient, answered_case: Case, world: World, topics: dict[str, Topic]
 ) -> None:
     operations.close_case(agent=world.agent_a, case=answered_case, outcome="Réponse apportée")
@@ -550,8 +551,8 @@ def test_past_the_period_a_reply_is_refused_and_a_linked_request_is_offered(
     form = taxpayer_client.get(link).get_data(as_text=True)
     assert f"fera suite à votre demande {answered_case.reference}" in form
     assert f"Suite de la demande {answered_case.reference}" in form
-    response = post_request(
-        taxpayer_client, good_request(topics, suite=answered_case.reference, subject="Suite")
+    response = post_case(
+        taxpayer_client, good_case(topics, suite=answered_case.reference, subject="Suite")
     )
     assert response.status_code == 302
     new = db.session.scalar(select(Case).where(Case.subject == "Suite"))
@@ -563,11 +564,11 @@ def test_past_the_period_a_reply_is_refused_and_a_linked_request_is_offered(
 def test_replies_follow_the_intake_setting(
     taxpayer_client: FlaskClient, answered_case: Case
 ) -> None:
-    settings.store(settings.INTAKE, {"paused": True, "replies_allowed": True})
+    store_setting(settings.INTAKE, {"paused": True, "replies_allowed": True}, by=None)
     db.session.commit()
     url = f"/espace/demandes/{answered_case.reference}"
     assert 'name="body"' in taxpayer_client.get(url).get_data(as_text=True)
-    settings.store(settings.INTAKE, {"paused": True, "replies_allowed": False})
+    store_setting(settings.INTAKE, {"paused": True, "replies_allowed": False}, by=None)
     db.session.commit()
     page = taxpayer_client.get(url).get_data(as_text=True)
     assert "L’envoi de messages est momentanément suspendu" in page
@@ -627,7 +628,7 @@ def test_an_agents_answer_alerts_the_taxpayer_by_a_mail_without_content(
     world: World,
     smtp_server: Any,
 ) -> None:
-    post_request(taxpayer_client, good_request(topics, subject="Ma pension alimentaire"))
+    post_case(taxpayer_client, good_case(topics, subject="Ma pension alimentaire"))
     case = db.session.scalar(select(Case))
     assert case is not None
     operations.reply_to_case(

@@ -161,7 +161,7 @@ def may(user: Any, action: str, case: Case) -> bool:
         return case.taxpayer_id is None
     if action in ("take", "request_information", "transfer", "close", "merge"):
         return case.is_open
-    return True  # reply, note, tag, link: a reply to a closed request reopens it
+    return True  # reply, note, tag, link: a reply to a closed case reopens it
 
 
 # --- taxpayers and summary sheets --------------------------------------------------------------
@@ -187,7 +187,7 @@ def taxpayers_visible_to(user: Any) -> ColumnElement[bool]:
 
 
 def tags_usable_by(user: Any) -> ColumnElement[bool]:
-    """The tags an agent may put on their office's requests and filter by: their office's."""
+    """The tags an agent may put on their office's cases and filter by: their office's."""
     if not handles_cases(user):
         return false()
     return (Tag.office_id == user.office_id) & Tag.active.is_(True)

@@ -1,7 +1,7 @@
 """Agents' notices: written by the operations in the transaction of the event, read in the
 header counter and the notices page, summed up in an optional daily e-mail digest.
 
-A notice names the request by its id only; the list shows its reference and the kind of event,
+A notice names the case by its id only; the list shows its reference and the kind of event,
 never the taxpayer's words. The digest e-mail carries counts and a link, nothing else.
 """
 
@@ -114,8 +114,8 @@ class NoticeRow:
 
 
 def page_for(agent: Any, *, unread_only: bool = False, before: int | None = None) -> list[Any]:
-    """One page of an agent's notices, newest first, with each request's reference (one
-    query). A notice of a request that has since left the office still shows, without a link."""
+    """One page of an agent's notices, newest first, with each case's reference (one
+    query). A notice of a case that has since left the office still shows, without a link."""
     query = (
         select(
             AgentNotice.id,
@@ -158,7 +158,7 @@ def mark_all_read(agent: Any) -> int:
 
 
 def mark_case_read(agent: Any, case_id: int) -> None:
-    """Opening a request reads its notices."""
+    """Opening a case reads its notices."""
     db.session.execute(
         update(AgentNotice)
         .where(
@@ -204,8 +204,8 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def due_tomorrow(today: date) -> int:
-    """A notice for each open request due tomorrow (Paris): to its assignee, else to every
-    agent of its office. Once per request, agent and day, however often it runs."""
+    """A notice for each open case due tomorrow (Paris): to its assignee, else to every
+    agent of its office. Once per case, agent and day, however often it runs."""
     tomorrow = today + timedelta(days=1)
     start, end = _day_bounds(tomorrow)
     now = utcnow()

@@ -255,7 +255,7 @@ def submit_case(
         )
         if existing is not None:
             return existing
-    if not settings.intake().accepts_new_requests:
+    if not settings.intake().accepts_new_cases:
         raise IntakePaused(_("Le dépôt de nouvelles demandes est momentanément suspendu."))
     now = utcnow()
     _check_classification(
@@ -713,7 +713,7 @@ def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: dat
 
 
 def acknowledge_transfer(*, agent: Agent, case: Case) -> Transfer | None:
-    """The receiving office confirms it has the forwarded request."""
+    """The receiving office confirms it has the forwarded case."""
     _require(agent, "acknowledge", case)
     now = utcnow()
     transfer = db.session.scalar(

@@ -1,4 +1,4 @@
-"""Organising an office's requests: tags, links between two requests, merging a duplicate.
+"""Organising an office's cases: tags, links between two cases, merging a duplicate.
 
 Operations as in ``app.operations``: they check (through ``app.access``), change rows, append
 the events and flush; they never commit.
@@ -61,20 +61,22 @@ def create_tag(*, agent: Agent, name: str) -> Tag:
 
 
 def retire_tag(*, agent: Agent, tag: Tag) -> None:
-    """A retired tag stays on the requests that carry it; it is no longer offered."""
+    """A retired tag stays on the cases that carry it; it is no longer offered."""
     if not directory_access.is_office_manager(agent) or tag.office_id != agent.office_id:
         raise NotAllowed(_("Seul le chef de service gère les étiquettes du service."))
     tag.active = False
 
 
 def tag_case(*, agent: Agent, case: Case, tag: Tag) -> bool:
-    """Put a tag of the office on a request; False if it was already there."""
+    """Put a tag of the office on a case; False if it was already there."""
     _require(agent, "tag", case)
     if tag.office_id != case.office_id or not tag.active:
         raise OperationError(_("Choisissez une étiquette du service."), field="tag_id")
     if db.session.get(CaseTag, (case.id, tag.id)) is not None:
         return False
-    db.session.add(CaseTag(case_id=case.id, tag_id=tag.id, agent_id=agent.id, created_at=utcnow()))
+    now = utcnow()
+    db.session.add(CaseTag(case_id=case.id, tag_id=tag.id, agent_id=agent.id, created_at=now))
+    _record(EventKind.TAGGED, case, agent=agent, at=now, tag=tag.name)
     db.session.flush()
     return True
 
@@ -83,7 +85,9 @@ def untag_case(*, agent: Agent, case: Case, tag_id: int) -> None:
     _require(agent, "tag", case)
     row = db.session.get(CaseTag, (case.id, tag_id))
     if row is not None:
+        tag = db.session.get(Tag, tag_id)
         db.session.delete(row)
+        _record(EventKind.UNTAGGED, case, agent=agent, tag=tag.name if tag else "")
         db.session.flush()
 
 
@@ -114,7 +118,7 @@ def usable_tags(agent: Agent) -> tuple[TagChoice, ...]:
 
 
 def tags_of(case_ids: list[int]) -> dict[int, list[Tag]]:
-    """The tags of several requests in one query."""
+    """The tags of several cases in one query."""
     found: dict[int, list[Tag]] = {case_id: [] for case_id in case_ids}
     if not case_ids:
         return found
@@ -148,8 +152,8 @@ def _lock_both(one: Case, other: Case) -> None:
 
 
 def link_cases(*, agent: Agent, case: Case, other: Case | None) -> CaseLink:
-    """Two requests about the same thing, each shown on the other's page and on the summary
-    sheet. Both must be requests the agent handles."""
+    """Two cases about the same thing, each shown on the other's page and on the summary
+    sheet. Both must be cases the agent handles."""
     if other is None or other.id == case.id:
         raise OperationError(
             _("Indiquez la référence d'une autre demande de votre service."), field="reference"
@@ -176,7 +180,7 @@ def link_cases(*, agent: Agent, case: Case, other: Case | None) -> CaseLink:
 
 
 def merge_case(*, agent: Agent, duplicate: Case, into: Case | None) -> CaseLink:
-    """Merge a duplicate into another request of the same taxpayer: its messages join the other
+    """Merge a duplicate into another case of the same taxpayer: its messages join the other
     thread (so the taxpayer sees one), it is closed and hidden from the taxpayer, and both keep
     an event. Nothing is deleted."""
     if into is None or into.id == duplicate.id:
@@ -259,17 +263,17 @@ def merge_case(*, agent: Agent, duplicate: Case, into: Case | None) -> CaseLink:
 
 @dataclass(frozen=True)
 class LinkedCase:
-    """The other side of a link of a request: related, or one side of a merge."""
+    """The other side of a link of a case: related, or one side of a merge."""
 
     id: int
     reference: str
-    # "related"; "merged_into" (this request is the duplicate); "merged_from" (the duplicate)
+    # "related"; "merged_into" (this case is the duplicate); "merged_from" (the duplicate)
     role: str
     office_id: int
 
 
 def linked_cases(case_ids: list[int]) -> dict[int, list[LinkedCase]]:
-    """Every link of these requests with the other side's reference, in one query."""
+    """Every link of these cases with the other side's reference, in one query."""
     found: dict[int, list[LinkedCase]] = {case_id: [] for case_id in case_ids}
     if not case_ids:
         return found

@@ -1,7 +1,7 @@
-"""Closing outcomes (issues): the list offered for a request's topic, and the checked choice.
+"""Closing outcomes (issues): the list offered for a case's topic, and the checked choice.
 
 The list is reference data (``ClosingOutcome``): national outcomes (no topic) and those of the
-request's topic or of its parent topic. "Autre" (``asks_text``) needs the agent's words.
+case's topic or of its parent topic. "Autre" (``asks_text``) needs the agent's words.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def choices_for(topic_id: int | None) -> list[OutcomeChoice]:
 
 
 def resolve(case: Case, outcome_id: int | None, other: str | None) -> tuple[ClosingOutcome, str]:
-    """The chosen outcome if it is offered for this request, and the text to keep."""
+    """The chosen outcome if it is offered for this case, and the text to keep."""
     if outcome_id is None:
         raise OutcomeRefused(_("Choisissez l'issue de la demande pour la clôturer."))
     offered = {choice.id for choice in choices_for(case.topic_id)}

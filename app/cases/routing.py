@@ -3,18 +3,18 @@
 1. Among the active rules matching the topic (or its parent topic), the tax matter and the
    taxpayer's kind, the most specific wins (a rule on the sub-topic beats one on its parent);
    ties go to the lowest rule id, so routing never depends on row order. A rule names a kind of
-   office, or one given office (which then takes the request if it is active and its kind
-   receives online requests).
+   office, or one given office (which then takes the case if it is active and its kind
+   receives online cases).
 2. Among active offices of that kind, the one competent for the taxpayer's commune wins, then one
    competent for the whole département; ties go to the lowest office id.
-3. When no office of that kind serves the territory, the request goes to the default kind of the
+3. When no office of that kind serves the territory, the case goes to the default kind of the
    taxpayer's kind there (``OfficeKind.default_for``: SIP for individuals, SIE for businesses in
    the first directory), then to any office of the rule's kind, then to an office of a kind
-   marked as last resort (contact centres), so that no request is ever refused for want of a
-   rule. Only kinds that receive online requests are ever chosen: what a kind may do is data
+   marked as last resort (contact centres), so that no case is ever refused for want of a
+   rule. Only kinds that receive online cases are ever chosen: what a kind may do is data
    (``app.directory.kinds``), never a code in this module.
 
-The same choice serves a new request (``competent_office``), the contact form's preselection
+The same choice serves a new case (``competent_office``), the contact form's preselection
 for every topic at once (``competent_offices_by_topic``) and the transfer form of a case already
 there (``competent_office_id_for``, from a per-process copy of the rules).
 """

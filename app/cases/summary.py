@@ -197,7 +197,7 @@ class Entry:
     case: Case
     may_open: bool
     recorded_by_me: bool = False
-    # Requests linked to this one, or merged with it (issue 16).
+    # Cases linked to this one, or merged with it (issue 16).
     links: list[LinkedCase] = field(default_factory=list)
 
     kind = "case"

@@ -1,7 +1,7 @@
 """Demo data: a plausible slice of the administration in the Rhône and the Loire.
 
 ``load_demo_data`` adds the office tree, the directory (topics, tax matters, routing rules, reply
-templates), agents, taxpayers and about eighty requests with their threads, transfers and events
+templates), agents, taxpayers and about eighty cases with their threads, transfers and events
 to ``db.session``, then flushes. It never commits: the caller commits once. The same seed gives
 the same data; dates are relative to the moment it runs (the last eighteen months).
 """
@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app.taxpayers.accounts import set_activation_data
+from app.taxpayers.operations import set_activation_data
 from models import (
     Agent,
     AuthorKind,
@@ -80,7 +80,7 @@ _B = TaxpayerKind.BUSINESS
 
 
 def make_reference(year: int, rng: random.Random) -> str:
-    """A request reference as shown to the taxpayer: ``YY-XXXX-XXXX`` in Crockford base 32."""
+    """A case reference as shown to the taxpayer: ``YY-XXXX-XXXX`` in Crockford base 32."""
     chars = "".join(rng.choice(CROCKFORD) for _ in range(8))
     return f"{year % 100:02d}-{chars[:4]}-{chars[4:]}"
 
@@ -537,7 +537,7 @@ _BUSINESSES: tuple[tuple[str, str, str, bool], ...] = (
     ("Groupe Rhône-Loire Distribution SA", "100 cours Lafayette", "lyon3", True),
 )
 
-# --- Requests -----------------------------------------------------------------------------------
+# --- Cases --------------------------------------------------------------------------------------
 
 _ALL_CHANNELS = (Channel.ONLINE, Channel.PHONE, Channel.COUNTER, Channel.LETTER)
 _RECORDED = (Channel.PHONE, Channel.COUNTER, Channel.LETTER)
@@ -545,7 +545,7 @@ _RECORDED = (Channel.PHONE, Channel.COUNTER, Channel.LETTER)
 
 @dataclass(frozen=True)
 class _Scenario:
-    """One kind of request, with the words of both sides. ``{annee}`` is the tax year."""
+    """One kind of case, with the words of both sides. ``{annee}`` is the tax year."""
 
     key: str
     kind: TaxpayerKind
@@ -1230,7 +1230,7 @@ class _Tr:
 
 @dataclass
 class _Plan:
-    """How one request unfolds; None: let the generator choose."""
+    """How one case unfolds; None: let the generator choose."""
 
     scenario: str
     channel: Channel
@@ -1248,7 +1248,7 @@ class _Plan:
 
 
 class _Thread:
-    """The timeline of one request, built forward in time, then turned into rows."""
+    """The timeline of one case, built forward in time, then turned into rows."""
 
     def __init__(
         self,
@@ -1262,7 +1262,7 @@ class _Thread:
     ) -> None:
         self.demo = demo
         # Its own generator: how dates fall (weekends, office hours) changes with the day the data
-        # is loaded, and must not change what the other requests are.
+        # is loaded, and must not change what the other cases are.
         self.rng = rng
         self.taxpayer = taxpayer
         self.scenario = scenario
@@ -1907,7 +1907,7 @@ class _Demo:
             f"({len(self.individuals)} individuals, {len(self.businesses)} businesses)"
         )
 
-    # Requests -----------------------------------------------------------------------------------
+    # Cases --------------------------------------------------------------------------------------
 
     def competent_office(self, taxpayer: Taxpayer, scenario: _Scenario) -> Office:
         if taxpayer.id in self.large:
@@ -2028,7 +2028,7 @@ class _Demo:
         commune = taxpayer.commune_code or ""
         if taxpayer.kind is _I:
             if channel is Channel.ONLINE and rng.random() < 0.18:
-                # The taxpayer picked a general topic: it reaches the SIP, or the SIP's request
+                # The taxpayer picked a general topic: it reaches the SIP, or the SIP's case
                 # reaches the remote reception first.
                 sip = self.office_for(_K.SIP, commune)
                 entry = sip if competent is not sip else self.offices["CIS-LYON"]
@@ -2071,7 +2071,7 @@ class _Demo:
         C, S = Channel, CaseStatus
         demo_person, demo_company = self.individuals[0], self.businesses[0]
         # The documented demo accounts: every channel, several offices, an unread answer and a
-        # request awaiting the taxpayer.
+        # case awaiting the taxpayer.
         scripted: list[tuple[Taxpayer, _Plan]] = [
             (
                 demo_person,
@@ -2171,7 +2171,7 @@ class _Demo:
         ]
         cases = [self.run(taxpayer, plan) for taxpayer, plan in scripted]
         others = [*self.individuals[1:], *self.businesses[1:]]
-        for taxpayer in others:  # everyone has at least one request
+        for taxpayer in others:  # everyone has at least one case
             cases.append(self.run(taxpayer, self.random_plan(taxpayer)))
         while len(cases) < 82:
             taxpayer = rng.choice(others)
@@ -2215,7 +2215,7 @@ def _luhn_siren(rng: random.Random) -> str:
 
 
 def load_demo_data(progress: Callable[[str], object] = print) -> None:
-    """Add the demo offices, directory, agents, taxpayers and requests; flush, never commit."""
+    """Add the demo offices, directory, agents, taxpayers and cases; flush, never commit."""
     demo = _Demo(progress)
     demo.add_offices()
     demo.add_directory()

@@ -7,7 +7,9 @@ the reason, in French; what would be created or updated is listed. Then:
 - a real run applies the whole file, or nothing at all if a single line is rejected (fix the
   file and send it again): a directory half-loaded would route cases to the wrong offices.
 
-Like the operations, nothing here commits: the caller commits once when ``report.applied``.
+This module reads and checks; the writes are the directory's operations
+(``app.directory.operations.apply_offices`` and ``apply_agents``, which record the import as an
+event). Nothing commits: the caller commits once when ``report.applied``.
 
 Offices (one line per office; parents before their children, or already in the directory)::
 
@@ -35,17 +37,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.directory.access import ROLE_ADMIN, ROLE_AGENT, ROLE_OFFICE_MANAGER, ROLE_STEERING
+from app.directory.operations import AgentEntry, OfficeEntry, apply_agents, apply_offices
 from models import Agent, Office, OfficeKind, OfficeTerritory, db
 
 OFFICES = "offices"
@@ -116,19 +117,6 @@ class ImportReport:
 
 
 # --- shared parsing ---------------------------------------------------------------------------
-
-
-# Who must hear, in the same transaction, that an office moved in the tree: the steering rollups
-# (the factory registers ``app.steering.rollups.office_moved``; the directory does not import
-# steering, which reads the office tree and so sits above it).
-OfficeMoved = Callable[[int, str, str], None]
-_office_moved: list[OfficeMoved] = []
-
-
-def on_office_moved(listener: OfficeMoved) -> None:
-    """Call ``listener(office_id, old_path, new_path)`` whenever an office moves (once)."""
-    if listener not in _office_moved:
-        _office_moved.append(listener)
 
 
 def _plain(text: str) -> str:
@@ -240,23 +228,6 @@ def format_territories(office: Office) -> str:
     )
 
 
-def set_territories(office: Office, territories: list[tuple[str, str | None]]) -> None:
-    """Replace the office's territories (kept rows stay, so nothing is rewritten needlessly)."""
-    wanted = set(territories)
-    for territory in list(office.territories):
-        key = (territory.departement, territory.commune_code)
-        if key in wanted:
-            wanted.discard(key)
-        else:
-            office.territories.remove(territory)
-    for departement, commune in territories:
-        if (departement, commune) in wanted:
-            office.territories.append(
-                OfficeTerritory(departement=departement, commune_code=commune)
-            )
-            wanted.discard((departement, commune))
-
-
 def active_kinds() -> list[OfficeKind]:
     return list(
         db.session.scalars(
@@ -278,65 +249,10 @@ def kind_choices(kinds: list[OfficeKind]) -> str:
     return ", ".join(kind.code for kind in kinds)
 
 
-# --- the office tree --------------------------------------------------------------------------
-
-
-def move_office(office: Office, parent: Office | None) -> None:
-    """Give ``office`` a new parent and keep every materialised path of its subtree right.
-
-    Raises ValueError (French) when the move would put the office under itself.
-    """
-    loops = parent is not None and (
-        parent.id == office.id
-        or (office.path not in ("", "/") and parent.path.startswith(office.path))
-    )
-    if office.id is not None and parent is not None and loops:
-        raise ValueError(
-            _(
-                "« %(parent)s » est rattaché à « %(office)s » : un service ne peut pas "
-                "dépendre de lui-même.",
-                parent=parent.name,
-                office=office.name,
-            )
-        )
-    office.parent = parent
-    if office.id is None:
-        db.session.add(office)
-        db.session.flush()
-    old_path = office.path
-    new_path = office.compute_path()
-    if new_path == old_path:
-        return
-    office.path = new_path
-    if old_path and old_path != "/":
-        # Its cases now count under other ancestors (the steering rollups listen).
-        for listener in _office_moved:
-            listener(office.id, old_path, new_path)
-        for descendant in db.session.scalars(
-            select(Office).where(Office.path.startswith(old_path), Office.id != office.id)
-        ):
-            descendant.path = new_path + descendant.path[len(old_path) :]
-    db.session.flush()
-
-
 # --- offices ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _OfficeLine:
-    line: int
-    code: str
-    name: str
-    kind: OfficeKind
-    parent_code: str | None
-    email: str | None
-    phone: str | None
-    address: str | None
-    territories: list[tuple[str, str | None]]
-    existing: Office | None
-
-
-def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
+def import_offices(data: bytes | str, *, dry_run: bool, by: Agent | None = None) -> ImportReport:
     report = ImportReport(kind=OFFICES, dry_run=dry_run)
     text = decode(data) if isinstance(data, bytes) else data
     offices = select(Office)
@@ -350,7 +266,7 @@ def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
     kinds: dict[str, OfficeKind] = {office.code: office.kind for office in known.values()}
     offered = active_kinds()
     seen: dict[str, int] = {}
-    accepted: list[_OfficeLine] = []
+    accepted: list[OfficeEntry] = []
     for line, row in _rows(text, OFFICE_COLUMNS, REQUIRED[OFFICES], report):
         problems: list[str] = []
         code = row["code"].upper()
@@ -442,14 +358,14 @@ def import_offices(data: bytes | str, *, dry_run: bool) -> ImportReport:
         kinds[code] = kind
         existing = known.get(code)
         accepted.append(
-            _OfficeLine(
+            OfficeEntry(
                 line, code, name, kind, parent_code, email, phone, address, territories, existing
             )
         )
         label = f"{code} — {name}"
         (report.updated if existing else report.created).append(label)
     if report.ok and not dry_run:
-        _apply_offices(accepted, known)
+        apply_offices(accepted, known, by=by)
         report.applied = True
     return report
 
@@ -463,21 +379,6 @@ def _would_loop(parents: dict[str, str | None], code: str, parent_code: str) -> 
         visited.add(current)
         current = parents.get(current)
     return False
-
-
-def _apply_offices(lines: list[_OfficeLine], known: dict[str, Office]) -> None:
-    for entry in lines:
-        office = entry.existing or Office(code=entry.code, path="/", active=True)
-        office.name = entry.name
-        office.kind = entry.kind
-        office.email = entry.email
-        office.phone = entry.phone
-        office.address = entry.address
-        parent = known.get(entry.parent_code) if entry.parent_code else None
-        move_office(office, parent)
-        set_territories(office, entry.territories)
-        known[entry.code] = office
-    db.session.flush()
 
 
 # --- agents -----------------------------------------------------------------------------------
@@ -501,24 +402,7 @@ def parse_roles(text: str) -> tuple[list[str], list[str]]:
     return names, unknown
 
 
-def role_model() -> Any:
-    """FAB's role class, reached through the agent's mapping (no FAB import here)."""
-    return inspect(Agent).relationships["roles"].mapper.class_
-
-
-@dataclass
-class _AgentLine:
-    line: int
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    office: Office | None
-    roles: list[str]
-    existing: Agent | None
-
-
-def import_agents(data: bytes | str, *, dry_run: bool) -> ImportReport:
+def import_agents(data: bytes | str, *, dry_run: bool, by: Agent | None = None) -> ImportReport:
     report = ImportReport(kind=AGENTS, dry_run=dry_run)
     text = decode(data) if isinstance(data, bytes) else data
     offices = {office.code: office for office in db.session.scalars(select(Office))}
@@ -529,7 +413,7 @@ def import_agents(data: bytes | str, *, dry_run: bool) -> ImportReport:
     emails = {agent.email.lower(): agent.username for agent in agents.values()}
     seen: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    accepted: list[_AgentLine] = []
+    accepted: list[AgentEntry] = []
     for line, row in _rows(text, AGENT_COLUMNS, REQUIRED[AGENTS], report):
         problems: list[str] = []
         username = row["username"]
@@ -606,33 +490,16 @@ def import_agents(data: bytes | str, *, dry_run: bool) -> ImportReport:
             continue
         existing = agents.get(key)
         accepted.append(
-            _AgentLine(
+            AgentEntry(
                 line, username, row["first_name"], row["last_name"], email, office, roles, existing
             )
         )
         label = f"{username} — {row['first_name']} {row['last_name']}"
         (report.updated if existing else report.created).append(label)
     if report.ok and not dry_run:
-        _apply_agents(accepted)
+        apply_agents(accepted, by=by)
         report.applied = True
     return report
-
-
-def _apply_agents(lines: list[_AgentLine]) -> None:
-    role_class = role_model()
-    roles = {role.name: role for role in db.session.scalars(select(role_class))}
-    for entry in lines:
-        agent = entry.existing
-        if agent is None:
-            # No usable password: an administrator sets one (werkzeug refuses this value).
-            agent = Agent(username=entry.username, active=True, password="!" + secrets.token_hex(8))
-            db.session.add(agent)
-        agent.first_name = entry.first_name
-        agent.last_name = entry.last_name
-        agent.email = entry.email
-        agent.office = entry.office
-        agent.roles = [roles[name] for name in entry.roles if name in roles]
-    db.session.flush()
 
 
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {

@@ -36,7 +36,7 @@ def steering_office_ids() -> list[int]:
 
 
 def online_office_ids() -> list[int]:
-    """Offices a routing rule may point to (their kind receives online requests)."""
+    """Offices a routing rule may point to (their kind receives online cases)."""
     return list(db.session.scalars(select(Office.id).where(receiving_online())))
 
 

@@ -3,6 +3,7 @@
 The environment gives the default (``config.py``); a row of ``Setting`` overrides it. Read them
 through :func:`intake` and :func:`messaging`: every server of a multi-machine deployment sees a
 change at its next request (a per-process copy, invalidated through Redis, app/platform/cache.py).
+They are written by ``app.directory.operations.store_setting`` (recorded as an event).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.platform.cache import VersionedCache
-from models import Setting, db, utcnow
+from models import Setting, db
 
 INTAKE = "intake"
 MESSAGING = "messaging"
@@ -29,7 +30,7 @@ class Intake:
     notice: str
 
     @property
-    def accepts_new_requests(self) -> bool:
+    def accepts_new_cases(self) -> bool:
         return not self.paused
 
     @property
@@ -80,15 +81,3 @@ def messaging() -> Messaging:
         reopen_period_days=int(stored.get("reopen_period_days", config["REOPEN_PERIOD_DAYS"])),
         show_agent_names=bool(stored.get("show_agent_names", False)),
     )
-
-
-def store(key: str, value: dict[str, Any], *, agent_id: int | None = None) -> None:
-    """Write a setting in the current transaction (the caller commits)."""
-    row = db.session.get(Setting, key)
-    if row is None:
-        row = Setting(key=key)
-        db.session.add(row)
-    row.value = value
-    row.updated_at = utcnow()
-    row.updated_by_id = agent_id
-    db.session.flush()

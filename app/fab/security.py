@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,9 +72,6 @@ MFA_OK = "mfa_ok"  # set once both factors passed (tests/helpers.py sets it too)
 PENDING_AGENT = "pending_agent"  # {"id", "at", "next"}: password right, code not yet given
 PENDING_SECRET = "pending_otp_secret"  # noqa: S105 - a session key: the secret being enrolled
 PENDING_SECONDS = 300  # the code must follow the password within this time
-# When this browser's agent session began (epoch seconds): sessions that began before the
-# agent's ``sessions_ended_at`` load no user (``end_agent_sessions``).
-AGENT_SINCE = "agent_since"
 LOGIN_WINDOW_SECONDS = 300
 OTP_ATTEMPTS = 5  # wrong codes per pending login before the password is asked again
 
@@ -210,26 +206,15 @@ class EContactsSecurityManager(SecurityManager):
         """Flask-Login's loader: an agent's session counts only once both factors passed."""
         if mfa_required() and not session.get(MFA_OK):
             return None
-        agent = super().load_user(pk)
-        ended = getattr(agent, "sessions_ended_at", None)
-        if ended is not None and float(session.get(AGENT_SINCE) or 0) < ended.timestamp():
-            return None
-        return agent
+        return super().load_user(pk)
 
     # --- sessions ---------------------------------------------------------------------------
 
     def end_agent_sessions(self, agent: Agent, *, keep: str | None = None) -> None:
         """End every session of ``agent`` but ``keep`` (a session token) after a password reset
         or their own change: the server-side sessions end at once (``app.platform.sessions``),
-        and ``load_user`` also refuses any session that began before the moment recorded here
-        (``AGENT_SINCE``, set at sign-in)."""
+        and a cookie whose session ended signs nobody in (``app.platform.headers``)."""
         sessions.end_sessions(agent=agent, keep=keep, reason=sessions.PASSWORD)
-        agent.sessions_ended_at = utcnow()
-
-    @staticmethod
-    def mark_session_start() -> None:
-        """Called when an agent's session begins (both factors passed)."""
-        session[AGENT_SINCE] = time.time()
 
     # --- passwords: rate limits and lockout -------------------------------------------------
 

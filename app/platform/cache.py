@@ -1,6 +1,6 @@
 """Per-process copies of what administrators change rarely, kept right across processes.
 
-Roles' permissions, the offices a request can be transferred to and the run-time settings are
+Roles' permissions, the offices a case can be transferred to and the run-time settings are
 read on nearly every page and change a few times a year. Each is a :class:`VersionedCache`: a
 copy of plain data (never ORM objects) kept in the application, valid while its *token* in Redis
 is the one it was loaded with (docs/security.md, "Permission cache").
@@ -189,7 +189,7 @@ class References:
 
     topics: tuple[Choice, ...]  # active topics, in the directory's order
     tax_matters: tuple[Choice, ...]  # active tax matters
-    topic_labels: dict[int, str]  # every topic, inactive ones too (old requests show them)
+    topic_labels: dict[int, str]  # every topic, inactive ones too (old cases show them)
     tax_matter_labels: dict[int, str]  # every tax matter, inactive ones too
     office_names: dict[int, str]  # every office
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
 import redis
 from flask import has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from app.platform.queue import get_redis
 from models import Agent, LoginSession, Taxpayer, db, utcnow
@@ -141,6 +142,22 @@ def end_sessions(
             .values(ended_at=utcnow(), ended_reason=reason)
         )
     _cache(digests, ENDED)
+    return len(digests)
+
+
+def purge(max_age: timedelta) -> int:
+    """Delete the sessions that ended more than ``max_age`` ago, and those opened more than
+    ``max_age`` ago that never ended (the absolute lifetime of a session: the idle timeout
+    ends them in the browser, not here). Returns how many rows went. The caller commits."""
+    limit = utcnow() - max_age
+    old = or_(
+        LoginSession.ended_at < limit,
+        LoginSession.ended_at.is_(None) & (LoginSession.created_at < limit),
+    )
+    digests = list(db.session.scalars(select(LoginSession.id).where(old)))
+    if digests:
+        _cache(digests, ENDED)  # a cached "live" verdict must not outlive its row
+        db.session.execute(delete(LoginSession).where(LoginSession.id.in_(digests)))
     return len(digests)
 
 

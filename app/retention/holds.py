@@ -1,6 +1,6 @@
-"""Legal holds: a taxpayer or a request kept out of retention (no archiving, no purge) for as
+"""Legal holds: a taxpayer or a case kept out of retention (no archiving, no purge) for as
 long as a procedure needs it. Placed and lifted by administrators, with a mandatory reason,
-each time recorded as an event (the request's or taxpayer's history) and in the read log.
+each time recorded as an event (the case's or taxpayer's history) and in the read log.
 
 Operations flush, never commit (the view commits once). Retention reads ``held_cases()``.
 """
@@ -25,7 +25,7 @@ class HoldRefused(ValueError):
 
 
 def held_cases() -> ColumnElement[bool]:
-    """Requests under hold, themselves or through their taxpayer."""
+    """Cases under hold, themselves or through their taxpayer."""
     return or_(
         Case.legal_hold.is_(True),
         Case.taxpayer_id.in_(select(Taxpayer.id).where(Taxpayer.legal_hold.is_(True))),
@@ -33,7 +33,7 @@ def held_cases() -> ColumnElement[bool]:
 
 
 def find_target(text: str) -> Case | Taxpayer | None:
-    """A request by its reference, or a taxpayer by tax number or SIREN (spaces ignored)."""
+    """A case by its reference, or a taxpayer by tax number or SIREN (spaces ignored)."""
     value = "".join(text.split())
     if not value:
         return None

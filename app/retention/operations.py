@@ -12,7 +12,7 @@ Rules (docs/security.md, "Retention"; periods in config: RETENTION_*_YEARS):
   A case's first message is the case (or the recorded contact) itself, never a note,
   even when it is internal (a contact hidden from the taxpayer): it follows the case's
   periods;
-- anything under legal hold (the request's, or its taxpayer's: ``app.retention.holds``) is skipped,
+- anything under legal hold (the case's, or its taxpayer's: ``app.retention.holds``) is skipped,
   and the run's report lists those it skipped;
 - the access log is **kept**: it is the evidence of who consulted a taxpayer's file, which the
   administration must be able to show; its rows lose their link to a purged case
@@ -111,9 +111,9 @@ class Report:
 
     def summary(self) -> str:
         return (
-            f"{self.archived} request(s) archived, {self.purged_cases} request(s) purged "
+            f"{self.archived} case(s) archived, {self.purged_cases} case(s) purged "
             f"({self.purged_messages} message(s), {self.purged_attachments} attachment(s)), "
-            f"{self.purged_notes} internal note(s) purged, {self.held} request(s) under legal "
+            f"{self.purged_notes} internal note(s) purged, {self.held} case(s) under legal "
             "hold skipped"
         )
 
@@ -212,7 +212,7 @@ def count_due(periods: Periods) -> Report:
 def _write_items(
     run_id: int | None, category: RetentionCategory, rows: list[tuple[str, int, int]]
 ) -> None:
-    """The report's lines: (reference, messages, attachments) of each request concerned."""
+    """The report's lines: (reference, messages, attachments) of each case concerned."""
     if run_id is None or not rows:
         return
     db.session.execute(
@@ -231,7 +231,7 @@ def _write_items(
 
 
 def _counts_per_case(message_ids: Select[Any]) -> dict[int, tuple[int, int]]:
-    """Per request: how many of these messages, and how many attachments they carry."""
+    """Per case: how many of these messages, and how many attachments they carry."""
     messages = select(Message.id, Message.case_id).where(Message.id.in_(message_ids)).subquery()
     rows = db.session.execute(
         select(
@@ -307,7 +307,7 @@ def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE, run_id: int | None
     db.session.execute(delete(Transfer).where(Transfer.case_id.in_(case_ids)))
     db.session.execute(delete(Event).where(Event.case_id.in_(case_ids)))
     db.session.execute(delete(Notification).where(Notification.case_id.in_(case_ids)))
-    # Kept: the access log (evidence of consultation) loses only its link to the request.
+    # Kept: the access log (evidence of consultation) loses only its link to the case.
     db.session.execute(
         update(AccessLog).where(AccessLog.case_id.in_(case_ids)).values(case_id=None)
     )
@@ -365,7 +365,7 @@ def apply_retention(
     periods = Periods.from_config(now)
     total = count_due(periods)
     progress(
-        f"Due: {total.purged_cases} request(s) to purge, {total.archived} to archive, "
+        f"Due: {total.purged_cases} case(s) to purge, {total.archived} to archive, "
         f"{total.purged_notes} note(s) to purge; {total.held} under legal hold."
     )
     done = Report(held=total.held)

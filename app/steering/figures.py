@@ -679,7 +679,7 @@ def on_time_words() -> dict[str, str]:
 
 
 def detailed_cases(user: Any, node: Node, period: Period) -> Select[Any]:
-    """One row per request of the subtree received in the period: no taxpayer, no content."""
+    """One row per case of the subtree received in the period: no taxpayer, no content."""
     parent = aliased(Topic)
     return (
         select(

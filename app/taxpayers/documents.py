@@ -193,11 +193,11 @@ def export_pdf(data: dict[str, Any]) -> bytes:
             (_("Compte créé le"), _when(account["cree_le"])),
         ]
     )
-    requests = data["demandes"]
-    pdf.heading(_("Mes demandes et mes échanges (%(n)s)", n=len(requests)))
-    if not requests:
+    cases = data["demandes"]
+    pdf.heading(_("Mes demandes et mes échanges (%(n)s)", n=len(cases)))
+    if not cases:
         pdf.paragraph(_("Aucune demande."))
-    for item in requests:
+    for item in cases:
         pdf.ln(2)
         pdf.set_font(FONT, "B", 11)
         pdf.multi_cell(

@@ -48,9 +48,9 @@ class Scale:
     taxpayers: int
     cases: int
     messages_per_case: float  # the mean; 5 gives 5,000,000 messages for 1,000,000 cases
-    heavy_taxpayers: int  # taxpayers with ``heavy_contacts`` requests each
+    heavy_taxpayers: int  # taxpayers with ``heavy_contacts`` cases each
     heavy_contacts: int
-    big_office_open: int  # open requests of the busiest office (the inbox operation)
+    big_office_open: int  # open cases of the busiest office (the inbox operation)
     years: int
     duration: float  # seconds each operation is driven, per concurrency level
 

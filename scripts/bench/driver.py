@@ -207,7 +207,7 @@ def expect(response: Response, status: int = 200, texts: tuple[str, ...] = (), r
         if text not in body:
             raise Failed(f"{text!r} missing from {response.url}")
     if refs and len(set(REFERENCE.findall(body))) < refs:
-        raise Failed(f"fewer than {refs} request references on {response.url}")
+        raise Failed(f"fewer than {refs} case references on {response.url}")
     return response
 
 
@@ -248,7 +248,7 @@ def _submit(ctx: Ctx, state: dict[str, Any]) -> Response:
     page = client.get("/espace/demandes/nouvelle")
     form = find_form(page, has="subject")
     if form is None:
-        raise Failed(f"no request form at /espace/demandes/nouvelle (HTTP {page.status})")
+        raise Failed(f"no new-case form at /espace/demandes/nouvelle (HTTP {page.status})")
     file_field = next((f.name for f in form.fields if f.kind == "file"), "files")
     state["n"] += 1
     marker = f"bench-{os.getpid()}-{threading.get_ident()}-{state['n']}"
@@ -302,7 +302,7 @@ def _open_cases(ctx: Ctx, limit: int) -> list[tuple[int, str]]:
 def _case_page_state(ctx: Ctx, count: int) -> list[Any]:
     cases = _open_cases(ctx, 2000)
     if not cases:
-        raise Skip("no open request in the big office")
+        raise Skip("no open case in the big office")
     states = []
     for client in agents_for(ctx, count):
         rng = random.Random(len(states))
@@ -321,7 +321,7 @@ def _case_page(ctx: Ctx, state: dict[str, Any]) -> Response:
 def _reply_state(ctx: Ctx, count: int) -> list[Any]:
     cases = _open_cases(ctx, 4000)
     if not cases:
-        raise Skip("no open request in the big office")
+        raise Skip("no open case in the big office")
     return [
         {"client": client, "cases": cases[index::count], "next": 0}
         for index, client in enumerate(agents_for(ctx, count))
@@ -335,7 +335,7 @@ def _reply(ctx: Ctx, state: dict[str, Any]) -> Response:
     page = client.get(f"/agent/demandes/{case_id}", follow=False)
     form = find_form(page, action_contains="/repondre")
     if form is None:
-        raise Failed(f"no reply form on request {case_id} (HTTP {page.status})")
+        raise Failed(f"no reply form on case {case_id} (HTTP {page.status})")
     marker = f"bench-reply-{os.getpid()}-{threading.get_ident()}-{state['next']}"
     body = f"Bonjour, nous avons bien examiné votre demande ({marker}). Cordialement."
     fields = form.fill({"body": body, "kind": "reponse"})
@@ -384,7 +384,7 @@ def operations(ctx: Ctx) -> list[Operation]:
     return [
         Operation(
             "submit",
-            "submit (new request, 100 KB PDF, real form)",
+            "submit (new case, 100 KB PDF, real form)",
             "/espace/demandes/nouvelle",
             "POST",
             _submit_state,
@@ -401,7 +401,7 @@ def operations(ctx: Ctx) -> list[Operation]:
         ),
         Operation(
             "agent_inbox",
-            f"agent office inbox ({facts['big_office']}, open requests)",
+            f"agent office inbox ({facts['big_office']}, open cases)",
             "/agent/demandes/",
             "GET",
             lambda c, n: _page_state(agents_for(c, n), "/agent/demandes/"),
@@ -409,7 +409,7 @@ def operations(ctx: Ctx) -> list[Operation]:
         ),
         Operation(
             "case_page",
-            "a request's page (agent)",
+            "a case's page (agent)",
             "/agent/demandes/1",
             "GET",
             _case_page_state,
@@ -422,7 +422,7 @@ def operations(ctx: Ctx) -> list[Operation]:
             "POST",
             _reply_state,
             _reply,
-            note="timed: the POST; the request's page loaded before it is not timed",
+            note="timed: the POST; the case's page loaded before it is not timed",
         ),
         Operation(
             "summary_300",

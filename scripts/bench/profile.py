@@ -3,7 +3,7 @@
     SCALE=national .venv/bin/python scripts/bench/profile.py AGENT_LOGIN URL [REPEAT]
     SCALE=national .venv/bin/python scripts/bench/profile.py --submit TAX_NUMBER [REPEAT]
 
-The second form profiles a taxpayer's new request with a 100 KB PDF (the POST only: the GET
+The second form profiles a taxpayer's new case with a 100 KB PDF (the POST only: the GET
 of the form before each one is not profiled).
 
 The app runs in this process with the production settings of the benchmark; the agent is signed

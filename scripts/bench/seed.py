@@ -12,8 +12,8 @@ half-seeded is dropped and seeded again.
 The shape (``national``): 3 delegations → 15 directorates (real départements) → 150 offices
 (SIP, SIE, CDIF, CPS, CIS, treasury) with their territories (communes of the département);
 about 650 agents; 200,000 taxpayers (13-digit tax numbers, SIRENs with their Luhn key);
-1,000,000 requests over three years, growing with time, skewed (large départements, large
-offices, a few taxpayers with 300 requests each, one office with 10,000 open requests);
+1,000,000 cases over three years, growing with time, skewed (large départements, large
+offices, a few taxpayers with 300 cases each, one office with 10,000 open cases);
 5,000,000 messages; transfers; events for every step; attachment rows pointing to real files.
 """
 
@@ -595,7 +595,7 @@ class Seeder:
         "created_at",
     )  # fmt: skip
 
-    # Requests and everything in them ---------------------------------------------------------
+    # Cases and everything in them ------------------------------------------------------------
 
     def load_cases(self, stack: contextlib.ExitStack) -> None:
         scale, rng, clock = self.scale, self.rng, self.clock
@@ -618,7 +618,7 @@ class Seeder:
         n = scale.cases
         heavy_total = scale.heavy_taxpayers * scale.heavy_contacts
         heavy_stride = max(1, n // max(1, heavy_total))
-        # Heavy taxpayers: individuals of the big office, so their requests come there too.
+        # Heavy taxpayers: individuals of the big office, so their cases come there too.
         heavy_ids = self.big_office_taxpayers[: scale.heavy_taxpayers]
         big_pool = self.big_office_taxpayers[scale.heavy_taxpayers :] or heavy_ids
         big_step = max(2, min(20, n // (scale.big_office_open * 2)))
@@ -838,7 +838,7 @@ class Seeder:
                 elapsed = time.monotonic() - started
                 rows = case_id + message_id + event_id + transfer_id + attachment_id
                 print(
-                    f"  requests {case_id:>9,} / {n:,}  messages {message_id:>10,}  "
+                    f"  cases {case_id:>9,} / {n:,}  messages {message_id:>10,}  "
                     f"events {event_id:>10,}  {rows / elapsed:>9,.0f} rows/s",
                     flush=True,
                 )
@@ -923,7 +923,7 @@ class Seeder:
             step = time.monotonic()
             conn.execute("ANALYZE")
             print(f"ANALYZE: {time.monotonic() - step:.1f} s", flush=True)
-            # The steering rollups, from the loaded requests (the app's own rebuild).
+            # The steering rollups, from the loaded cases (the app's own rebuild).
             step = time.monotonic()
             print("$ flask econtacts rollups rebuild", flush=True)
             result = subprocess.run(

@@ -61,7 +61,7 @@ def test_an_agents_morning(app, world: World, browser, page, live_server) -> Non
     assert page.locator(".ec-notices-badge").first.inner_text() == "3"
     _check(page, "home")
 
-    # --- a notice: the taxpayer replied on a request the manager holds ------------------------
+    # --- a notice: the taxpayer replied on a case the manager holds ---------------------------
     page.locator(".ec-notices-counter a").first.click()
     page.wait_for_url("**/agent/avis/")
     assert page.get_by_text("Réponse de l'usager à une demande que vous traitez").is_visible()

@@ -1,5 +1,5 @@
-"""The agents' journey in Chromium: take a request, answer from a template, the taxpayer is alerted
-and reads the answer; forward another request to another office, which acknowledges it. axe on
+"""The agents' journey in Chromium: take a case, answer from a template, the taxpayer is alerted
+and reads the answer; forward another case to another office, which acknowledges it. axe on
 every agent page visited; screenshots in artifacts/screenshots/agent-*.png."""
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def test_agent_journey(app, world: World, browser, page, live_server, smtp_serve
     assert page.get_by_role("link", name=asked.reference).is_visible()
     _check(page, "search")
 
-    # --- agent A forwards another request to office B ----------------------------------------
+    # --- agent A forwards another case to office B -------------------------------------------
     page.goto(f"{live_server}/agent/demandes/{elsewhere_id}")
     page.get_by_label("Service destinataire").select_option(label="SIE Lyon Nord")
     page.get_by_label("Motif de la transmission (obligatoire)").fill(

@@ -3,9 +3,9 @@
 Office A's counter agent finds the taxpayer, records the visit (choosing explicitly that the
 taxpayer sees it, after a preview of what they will see) and forwards it to office B, preselected
 as the competent office; A keeps reading what they wrote; an agent of B acknowledges the transfer
-and opens the taxpayer's summary sheet: the visit, the earlier online request, the transfer and
+and opens the taxpayer's summary sheet: the visit, the earlier online case, the transfer and
 its acknowledgement as lines of the timeline; the taxpayer sees the visit worded as a visit, not a
-request they sent. axe on every page, screenshots kept.
+case they sent. axe on every page, screenshots kept.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
     timeline = page.locator("#timeline").inner_text()
     assert visit in timeline and earlier_reference in timeline
     assert "SIP Lyon 3e → SIE Lyon Nord" in timeline
-    assert REASON not in timeline  # office A no longer holds the request
+    assert REASON not in timeline  # office A no longer holds the case
     assert_clean(page)
     screenshot(page, "contacts-summary-office-a")
     # The recorder still reads what they wrote (the visit's reference links to it), nothing more.
@@ -146,7 +146,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
     assert_clean(page)
     screenshot(page, "contacts-recorder-view")
 
-    # --- office B: opens the sheet, states why, sees the visit, the request and the transfer ---
+    # --- office B: opens the sheet, states why, sees the visit, the case and the transfer ---
     page_b = new_page(browser)
     try:
         harness.sign_in_agent(page_b, live_server, username_b, PASSWORD)
@@ -156,7 +156,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         assert taxpayer_name not in page_b.locator("body").inner_text()
         assert_clean(page_b)
         screenshot(page_b, "contacts-summary-reason")
-        # The usual way: the inbox, the forwarded visit, then the sheet from the request's page.
+        # The usual way: the inbox, the forwarded visit, then the sheet from the case's page.
         page_b.goto(f"{live_server}/agent/demandes/")
         page_b.get_by_role("link", name=visit).first.click()
         page_b.wait_for_load_state()
@@ -167,7 +167,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         assert f"/agent/usagers/{taxpayer_id}/synthese" in page_b.url
         assert taxpayer_name in page_b.get_by_role("heading", level=1).inner_text()
         assert visit in page_b.locator(".ec-traced").inner_text()  # the reason came with the link
-        # Newest first: the acknowledgement, the transfer, the visit, the earlier request.
+        # Newest first: the acknowledgement, the transfer, the visit, the earlier case.
         rows = page_b.locator("#timeline tbody tr")
         assert rows.count() == 4
         texts = [rows.nth(n).inner_text() for n in range(4)]
@@ -180,7 +180,7 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         assert_clean(page_b)
         screenshot(page_b, "contacts-summary-office-b")
 
-        # Filter on the counter channel: the online request goes away.
+        # Filter on the counter channel: the online case goes away.
         page_b.get_by_label("Canal", exact=True).select_option(label="Guichet")
         page_b.get_by_role("button", name="Filtrer").click()
         page_b.wait_for_load_state()
@@ -208,12 +208,12 @@ def test_a_counter_visit_forwarded_then_seen_by_the_competent_office_and_the_tax
         assert response.ok
         history = page_t.locator("body").inner_text()
         assert "TVA d'une micro-entreprise" in history and visit in history
-        # The visit's row is not worded as a request sent (the earlier online one is "Envoyée").
+        # The visit's row is not worded as a case sent (the earlier online one is "Envoyée").
         visit_row = page_t.locator("tr", has_text=visit).inner_text().upper()
         assert "ENVOYÉE" not in visit_row and "SUITE EN COURS" in visit_row
         assert_clean(page_t)
         screenshot(page_t, "contacts-taxpayer-history")
-        # The visit's own page: the words of the preview, not those of a request sent online.
+        # The visit's own page: the words of the preview, not those of a case sent online.
         page_t.get_by_role("link", name="TVA d'une micro-entreprise").click()
         page_t.wait_for_load_state()
         seen = page_t.locator("main").inner_text()

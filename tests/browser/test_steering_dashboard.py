@@ -13,7 +13,7 @@ from harness import screenshot
 from models import CaseStatus, Channel, db
 
 
-def _requests(world: World) -> None:
+def _cases(world: World) -> None:
     question = make_topic("Question générale")
     claim = make_topic("Réclamation")
     spread = [
@@ -38,7 +38,7 @@ def _requests(world: World) -> None:
 
 
 def test_the_delegation_dashboard_draws_its_charts_offline(page, live_server, world: World) -> None:
-    _requests(world)
+    _cases(world)
     pilot = make_agent(world.delegation, "steering")
     username = pilot.username
     directorate_id = world.directorate.id

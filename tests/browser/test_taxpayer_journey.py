@@ -1,5 +1,5 @@
 """A taxpayer's whole journey in Chromium: create the space, confirm the e-mail, sign in with the
-new-browser code, write a request with an attachment, get an agent's answer and its alert,
+new-browser code, write a case with an attachment, get an agent's answer and its alert,
 reply. axe on every page, a screenshot of every page, nothing loaded from outside 127.0.0.1."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.cases import operations
 from app.platform.queue import get_redis
-from app.taxpayers.accounts import set_activation_data
+from app.taxpayers.operations import set_activation_data
 from models import Case, KindCode, db
 
 pytestmark = pytest.mark.browser
@@ -114,7 +114,7 @@ def test_taxpayer_journey(page: Any, live_server: str, app: Any, smtp_server: An
     assert page.get_by_text("Vous n’avez encore aucune demande.").is_visible()
     check(page, "06-inbox-empty")
 
-    # 4. Write a request with an attachment.
+    # 4. Write a case with an attachment.
     page.get_by_role("link", name="Écrire une nouvelle demande").click()
     page.wait_for_url("**/espace/demandes/nouvelle")
     assert page.locator("#tax-year-group").is_hidden()  # no tax chosen: no year asked

@@ -1,4 +1,4 @@
-"""Issue 16 in Chromium, the taxpayer's side: write a request, download its receipt (PDF), withdraw
+"""Issue 16 in Chromium, the taxpayer's side: write a case, download its receipt (PDF), withdraw
 it before any answer, see it withdrawn; change the password from "Mon compte" and download the
 data as PDF and CSV. axe on every page, screenshots ``taxpayer-receipt-*``, nothing from outside.
 """
@@ -65,7 +65,7 @@ def test_receipt_and_withdrawal_then_password_and_exports(
     sign_in_taxpayer(page, live_server, tax_number, PASSWORD, read_code)
     page.wait_for_url("**/espace/")
 
-    # 1. A request written online.
+    # 1. A case written online.
     page.get_by_role("link", name="Écrire une nouvelle demande").click()
     page.wait_for_url("**/espace/demandes/nouvelle")
     page.get_by_label("Motif de votre demande").select_option(label="Question générale")
@@ -94,7 +94,7 @@ def test_receipt_and_withdrawal_then_password_and_exports(
     ):
         assert expected in text, expected
 
-    # 3. Withdraw it: a confirmation page first, then the request shows withdrawn.
+    # 3. Withdraw it: a confirmation page first, then the case shows withdrawn.
     page.get_by_role("link", name="Retirer ma demande").click()
     page.wait_for_url(f"**/espace/demandes/{ref}/retirer")
     assert page.get_by_role("heading", name="Retirer ma demande").is_visible()

@@ -197,14 +197,25 @@ class PrivatePostgres:
     ``initdb`` refuses to run as root: as root, the cluster belongs to the ``postgres`` user.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, options: str = "", primary: PrivatePostgres | None = None) -> None:
+        """A new cluster (``initdb``), or with ``primary`` a streaming replica of it
+        (``pg_basebackup -R``: a hot standby that follows the primary's WAL). ``options``: more
+        ``-c name=value`` settings for ``postgres``."""
         self.dir = Path(tempfile.mkdtemp(prefix="econtacts_faults_pg_"))
         self.port = free_port()
         self.data = self.dir / "data"
+        self.options = options
         self.user_prefix: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
             self.user_prefix = ["runuser", "-u", "postgres", "--"]
+        if primary is not None:
+            self._run(
+                [str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                 "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream", "--no-sync",
+                 "-c", "fast"]
+            )  # fmt: skip
+            return
         self._run(
             [str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
              "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]
@@ -219,7 +230,7 @@ class PrivatePostgres:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=100"
+            f"-c max_connections=100 {self.options}"
         )
         self._run(
             [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
@@ -241,6 +252,149 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AutoFailoverCluster:
+    """pg_auto_failover on this machine (Debian's ``postgresql-15-auto-failover``): a monitor, a
+    primary and a secondary with synchronous replication, each a ``pg_autoctl`` keeper on its own
+    free port, in a temporary folder. ``pg_autoctl`` refuses root: as root, it runs as
+    ``postgres``. ``settings``: the monitor's ``pgautofailover.*`` settings (milliseconds)."""
+
+    def __init__(self, database: str, settings: dict[str, int] | None = None) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="econtacts_ha_"))
+        self.database = database
+        self.settings = settings or {}
+        self.monitor_port = free_port()
+        self.node_ports = [free_port(), free_port()]
+        self.keepers: dict[str, subprocess.Popen[bytes]] = {}
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.env = {**os.environ, "PATH": f"{PG_BIN}:{os.environ.get('PATH', '')}"}
+
+    @property
+    def url(self) -> str:
+        """The multi-host URL the app uses: psycopg keeps the host that accepts writes."""
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.node_ports)
+        return f"postgresql://postgres@{hosts}/{self.database}?target_session_attrs=read-write"
+
+    def _autoctl(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            return subprocess.Popen(
+                [*self.prefix, "env", f"PATH={self.env['PATH']}", "pg_autoctl", *args],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            log.close()
+
+    def monitor_sql(self, sql: str) -> str:
+        return _psql(self.monitor_port, "pg_auto_failover", sql)
+
+    def node_sql(self, port: int, sql: str, database: str = "postgres") -> str:
+        return _psql(port, database, sql)
+
+    def states(self) -> dict[int, str]:
+        """Each node's port and the state it reports to the monitor."""
+        rows = self.monitor_sql("SELECT nodeport, reportedstate FROM pgautofailover.node")
+        return {int(p): state for p, state in (r.split("|") for r in rows.splitlines() if r)}
+
+    def primary_port(self) -> int | None:
+        """The node that the monitor holds for the primary (reported and assigned), if one."""
+        rows = self.monitor_sql(
+            "SELECT nodeport FROM pgautofailover.node WHERE reportedstate IN "
+            "('single', 'primary', 'wait_primary') AND goalstate IN "
+            "('single', 'primary', 'wait_primary')"
+        ).split()
+        return int(rows[0]) if len(rows) == 1 else None
+
+    def start(self) -> None:
+        monitor = self.dir / "monitor"
+        created = subprocess.run(
+            [*self.prefix, "env", f"PATH={self.env['PATH']}", "pg_autoctl", "create", "monitor",
+             "--pgdata", str(monitor), "--pgport", str(self.monitor_port),
+             "--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl"],
+            cwd=self.dir, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stdout + created.stderr
+        self.keepers["monitor"] = self._autoctl("monitor", "run", "--pgdata", str(monitor))
+        wait_until(lambda: self._answers(self.monitor_port), 60, "the pg_auto_failover monitor")
+        for name, value in self.settings.items():
+            self.monitor_sql(f"ALTER SYSTEM SET pgautofailover.{name} = {int(value)}")
+        self.monitor_sql("SELECT pg_reload_conf()")
+        monitor_uri = (
+            f"postgres://autoctl_node@127.0.0.1:{self.monitor_port}/pg_auto_failover"
+            "?sslmode=disable"
+        )
+        for number, port in enumerate(self.node_ports, start=1):
+            self.keepers[f"node{number}"] = self._autoctl(
+                f"node{number}", "create", "postgres", "--pgdata", str(self.dir / f"node{number}"),
+                "--pgport", str(port), "--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl",
+                "--dbname", self.database, "--name", f"node{number}", "--monitor", monitor_uri,
+                "--run",
+            )  # fmt: skip
+            if number == 1:
+                wait_until(self._first_is_primary, 120, "the first node (primary)")
+
+        def ready() -> bool:
+            states = self.states()
+            if sorted(states.values()) == ["primary", "secondary"]:
+                return True
+            primary = self.primary_port()
+            if primary is not None:  # the standby's pg_basebackup waits for a checkpoint
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    self.node_sql(primary, "CHECKPOINT")
+            return False
+
+        wait_until(ready, 180, "a primary and a synchronous secondary", every=1.0)
+
+    def _first_is_primary(self) -> bool:
+        return self.primary_port() == self.node_ports[0]
+
+    @staticmethod
+    def _answers(port: int) -> bool:
+        try:
+            _psql(port, "postgres", "SELECT 1")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def kill_primary(self) -> int:
+        """SIGKILL the primary's keeper and its PostgreSQL at once (a machine lost); returns its
+        port."""
+        port = self.primary_port()
+        assert port is not None, self.states()
+        number = self.node_ports.index(port) + 1
+        postmaster = int((self.dir / f"node{number}" / "postmaster.pid").read_text().split()[0])
+        keeper = self.keepers[f"node{number}"]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(keeper.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(postmaster, signal.SIGKILL)
+        keeper.wait(10)
+        return port
+
+    def destroy(self) -> None:
+        """Stop everything this cluster started (its keepers' process groups, its postmasters)."""
+        for keeper in self.keepers.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(keeper.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                keeper.wait(10)
+        for pidfile in self.dir.glob("*/postmaster.pid"):
+            with contextlib.suppress(ProcessLookupError, ValueError, OSError):
+                os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _psql(port: int, database: str, sql: str) -> str:
+    result = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database,
+         "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+        check=True, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return result.stdout.strip()
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""HTTP load on app servers, and the checks that follow it: every acknowledged request complete,
+"""HTTP load on app servers, and the checks that follow it: every acknowledged case complete,
 nothing half-written, every alert delivered (at most one duplicate).
 
 Submissions and agent answers go to ``/_faults/submit`` and ``/_faults/reply`` of
@@ -34,7 +34,7 @@ CLEAN_ERROR_TEXTS = (
 
 @dataclass
 class Load:
-    """Clients that submit requests (and answer them as agents) through several servers."""
+    """Clients that submit cases (and answer them as agents) through several servers."""
 
     servers: list[Proc]
     seeded: Seeded
@@ -140,7 +140,7 @@ class Findings:
 
 
 def check_database(load: Load, attachment_dir: Path) -> Findings:
-    """Every acknowledged request is complete; no request of the load's taxpayers, in any state,
+    """Every acknowledged case is complete; no case of the load's taxpayers, in any state,
     is half-written (other tests may share the database: their rows are not looked at)."""
     db.session.expire_all()
     found = Findings()

@@ -1,6 +1,6 @@
 """An app server (gunicorn, master and workers) SIGKILLed under load.
 
-Every request that received its reference is complete in the database (case, message,
+Every case that received its reference is complete in the database (case, message,
 attachment with its file, event; for answers, the message and its outbox row); nothing
 half-written exists; every other client got a clean error page or no answer at all (the
 connection dropped), never a traceback.
@@ -45,14 +45,14 @@ def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
 
     loaded = time.monotonic()
     with background(load.submitter, 6), background(lambda: load.replier(resolver(app)), 2):
-        wait_until(lambda: len(load.submissions.of("ack")) >= 30, 60, "30 acknowledged requests")
+        wait_until(lambda: len(load.submissions.of("ack")) >= 30, 60, "30 acknowledged cases")
         started = time.monotonic()
         server.kill()
         load.stop.set()  # the clients of a dead server give up; those in flight finish
     print(f"load: {started - loaded:.1f} s before the kill")
 
     found = check_database(load, tmp_path / "attachments")
-    # The files of requests cut before their commit: kept while recent, removed once old enough.
+    # The files of cases cut before their commit: kept while recent, removed once old enough.
     recent = run_cli(env, "orphans")
     cleaned = run_cli(env, "orphans", "--min-age-hours", "0")
     after_cleanup = check_database(load, tmp_path / "attachments")
@@ -60,12 +60,12 @@ def test_an_app_server_killed_under_load_loses_nothing_acknowledged(
     refused = [o for o in outcomes if o.kind == "refused"]
     report(
         "app server SIGKILLed under load",
-        requests_sent=len(load.submissions.outcomes),
+        cases_sent=len(load.submissions.outcomes),
         acknowledged=found.acknowledged,
         found_complete=found.found_complete,
         no_answer=len(load.submissions.of("no-answer")),
         clean_errors=len(refused),
-        requests_in_db=found.cases_in_db,
+        cases_in_db=found.cases_in_db,
         half_written=len(found.half_written),
         answers_acknowledged=found.replies_acknowledged,
         answers_found=found.replies_found,

@@ -1,9 +1,9 @@
-"""Two people acting on the same request at the same moment: the outcome is one that could have
+"""Two people acting on the same case at the same moment: the outcome is one that could have
 happened one after the other.
 
 Each actor runs in its own thread, app context, database session and connection, as two app
 servers would. The interleaving is forced: the first actor has written (flushed) and not yet
-committed when the second one reads the request and acts.
+committed when the second one reads the case and acts.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def fresh(case_id: int) -> Case:
     return case
 
 
-def test_two_agents_take_the_same_request_at_once(world: World, app: Flask) -> None:
+def test_two_agents_take_the_same_case_at_once(world: World, app: Flask) -> None:
     colleague = make_agent(world.office_a, "agent")
     case = make_case(world.taxpayer_a, world.office_a)
     db.session.commit()
@@ -201,14 +201,14 @@ def test_a_taxpayer_replies_while_an_agent_closes(world: World, app: Flask) -> N
         replies=len(replies),
     )
     assert first.outcome == "done" and second.outcome == "done" and len(replies) == 1
-    # Either order is fine, but never a closed request hiding a reply written after its close.
+    # Either order is fine, but never a closed case hiding a reply written after its close.
     if case.status is CaseStatus.CLOSED:
         assert case.closed_at is not None and replies[0].created_at <= case.closed_at
     else:
         assert events_of(case_id, EventKind.REOPENED) == 1 and case.unread_by_office
 
 
-def test_the_same_form_posted_twice_at_once_makes_one_request(world: World, app: Flask) -> None:
+def test_the_same_form_posted_twice_at_once_makes_one_case(world: World, app: Flask) -> None:
     topic = make_topic()
     db.session.commit()
     taxpayer_id, topic_id = world.taxpayer_a.id, topic.id
@@ -231,7 +231,7 @@ def test_the_same_form_posted_twice_at_once_makes_one_request(world: World, app:
     first, second = Actor(app, submit, hold=0.5), Actor(app, submit)
     race(first, second)
     cases = db.session.scalars(select(Case).where(Case.submission_token == "same-token-1")).all()
-    # The loser is told by the database (unique token); sent again, it finds the request made.
+    # The loser is told by the database (unique token); sent again, it finds the case made.
     with app.app_context():
         again = Actor(app, submit)
         again.run()
@@ -239,7 +239,7 @@ def test_the_same_form_posted_twice_at_once_makes_one_request(world: World, app:
         "same form posted twice at once",
         first=first.outcome,
         second=second.outcome,
-        requests_in_db=len(cases),
+        cases_in_db=len(cases),
         resubmit_finds=again.outcome,
     )
     assert len(cases) == 1

@@ -2,8 +2,8 @@
 
 A taxpayer and an agent sign in through the real forms (the taxpayer with the code e-mailed to
 them, the agent with a TOTP code) on a real app server (gunicorn). Three clients then load the
-real pages in a loop: the taxpayer's space, the new-request form (and posting it), a request's
-thread; the agent's inbox, a request's page and the summary sheet. Meanwhile our own PostgreSQL
+real pages in a loop: the taxpayer's space, the new-case form (and posting it), a case's
+thread; the agent's inbox, a case's page and the summary sheet. Meanwhile our own PostgreSQL
 is stopped for 5 s, then restarted three times in a row; then our own Redis is killed.
 
 Every answer must be the page itself or the French "Service momentanément indisponible" (503):

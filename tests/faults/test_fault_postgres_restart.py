@@ -2,7 +2,7 @@
 
 While it is down, the app answers the French "service momentanément indisponible" page (503);
 once it is back, the same app server, never restarted, reconnects by itself (``pool_pre_ping``)
-and acknowledges requests again; nothing acknowledged is lost.
+and acknowledges cases again; nothing acknowledged is lost.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_postgres_restarted_under_load(
     load = Load([server], seeded)
 
     with background(load.submitter, 4):
-        wait_until(lambda: len(load.submissions.of("ack")) >= 10, 60, "10 acknowledged requests")
+        wait_until(lambda: len(load.submissions.of("ack")) >= 10, 60, "10 acknowledged cases")
         before = len(load.submissions.outcomes)
         private_postgres.server.stop("fast")  # every connection of the app is cut
         wait_until(
@@ -63,7 +63,7 @@ def test_postgres_restarted_under_load(
                 len([o for o in load.submissions.outcomes[restarted:] if o.kind == "ack"]) >= 10
             ),
             60,
-            "10 acknowledged requests after the restart",
+            "10 acknowledged cases after the restart",
         )
         load.stop.set()
 
@@ -74,7 +74,7 @@ def test_postgres_restarted_under_load(
     others = [o for o in load.submissions.of("refused") if o.status != 503]
     report(
         "PostgreSQL restarted under load",
-        requests_sent=len(load.submissions.outcomes),
+        cases_sent=len(load.submissions.outcomes),
         acknowledged=found.acknowledged,
         found_complete=found.found_complete,
         answered_503=len(unavailable),

@@ -1,4 +1,4 @@
-"""Redis down when a request is submitted and answered: both commit; the alert goes out once Redis
+"""Redis down when a case is submitted and answered: both commit; the alert goes out once Redis
 is back, through the worker's periodic sweep.
 
 The Redis here is our own redis-server (no persistence): killing it loses every queued job, the
@@ -60,7 +60,7 @@ def submit_and_answer(fault_redis_app: Flask, world: World) -> tuple[str, int]:
     return reference, ids[3]
 
 
-def test_redis_down_at_submission_the_request_commits_and_the_sweep_sends_the_alert(
+def test_redis_down_at_submission_the_case_commits_and_the_sweep_sends_the_alert(
     world: World,
     fault_redis_app: Flask,
     private_redis: PrivateRedis,
@@ -89,7 +89,7 @@ def test_redis_down_at_submission_the_request_commits_and_the_sweep_sends_the_al
     delivered = [fault_smtp.count_for(n.recipient) for n in due]
     report(
         "Redis down at submission",
-        requests_sent=1,
+        cases_sent=1,
         acknowledged=1,
         found=1,
         alerts_due=len(due),

@@ -1,5 +1,5 @@
 """Backup and restore, as docs/operations.md describes it: ``pg_dump -Fc`` of a database with
-requests, a copy of the attachment store, ``pg_restore`` into a new database; every row and every
+cases, a copy of the attachment store, ``pg_restore`` into a new database; every row and every
 file is there, and the app runs on the restored copy."""
 
 from __future__ import annotations

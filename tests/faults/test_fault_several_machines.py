@@ -3,7 +3,7 @@
 A bounded load of submissions (with an attachment) and agents' answers (each with its e-mail
 alert) goes through both servers; midway one server and one worker are SIGKILLed. A submission
 that got no answer is sent again to the surviving server with the same form token, as a load
-balancer would. Then every acknowledged request must be complete, and every alert of every
+balancer would. Then every acknowledged case must be complete, and every alert of every
 answer in the database delivered: at least once, at most twice.
 """
 
@@ -30,7 +30,7 @@ from faultload import Load, check_database, resolver
 from flask import Flask
 from sqlalchemy import func, select
 
-from models import Case, Notification, NotificationStatus, db
+from models import Case, Notification, NotificationStatus, db, utcnow
 
 SUBMISSIONS = 80
 
@@ -83,7 +83,11 @@ def test_two_servers_two_workers_one_of_each_killed_midway(
             )
         )
 
-    wait_until(outbox_drained, 90, "every alert to be sent")
+    try:
+        wait_until(outbox_drained, 90, "every alert to be sent")
+    except AssertionError:
+        explain_pending(workers)
+        raise
     time.sleep(2)  # a few more sweeps: nothing more may go out
     found = check_database(load, tmp_path / "attachments")
     alerts = db.session.scalars(select(Notification)).all()
@@ -96,11 +100,11 @@ def test_two_servers_two_workers_one_of_each_killed_midway(
     cases = db.session.scalar(select(func.count(Case.id)))
     report(
         "two servers + two workers, one of each killed",
-        requests_sent=len(load.submissions.outcomes),
+        cases_sent=len(load.submissions.outcomes),
         killed_after=killed_at,
         acknowledged=found.acknowledged,
         found_complete=found.found_complete,
-        requests_in_db=cases,
+        cases_in_db=cases,
         no_answer=len(load.submissions.of("no-answer")),
         half_written=len(found.half_written),
         answers_sent=len(load.replies.outcomes),
@@ -128,3 +132,20 @@ def test_two_servers_two_workers_one_of_each_killed_midway(
     # At most one duplicate per alert, and only the killed worker's in-flight send can repeat.
     assert all(delivered[a] <= 2 * due[a] for a in due) and duplicated <= 1
     assert load.submissions.with_traceback() == [] and load.replies.with_traceback() == []
+
+
+def explain_pending(workers: list[Proc]) -> None:
+    """What holds the alerts that never went out: their rows, and the workers' last words."""
+    rows = db.session.scalars(
+        select(Notification).where(Notification.status == NotificationStatus.PENDING)
+    ).all()
+    now = utcnow()
+    for n in rows:
+        print(
+            f"[faults] pending notification {n.id}: attempts {n.attempts}, "
+            f"locked {n.locked_at and (now - n.locked_at).total_seconds():.1f} s ago, "
+            f"due in {(n.next_attempt_at - now).total_seconds():.1f} s, error {n.last_error!r}"
+        )
+    for proc in workers:
+        print(f"[faults] --- last lines of {proc.name} ---")
+        print("\n".join(proc.log.read_text(errors="replace").splitlines()[-40:]))

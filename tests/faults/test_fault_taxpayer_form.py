@@ -65,7 +65,7 @@ def test_storage_failing_the_form_says_so_and_keeps_the_text(
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
 
 
-def test_the_same_form_posted_twice_gives_one_request(
+def test_the_same_form_posted_twice_gives_one_case(
     world: World, taxpayer_client: FlaskClient
 ) -> None:
     topic = make_topic()
@@ -73,6 +73,6 @@ def test_the_same_form_posted_twice_gives_one_request(
     first = post(taxpayer_client, topic.id, "form-twice-1")
     second = post(taxpayer_client, topic.id, "form-twice-1")
     cases = db.session.scalars(select(Case).where(Case.submission_token == "form-twice-1")).all()
-    report("real form posted twice", statuses=f"{first[0]}/{second[0]}", requests_in_db=len(cases))
+    report("real form posted twice", statuses=f"{first[0]}/{second[0]}", cases_in_db=len(cases))
     assert len(cases) == 1
     assert cases[0].reference in first[1] and cases[0].reference in second[1]

@@ -19,12 +19,11 @@ from wtforms.widgets import Select
 from app.directory import access
 from app.directory.imports import (
     format_territories,
-    move_office,
     parse_territories,
-    set_territories,
     territory_code,
 )
 from app.directory.kinds import online_office_ids, steering_office_ids
+from app.directory.operations import move_office, set_territories
 from models import (
     Office,
     OfficeKind,

@@ -1,4 +1,4 @@
-"""Legal holds for administrators: place one on a request or a taxpayer, lift it, with a
+"""Legal holds for administrators: place one on a case or a taxpayer, lift it, with a
 mandatory reason (``app.retention.holds``); and the reports of the retention runs, on screen and as
 CSV (``app.retention``)."""
 

@@ -9,6 +9,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField
@@ -52,7 +53,7 @@ class DirectoryImportView(BaseView):
         if form.validate_on_submit():
             data = form.file.data.read()
             importer = directory_import.IMPORTERS[form.kind.data]
-            report = importer(data, dry_run=bool(form.dry_run.data))
+            report = importer(data, dry_run=bool(form.dry_run.data), by=current_user)
             if report.applied:
                 db.session.commit()
             else:

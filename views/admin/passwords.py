@@ -157,8 +157,7 @@ class ResetMyPasswordView(BaseView):
             return self._render(form, 400)
         sm = self.appbuilder.sm
         sm.set_agent_password(agent, form.password.data or "", by=agent, forced_change=False)
-        db.session.commit()
-        sm.mark_session_start()  # the other sessions ended; this one goes on
+        db.session.commit()  # the other sessions ended; this one (its token kept) goes on
         flash(_("Votre mot de passe a été changé."), "success")
         return redirect(url_for("AgentIndexView.index"))
 

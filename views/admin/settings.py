@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.directory import settings
+from app.directory import operations, settings
 from models import db
 
 
@@ -72,7 +72,7 @@ class SettingsView(BaseView):
             }
         )
         if form.validate_on_submit():
-            settings.store(
+            operations.store_setting(
                 settings.INTAKE,
                 {
                     "paused": bool(form.paused.data),
@@ -82,15 +82,15 @@ class SettingsView(BaseView):
                     "replies_allowed": bool(form.replies_allowed.data),
                     "notice": (form.notice.data or "").strip(),
                 },
-                agent_id=current_user.id,
+                by=current_user,
             )
-            settings.store(
+            operations.store_setting(
                 settings.MESSAGING,
                 {
                     "reopen_period_days": int(form.reopen_period_days.data),
                     "show_agent_names": bool(form.show_agent_names.data),
                 },
-                agent_id=current_user.id,
+                by=current_user,
             )
             db.session.commit()
             if form.paused.data:

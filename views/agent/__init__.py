@@ -1,4 +1,4 @@
-"""The agents' screens (e-contacts): the office inbox, a request's page, search (FAB)."""
+"""The agents' screens (e-contacts): the office inbox, a case's page, search (FAB)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def register(appbuilder: AppBuilder) -> None:
 
 def agent_notices() -> str | None:
     """The header's counter of unread notices ("99+" beyond), None for whoever handles no
-    requests (steering, administrators): one capped count per page."""
+    cases (steering, administrators): one capped count per page."""
     if not access.handles_cases(current_user):
         return None
     count = case_notices.unread_count(current_user)

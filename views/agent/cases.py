@@ -1,6 +1,6 @@
-"""The office inbox, a request's page and its actions (FAB ``BaseView`` with our templates).
+"""The office inbox, a case's page and its actions (FAB ``BaseView`` with our templates).
 
-Every route loads the request through ``app.cases.access`` (a request the agent may not open is a
+Every route loads the case through ``app.cases.access`` (a case the agent may not open is a
 404), calls one operation, commits once and redirects (POST/redirect/GET). FAB's generic model
 views are not used: they would bring actions and an API that bypass the access rules.
 """
@@ -155,7 +155,7 @@ class CasesView(BaseView):
         # The template variable chooser also works without JavaScript: ?modele=<id>.
         html = self._render_case(case, values=self._template_values(case))
         # The page goes out only once the access log is committed; rendering first means
-        # nothing loaded for it (the agent, their roles, the request) is expired and reloaded.
+        # nothing loaded for it (the agent, their roles, the case) is expired and reloaded.
         db.session.commit()
         return html
 
@@ -217,8 +217,8 @@ class CasesView(BaseView):
             flash(error.message, "warning")
             return redirect(url_for("CasesView.show", case_id=case_id))
         case = self._case_or_404(case_id)
-        # The refusal page shows nothing of the request (issue 20, finding 11): the message,
-        # and a link back to the request's page (a logged reading) with what was typed.
+        # The refusal page shows nothing of the case (issue 20, finding 11): the message,
+        # and a link back to the case's page (a logged reading) with what was typed.
         typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
         kept = drafts.keep(
             {
@@ -362,7 +362,7 @@ class CasesView(BaseView):
             db.session.commit()
         except operations.OperationError as error:
             return self._failed(case_id, "transfer", error)
-        # The request now belongs to the other office: its page is no longer ours.
+        # The case now belongs to the other office: its page is no longer ours.
         presence.leave(case_id, current_user.id)
         flash(_("La demande a été transmise à %(office)s.", office=name), "success")
         return redirect(url_for("CasesView.inbox"))
@@ -669,7 +669,7 @@ def _bulk_ids() -> list[int]:
 
 
 class BulkCasesView(BaseView):
-    """Bulk actions of the inbox: each request is loaded through ``app.access``, checked and
+    """Bulk actions of the inbox: each case is loaded through ``app.access``, checked and
     changed by the same operation as one by one (its own event), and logged; one commit."""
 
     route_base = "/agent/demandes/groupe"
@@ -730,7 +730,7 @@ class BulkCasesView(BaseView):
         return redirect(target)
 
     def _action(self, agent: Agent, action: str) -> Callable[[Case], None]:
-        """The operation to apply to each request, its parameters checked once."""
+        """The operation to apply to each case, its parameters checked once."""
         if action == "prendre":
             return lambda case: operations.take_case(agent=agent, case=case)
         if action == "attribuer":

@@ -109,7 +109,7 @@ def load(agent: Any, now: datetime) -> MyDay:
 
 
 def _loads(agent: Any, now: datetime) -> tuple[list[AgentLoad], int]:
-    """Open requests per assignee of the office, with the unread and overdue among them."""
+    """Open cases per assignee of the office, with the unread and overdue among them."""
     rows = db.session.execute(
         select(
             Case.assignee_id,

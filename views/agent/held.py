@@ -1,5 +1,5 @@
 """Files of a refused message form, kept for the form shown again: each a signed token naming a
-file set aside by ``app.cases.attachments.hold``, valid for this agent, this request, one day."""
+file set aside by ``app.cases.attachments.hold``, valid for this agent, this case, one day."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def token(item: StoredFile, *, agent_id: int, case_id: int) -> str:
 
 
 def read(tokens: list[str], *, agent_id: int, case_id: int) -> list[StoredFile]:
-    """The files the tokens name, if they were held for this agent and request."""
+    """The files the tokens name, if they were held for this agent and case."""
     found: list[StoredFile] = []
     for raw in tokens[:MAX_HELD]:
         try:

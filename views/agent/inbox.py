@@ -275,7 +275,7 @@ def count_label(count: int) -> str:
 
 
 def capped_counts(agent: Any, clauses: Mapping[str, ColumnElement[bool]]) -> dict[str, int]:
-    """How many of the agent's requests match each clause, capped at COUNT_CAP + 1 rows each,
+    """How many of the agent's cases match each clause, capped at COUNT_CAP + 1 rows each,
     in one query."""
     columns = []
     for key, clause in clauses.items():
@@ -340,7 +340,7 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
 
 
 class RowText:
-    """What every row of a list of requests repeats, translated and built once per page:
+    """What every row of a list of cases repeats, translated and built once per page:
     gettext and ``url_for`` cost tens of microseconds a call, fifty rows several calls each."""
 
     def __init__(self, now: datetime) -> None:

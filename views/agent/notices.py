@@ -1,7 +1,7 @@
 """The agent's notices: the list, read/unread, mark all read, and the daily digest preference.
 
-Each notice names a request by its reference; opening it goes through the request's page (and
-so through ``app.access``): a request that has since left the office is shown without a link.
+Each notice names a case by its reference; opening it goes through the case's page (and
+so through ``app.access``): a case that has since left the office is shown without a link.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class SearchView(BaseView):
             return self.render_template("agent/no_office.html")
         results = search.search(agent, request.args.get("q"))
         if results.mode == "reference" and len(results.cases) == 1:
-            # An exact reference opens the request (its page logs the consultation).
+            # An exact reference opens the case (its page logs the consultation).
             db.session.rollback()
             return redirect(url_for("CasesView.show", case_id=results.cases[0].id))
         html = self.render_template(
@@ -39,7 +39,7 @@ class SearchView(BaseView):
             row=inbox.RowText(utcnow()),
         )
         # Every taxpayer the page shows is a consultation of their data: found by their
-        # identifier, or named in a request the search listed.
+        # identifier, or named in a case the search listed.
         logged = operations.log_taxpayers_seen(
             agent=agent,
             taxpayer_ids=[taxpayer.id for taxpayer in results.taxpayers],

@@ -1,4 +1,4 @@
-"""An office's tags, managed by its office manager (the agents put them on requests)."""
+"""An office's tags, managed by its office manager (the agents put them on cases)."""
 
 from __future__ import annotations
 

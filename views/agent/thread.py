@@ -1,4 +1,4 @@
-"""What a request's page shows: the request, its thread, history, transfers and the choices its
+"""What a case's page shows: the case, its thread, history, transfers and the choices its
 forms offer. A fixed number of queries whatever the length of the thread."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class OfficeGroup:
 
 @dataclass
 class TransferDirectory:
-    """Every office that receives requests, by directorate: one copy per process
+    """Every office that receives cases, by directorate: one copy per process
     (app.platform.cache), with the ``<optgroup>`` markup of the forward select built once per
     sending office."""
 
@@ -194,6 +194,8 @@ def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine
             details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
         elif event.kind in REASON_EVENTS and data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
+        elif event.kind in (EventKind.TAGGED, EventKind.UNTAGGED) and data.get("tag"):
+            details.append(_("« %(tag)s »", tag=data["tag"]))
         elif event.kind is EventKind.LINKED and data.get("other"):
             details.append(_("Avec la demande %(reference)s", reference=data["other"]))
         elif event.kind is EventKind.MERGED and data.get("into"):
@@ -302,7 +304,7 @@ def load(agent: Any, case: Case) -> CasePage:
 
 
 def _competent_elsewhere(case: Case) -> int | None:
-    """The competent office for the request (routing: its topic and tax matter, the taxpayer's
+    """The competent office for the case (routing: its topic and tax matter, the taxpayer's
     commune) when it is not the office holding it; None for an unidentified person."""
     if case.taxpayer is None:
         return None

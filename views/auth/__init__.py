@@ -27,7 +27,6 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.fab.security import (
-    AGENT_SINCE,
     MFA_OK,
     OTP_ATTEMPTS,
     PENDING_AGENT,
@@ -270,7 +269,6 @@ class AuthDBView(FabAuthDBView):
         Flask-Login."""
         login_user(agent, remember=False)
         session[MFA_OK] = True
-        self.appbuilder.sm.mark_session_start()
         token = sessions.open_session(agent=agent)
         session[sessions.AGENT_SID] = token
         db.session.commit()
@@ -302,5 +300,4 @@ class AuthDBView(FabAuthDBView):
             sessions.end_sessions(token=token, reason=sessions.LOGOUT)
             db.session.commit()
         end_agent_session_keys()
-        session.pop(AGENT_SINCE, None)
         return redirect(self.appbuilder.get_url_for_index)

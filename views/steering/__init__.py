@@ -7,7 +7,7 @@ Routes (all behind FAB's ``can_access`` on ``Steering`` and ``app.steering.acces
 - ``/pilotage/<office_id>``: one office of the user's subtree and its children (404 outside);
 - ``/pilotage/export/<table>.csv`` and ``/pilotage/<office_id>/export/<table>.csv``: one table
   as CSV (UTF-8 with BOM, ``;``), streamed; ``demandes`` is the detailed export, one row per
-  request. Every page and export takes the period as ``periode=<preset>`` or ``du``/``au``.
+  case. Every page and export takes the period as ``periode=<preset>`` or ``du``/``au``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from flask_login import current_user
 
 from app.directory.access import is_admin
 from app.platform.csvexport import csv_response
+from app.platform.replica import read_from_replica
 from app.steering import figures as steering
 from app.steering.access import may_steer
 from models import utcnow
@@ -48,8 +49,10 @@ class SteeringView(BaseView):
         if node is None:
             abort(404)
         period, typed, errors = steering.parse_period(request.args)
+        # The figures and exports read from the replica when there is one (decision 0017).
+        freshness = read_from_replica()
         figures = tables.Figures(current_user, node, period, utcnow())
-        return figures, {"typed": typed, "errors": errors}
+        return figures, {"typed": typed, "errors": errors, "freshness": freshness}
 
     @staticmethod
     def _period_args(figures: tables.Figures, form: dict[str, Any]) -> dict[str, str]:
@@ -91,6 +94,7 @@ class SteeringView(BaseView):
             show_national=is_admin(current_user),
             presets=self._presets(),
             age_buckets=[str(label) for _k, label, *_r in steering.AGE_BUCKETS],
+            freshness=form["freshness"],
         )
 
     @expose("/export/<string:table>.csv")

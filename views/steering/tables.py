@@ -71,7 +71,7 @@ class Figures:
         return steering.received_series(self.user, self.node, self.period)
 
     def groups(self) -> list[steering.Group]:
-        """The rows of the group tables: the node's own row only when it holds requests."""
+        """The rows of the group tables: the node's own row only when it holds cases."""
         per_handling, _t = self.handling
         per_backlog, _b = self.backlog
         _pairs, per_transfer = self.transfers
@@ -305,7 +305,7 @@ def detailed_headers() -> list[str]:
 
 
 def detailed_rows(figures: Figures) -> Iterator[list[str]]:
-    """The million-row export: streamed from a server-side cursor, one request per row."""
+    """The million-row export: streamed from a server-side cursor, one case per row."""
     query = steering.detailed_cases(figures.user, figures.node, figures.period)
     # Labels translated once, not once per row (they were 60 % of the export's time).
     channels = {channel: str(channel.label) for channel in Channel}

@@ -20,4 +20,4 @@ def _file_size(size: int) -> str:
     return human_size(int(size))
 
 
-from views.taxpayer import account, auth, requests, space  # noqa: E402,F401  (routes on import)
+from views.taxpayer import account, auth, cases, space  # noqa: E402,F401  (routes on import)

@@ -15,6 +15,7 @@ from app.platform.csvexport import csv_response
 from app.platform.ratelimit import too_many
 from app.taxpayers import accounts as taxpayers
 from app.taxpayers import documents
+from app.taxpayers import operations as taxpayer_operations
 from models import Taxpayer, db, utcnow
 from views.taxpayer import blueprint
 from views.taxpayer.forms import EmailChangeForm, PasswordChangeForm, PreferencesForm
@@ -75,7 +76,7 @@ def change_email() -> Response | tuple[str, int]:
     if new_email.casefold() == (taxpayer.email or "").casefold():
         form.email.errors = [_("C'est déjà votre adresse actuelle.")]
         return _render(email_form=form, status=400)
-    taxpayers.request_email_change(taxpayer, new_email)
+    taxpayer_operations.request_email_change(taxpayer, new_email)
     db.session.commit()
     flash(
         _(
@@ -108,7 +109,7 @@ def change_password() -> Response | tuple[str, int]:
         form.new_password.errors = [_("Choisissez un mot de passe différent de l'actuel.")]
         return _render(password_form=form, status=400)
     # The sessions opened elsewhere (perhaps by whoever knew the old password) end now.
-    taxpayers.change_password(
+    taxpayer_operations.change_password(
         taxpayer, form.new_password.data or "", keep_session=session.get(sessions.TAXPAYER_SID)
     )
     db.session.commit()
@@ -124,7 +125,7 @@ def change_password() -> Response | tuple[str, int]:
 
 @blueprint.get("/compte/courriel/<token>")
 def confirm_email_change(token: str) -> str | tuple[str, int]:
-    taxpayer = taxpayers.confirm_email_change(token)
+    taxpayer = taxpayer_operations.confirm_email_change(token)
     if taxpayer is None:
         return render_template("taxpayer/link_invalid.html", what="email_change"), 400
     db.session.commit()

@@ -2,7 +2,7 @@
 
 No answer tells whether an account exists: the same message and the same page follow a known or
 an unknown identifier. Every form is rate-limited per address (and per identifier where one is
-typed); wrong passwords lock the account (``app.taxpayers.accounts.attempt_login``).
+typed); wrong passwords lock the account (``app.taxpayers.operations.attempt_login``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.notifications.outbox import masked
 from app.platform.ratelimit import too_many
 from app.taxpayers import accounts as taxpayers
+from app.taxpayers import operations as taxpayer_operations
 from models import Taxpayer, TaxpayerKind, db
 from views.taxpayer import blueprint
 from views.taxpayer.forms import (
@@ -85,7 +86,7 @@ def login() -> str | Response | tuple[str, int]:
         if _address_over_limit("login", "TAXPAYER_LOGIN_IP_LIMIT", 50, 600):
             form.password.errors = [_too_many_message()]
             return render_template("taxpayer/login.html", form=form), 429
-        attempt = taxpayers.attempt_login(identifier, form.password.data or "")
+        attempt = taxpayer_operations.attempt_login(identifier, form.password.data or "")
         db.session.commit()
         if attempt.outcome == taxpayers.OK and attempt.taxpayer is not None:
             taxpayer = attempt.taxpayer
@@ -181,8 +182,8 @@ def register() -> str | Response | tuple[str, int]:
         # Per identifier: past the limit nothing more is sent, and the page says the same.
         if not too_many(f"taxpayer-register-id:{identifier}", limit=3, window_seconds=HOUR):
             kind = {k.value: k for k in TaxpayerKind}[form.kind.data or ""]
-            taxpayers.register(
-                taxpayers.Registration(
+            taxpayer_operations.register(
+                taxpayer_operations.Registration(
                     kind=kind,
                     identifier=identifier,
                     access_number=form.access_number.data or "",
@@ -203,7 +204,7 @@ def register_sent() -> str:
 
 @blueprint.get("/confirmation/<token>")
 def confirm_email(token: str) -> str | tuple[str, int]:
-    taxpayer = taxpayers.confirm_email(token)
+    taxpayer = taxpayer_operations.confirm_email(token)
     if taxpayer is None:
         return render_template("taxpayer/link_invalid.html", what="confirm"), 400
     db.session.commit()
@@ -222,7 +223,7 @@ def forgot_password() -> str | Response | tuple[str, int]:
             form.identifier.errors = [_too_many_message()]
             return render_template("taxpayer/forgot.html", form=form), 429
         if not too_many(f"taxpayer-reset-id:{identifier}", limit=3, window_seconds=HOUR):
-            taxpayers.request_password_reset(identifier)
+            taxpayer_operations.request_password_reset(identifier)
             db.session.commit()
         return redirect(url_for("taxpayer.forgot_sent"))
     return render_template("taxpayer/forgot.html", form=form)
@@ -241,7 +242,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
     form = ResetPasswordForm()
     form.password_identifiers = [taxpayer.identifier, taxpayer.email]
     if form.validate_on_submit():
-        taxpayers.set_password(taxpayer, form.password.data or "")  # ends every session
+        taxpayer_operations.set_password(taxpayer, form.password.data or "")  # ends every session
         sign_out()
         db.session.commit()
         flash(_("Votre mot de passe a été changé. Connectez-vous avec le nouveau."), "success")

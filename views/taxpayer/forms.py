@@ -1,6 +1,6 @@
 """The taxpayer's account forms (Flask-WTF: CSRF on every one).
 
-The request and reply forms are parsed in ``views.taxpayer.requests`` (their topic list has
+The new-case and reply forms are parsed in ``views.taxpayer.cases`` (their topic list has
 groups and their CSRF failure must keep the text).
 """
 

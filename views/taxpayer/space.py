@@ -1,6 +1,6 @@
-"""The personal space: inbox, history, a request's thread, attachments.
+"""The personal space: inbox, history, a case's thread, attachments.
 
-Every read goes through ``app.cases.access`` (a request or file of someone else is a 404).
+Every read goes through ``app.cases.access`` (a case or file of someone else is a 404).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from views.taxpayer import blueprint
 from views.taxpayer.session import me, pop_draft, taxpayer_required
 
 PAGE_SIZE = 20
-MAX_PAGE = 100  # past 2,000 requests, the history export has them all
+MAX_PAGE = 100  # past 2,000 cases, the history export has them all
 
 
 def _page() -> int:
@@ -32,7 +32,7 @@ def _page() -> int:
 
 
 def _my_cases(*order_by: Any) -> tuple[list[Case], int, bool]:
-    """A page of the signed-in taxpayer's requests: (rows, page number, whether more follow)."""
+    """A page of the signed-in taxpayer's cases: (rows, page number, whether more follow)."""
     page = _page()
     rows = list(
         db.session.scalars(
@@ -79,7 +79,7 @@ def case_or_404(taxpayer: Taxpayer, reference: str) -> Case:
 
 
 def reply_state(case: Case) -> dict[str, Any]:
-    """What the taxpayer may do next on this request, for the thread page."""
+    """What the taxpayer may do next on this case, for the thread page."""
     intake = settings.intake()
     period = settings.messaging().reopen_period_days
     may_reply = operations.may_taxpayer_reopen(case)
@@ -200,7 +200,7 @@ def attachment(attachment_id: int) -> Response:
 @blueprint.get("/demandes/<reference>/recepisse.pdf")
 @taxpayer_required
 def receipt(reference: str) -> Response:
-    """The receipt of a request (or the attestation of a recorded contact), as a PDF."""
+    """The receipt of a case (or the attestation of a recorded contact), as a PDF."""
     taxpayer = me()
     case = case_or_404(taxpayer, reference)
     first_transfer = db.session.scalar(

@@ -72,7 +72,7 @@
     }
   }
 
-  /* Closing: the outcome is required when the request is closed, and "Autre" needs its words.
+  /* Closing: the outcome is required when the case is closed, and "Autre" needs its words.
      The browser then refuses the form before sending: the typed text and the chosen files stay
      in place (the server checks the same and answers the form again if it must). */
   function setupOutcomes() {

@@ -1,7 +1,7 @@
-"""Writing: a new request, a reply in a thread.
+"""Writing: a new case, a reply in a thread.
 
 Both forms carry a ``submission_token`` drawn when the form is shown: posting it twice (a double
-click, a form sent again) gives one request or one message. Their CSRF check is made here rather
+click, a form sent again) gives one case or one message. Their CSRF check is made here rather
 than by the global hook, so that a form posted after the session ended keeps its text
 (``keep_draft_and_sign_in``) instead of ending on an error page.
 """
@@ -37,7 +37,7 @@ from views.taxpayer.session import (
 )
 from views.taxpayer.space import case_or_404, new_token, render_thread
 
-REQUEST_FIELDS = ("topic", "tax_matter", "tax_year", "subject", "body", "suite")
+CASE_FIELDS = ("topic", "tax_matter", "tax_year", "subject", "body", "suite")
 REPLY_FIELDS = ("body",)
 SUBJECT_MAX = operations.SUBJECT_MAX
 
@@ -110,7 +110,7 @@ def years() -> list[int]:
     return list(range(this_year, this_year - 11, -1))
 
 
-# --- a new request -------------------------------------------------------------------------
+# --- a new case ----------------------------------------------------------------------------
 
 
 def _linked(taxpayer: Taxpayer, reference: str | None) -> Case | None:
@@ -153,11 +153,11 @@ def _render_new(
 @taxpayer_required
 def new_request() -> tuple[str, int]:
     taxpayer = me()
-    form = dict.fromkeys(REQUEST_FIELDS, "")
+    form = dict.fromkeys(CASE_FIELDS, "")
     form["suite"] = request.args.get("suite", "")
     draft = pop_draft(request.path)
     if draft is not None:
-        form.update({k: v for k, v in draft.items() if k in REQUEST_FIELDS})
+        form.update({k: v for k, v in draft.items() if k in CASE_FIELDS})
     if form["suite"] and _linked(taxpayer, form["suite"]) is None:
         form["suite"] = ""
     linked = _linked(taxpayer, form["suite"])
@@ -167,7 +167,7 @@ def new_request() -> tuple[str, int]:
     return _render_new(taxpayer, form, draft_restored=draft is not None)
 
 
-def _check_request(
+def _check_case(
     taxpayer: Taxpayer, form: dict[str, str], files: list[IncomingFile]
 ) -> tuple[dict[str, str], Topic | None, TaxMatter | None, int | None]:
     """Every error of the form at once, in French, by field."""
@@ -214,8 +214,8 @@ def submit_request() -> Response | tuple[str, int]:
     taxpayer = current_taxpayer()
     form_url = url_for("taxpayer.new_request")
     if taxpayer is None:
-        return keep_draft_and_sign_in(REQUEST_FIELDS, form_url)
-    form = {name: request.form.get(name, "") for name in REQUEST_FIELDS}
+        return keep_draft_and_sign_in(CASE_FIELDS, form_url)
+    form = {name: request.form.get(name, "") for name in CASE_FIELDS}
     form["submission_token"] = request.form.get("submission_token", "")[:64] or new_token()
     if not _csrf_ok():
         errors = {
@@ -225,13 +225,13 @@ def submit_request() -> Response | tuple[str, int]:
             )
         }
         return _render_new(taxpayer, form, errors, status=400)
-    if not settings.intake().accepts_new_requests:
+    if not settings.intake().accepts_new_cases:
         existing = _existing_case(taxpayer, form["submission_token"])
         if existing is not None:
             return redirect(url_for("taxpayer.request_sent", reference=existing.reference))
         return _render_new(taxpayer, form, status=503)
     files = _files()
-    errors, topic, matter, year = _check_request(taxpayer, form, files)
+    errors, topic, matter, year = _check_case(taxpayer, form, files)
     if not errors:
         try:
             case = operations.submit_case(
@@ -347,13 +347,13 @@ def reply(reference: str) -> Response | tuple[str, int]:
     return render_thread(case, form=form, errors=errors, status=400)
 
 
-# --- withdrawing a request no agent has answered yet ---------------------------------------
+# --- withdrawing a case no agent has answered yet ------------------------------------------
 
 
 @blueprint.route("/demandes/<reference>/retirer", methods=["GET", "POST"])
 @taxpayer_required
 def withdraw(reference: str) -> Response | tuple[str, int]:
-    """Ask for confirmation, then withdraw: the request is kept, closed and marked withdrawn."""
+    """Ask for confirmation, then withdraw: the case is kept, closed and marked withdrawn."""
     taxpayer = me()
     case = case_or_404(taxpayer, reference)
     thread_url = url_for("taxpayer.thread", reference=reference)
