@@ -81,7 +81,7 @@ def test_the_delegation_dashboard_draws_its_charts_offline(page, live_server, wo
     page.wait_for_url(f"**/pilotage/{directorate_id}?*")
     assert page.get_by_role("heading", level=1).inner_text() == "Pilotage : DDFiP du Rhône"
     assert (
-        page.get_by_role("navigation", name="Fil d’Ariane")
+        page.get_by_role("navigation", name="Niveau du réseau affiché")
         .get_by_role("link", name="Délégation Centre-Est")
         .is_visible()
     )
