@@ -16,8 +16,15 @@ for message in catalog:
     if not message.id:
         continue
     if isinstance(message.id, tuple):
-        if not any(message.string):
-            message.string = tuple(message.id[:2])
+        # French has more plural forms in CLDR (0 and 1 singular; 1 000 000 "de"): fill each,
+        # the singular for the first, the plural for the others.
+        strings = tuple(message.string) if isinstance(message.string, tuple) else ()
+        if len(strings) < catalog.num_plurals or not all(strings):
+            wanted = [message.id[0], *([message.id[1]] * (catalog.num_plurals - 1))]
+            message.string = tuple(
+                strings[i] if i < len(strings) and strings[i] else wanted[i]
+                for i in range(catalog.num_plurals)
+            )
             filled += 1
     elif not message.string:
         message.string = message.id

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.directory import settings
 from models import Agent, Event, EventKind, KindCode, Office, OfficeTerritory, Setting, Topic, db
+from views.theme import role_label
 
 
 def _office(code: str) -> Office:
@@ -173,18 +174,27 @@ def test_admin_creates_an_agent_bound_to_an_office_with_roles(
     world: World, admin_client: FlaskClient, app: object
 ) -> None:
     page = admin_client.get("/users/add").get_data(as_text=True)
-    # Exactly the five roles are offered (by name, with their id as the value); not FAB's
-    # Public role nor any other.
-    role_ids = {
+    assert "Chef de service" in page and "office_manager" not in page  # roles in words
+    # Exactly the five roles are offered (by their French name, with their id as the value); not
+    # FAB's Public role nor any other.
+    roles = {
         role.name: role.id
         for role in db.session.scalars(select(Agent.roles.property.mapper.class_))  # type: ignore[attr-defined]
     }
-    offered = set(re.findall(r'<option[^>]*value="(\d+)"[^>]*>\s*([A-Za-z_]+)\s*<', page))
+    # The roles are check boxes (one per role: its id as the value, its French name as label).
+    offered = set(
+        re.findall(
+            r'<input type="checkbox" id="(roles-\d+)" name="roles" value="(\d+)"[^>]*>\s*'
+            r'<label class="fr-label" for="\1">([^<]+)</label>',
+            page,
+        )
+    )
+    offered = {(value, label.strip()) for _id, value, label in offered}
     wanted = {"agent", "office_manager", "steering", "correspondent", "admin"}
-    assert {name for _id, name in offered if name in role_ids} == wanted, offered
+    by_id = {str(role_id): name for name, role_id in roles.items()}
+    assert {by_id[value] for value, _label in offered} == wanted, offered
     for name in wanted:
-        assert (str(role_ids[name]), name) in offered, name
-    roles = role_ids
+        assert (str(roles[name]), role_label(name)) in offered, name
     response = submit_form(
         admin_client,
         "/users/add",

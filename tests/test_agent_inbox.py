@@ -23,7 +23,7 @@ def _references(page: str) -> list[str]:
 
 
 def _count(page: str, label: str) -> str:
-    match = re.search(re.escape(label) + r'\s*<span class="badge">([^<]+)</span>', page)
+    match = re.search(re.escape(label) + r'\s*<span class="fr-badge[^"]*">([^<]+)</span>', page)
     assert match, label
     return match.group(1)
 

@@ -68,7 +68,7 @@ def test_agent_pages_render_in_the_agent_layout_for_every_role(
             response = client.get(f"/agent/aide/{item.slug}")
             assert response.status_code == 200, item.slug
             body = text(response)
-            assert item.title in body and "[[" not in body and "ec-navbar" in body
+            assert item.title in body and "[[" not in body and '<body class="ec-agent">' in body
     # Signed out: FAB sends to its login.
     assert anonymous_client.get("/agent/aide/").status_code == 302
 

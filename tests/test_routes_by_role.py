@@ -92,6 +92,7 @@ def row(default: str | None = None, **outcomes: str) -> dict[str, str]:
 # agent B, taxpayer B and the steering user of the other directorate get "no" or "login",
 # never "ok"/"done"; administrators do not read cases (they are not agents of an office).
 TABLE: dict[tuple[str, str], dict[str, str]] = {
+    ("/accessibilite", "GET"): row("ok"),
     ("/", "GET"): row("ok"),
     # Steering users land on their figures (issue 16); administrators on their home (outbox).
     ("/agent/", "GET"): row("ok", anon="login", tp_b="login", tp_a="login", steering="done"),

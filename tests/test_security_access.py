@@ -22,6 +22,7 @@ TAXPAYER_OR_PUBLIC = (
     "/healthz",
     "/lang",
     "/aide",
+    "/accessibilite",
 )
 
 

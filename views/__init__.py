@@ -7,7 +7,8 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.fab.security import EContactsSecurityManager
-from views import admin, agent, contacts, steering, training
+from views import admin, agent, contacts, steering, theme, training
+from views.admin import security_screens
 from views.admin.agents import AgentUserView
 from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
 from views.auth import AuthDBView
@@ -22,9 +23,16 @@ class SecurityManager(EContactsSecurityManager):
 
     userdbmodelview = AgentUserView
     authdbview = AuthDBView
+    # FAB's stock screens, in French (views/admin/security_screens.py).
+    rolemodelview = security_screens.RoleModelView
+    groupmodelview = security_screens.UserGroupModelView
+    permissionmodelview = security_screens.PermissionModelView
+    viewmenumodelview = security_screens.ViewMenuModelView
+    permissionviewmodelview = security_screens.PermissionViewModelView
     # FAB's stock password forms (English, no policy) replaced by ours, same routes and names.
     resetpasswordview = ResetPasswordView
     resetmypasswordview = ResetMyPasswordView
+    userinfoeditview = security_screens.UserInfoEditView
 
 
 def register_views(app: Flask, appbuilder: AppBuilder) -> None:
@@ -39,3 +47,4 @@ def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     steering.register(appbuilder)
     training.register(appbuilder)
     admin.register(appbuilder)
+    theme.init_app(app, appbuilder)

@@ -136,7 +136,7 @@ def sign_out_agent(page, base_url: str) -> None:
     since issue 20; a GET on /logout/ signs nobody out)."""
     page.goto(f"{base_url}/agent/")
     with page.expect_navigation():
-        page.locator("form.navbar-logout").evaluate("form => form.submit()")
+        page.locator("form.navbar-logout").first.evaluate("form => form.submit()")
     page.wait_for_load_state()
 
 

@@ -58,18 +58,18 @@ def test_an_agents_morning(app, world: World, browser, page, live_server) -> Non
     assert new_tile.inner_text() == "2"
     assert page.locator('[data-day="mine_unread"] .ec-day-count').inner_text() == "1"
     assert page.get_by_role("heading", name="Charge par agent").is_visible()
-    assert page.locator(".ec-notices-badge").inner_text() == "3"
+    assert page.locator(".ec-notices-badge").first.inner_text() == "3"
     _check(page, "home")
 
     # --- a notice: the taxpayer replied on a case the manager holds ---------------------------
-    page.locator(".ec-notices-counter a").click()
+    page.locator(".ec-notices-counter a").first.click()
     page.wait_for_url("**/agent/avis/")
     assert page.get_by_text("Réponse de l'usager à une demande que vous traitez").is_visible()
     _check(page, "notices")
     page.get_by_role("button", name=f"Ouvrir la demande {held_ref}").click()
     page.wait_for_url(f"**/agent/demandes/{held_id}")
     assert page.get_by_text("Voici le justificatif demandé.").is_visible()
-    assert page.locator(".ec-notices-badge").inner_text() == "2"
+    assert page.locator(".ec-notices-badge").first.inner_text() == "2"
 
     # --- the inbox from the home's figure; bulk assignment -----------------------------------
     page.goto(f"{live_server}/agent/")

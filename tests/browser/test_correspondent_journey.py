@@ -31,7 +31,8 @@ def test_a_difficulty_reported_answered_raised_and_closed(
     # --- the agent reports from the inbox -----------------------------------------------------
     sign_in_agent(page, live_server, world.agent_a.username, PASSWORD)
     page.goto(f"{live_server}/agent/demandes/?onglet=ouvertes")
-    page.locator("a.ec-report-link").click()
+    # the header link (DSFR copies it into the mobile menu: the first is the header's)
+    page.locator("a.ec-report-link").first.click()
     page.wait_for_url(re.compile(r".*/agent/signalements/nouveau\?page="))
     assert page.get_by_text("Page concernée : /agent/demandes/").is_visible()
     _check(page, "new")

@@ -69,7 +69,7 @@ def test_agent_enrols_then_signs_in_under_the_csp(app, page, live_server, app_co
     # Signed out, then the code page (no enrolment any more) on the next login.
     # Logout is a POST with its token (issue 20, finding 8): the navbar's form.
     with page.expect_navigation():
-        page.locator("form.navbar-logout").evaluate("form => form.submit()")
+        page.locator("form.navbar-logout").first.evaluate("form => form.submit()")
     assert page.request.get(f"{live_server}/logout/").status == 405  # a GET signs nobody out
     page.goto(f"{live_server}/login/")
     page.fill("input[name=username]", admin.username)
@@ -116,7 +116,8 @@ def test_a_script_in_a_message_is_text_on_both_sides(app, page, live_server, wor
 
 
 def test_fab_list_pages_work_under_the_csp(app, page, live_server, world) -> None:  # type: ignore[no-untyped-def]
-    """FAB's inline scripts are replaced by data-* attributes read by js/fab-csp.js."""
+    """FAB's screens in DSFR run no inline script: the delete confirmation is the DSFR modal
+    opened by agent.js from a data-ec-confirm attribute; it keeps the focus inside."""
     world.admin.otp_secret = None
     db.session.commit()
     sign_in_agent(page, live_server, world.admin.username, PASSWORD)
@@ -128,6 +129,9 @@ def test_fab_list_pages_work_under_the_csp(app, page, live_server, world) -> Non
     page.wait_for_load_state()
     _no_csp_trouble(page)
     screenshot(page, "security-fab-roles-list")
-    assert page.evaluate("typeof window.modelActions") == "object"
-    page.locator("[data-fab-delete]").first.click()
-    page.locator("#modal-confirm").wait_for(state="visible", timeout=5000)  # Bootstrap fades in
+    page.locator("form[data-ec-confirm] button[type=submit]").first.click()
+    page.locator("#ec-confirm").wait_for(state="visible", timeout=5000)
+    assert page.evaluate("document.getElementById('ec-confirm').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    page.locator("#ec-confirm").wait_for(state="hidden", timeout=5000)
+    _no_csp_trouble(page)

@@ -81,7 +81,7 @@ def test_the_delegation_dashboard_draws_its_charts_offline(page, live_server, wo
     page.wait_for_url(f"**/pilotage/{directorate_id}?*")
     assert page.get_by_role("heading", level=1).inner_text() == "Pilotage : DDFiP du Rhône"
     assert (
-        page.get_by_role("navigation", name="Fil d’Ariane")
+        page.get_by_role("navigation", name="Niveau du réseau affiché")
         .get_by_role("link", name="Délégation Centre-Est")
         .is_visible()
     )
@@ -91,11 +91,11 @@ def test_the_delegation_dashboard_draws_its_charts_offline(page, live_server, wo
     screenshot(page, "steering-directorate")
 
     # A custom period with a mistake: a French message, the typed values kept.
-    page.get_by_label("Du", exact=True).fill("2026-03-01")
-    page.get_by_label("Au", exact=True).fill("2026-01-01")
+    page.get_by_label("Du Format : AAAA-MM-JJ", exact=True).fill("2026-03-01")
+    page.get_by_label("Au Format : AAAA-MM-JJ", exact=True).fill("2026-01-01")
     page.get_by_role("button", name="Afficher la période").click()
     page.wait_for_load_state()
     assert "La date de fin doit être postérieure" in page.content()
-    assert page.get_by_label("Du", exact=True).input_value() == "2026-03-01"
+    assert page.get_by_label("Du Format : AAAA-MM-JJ", exact=True).input_value() == "2026-03-01"
     assert_accessible(page)
     screenshot(page, "steering-period-error")

@@ -23,30 +23,16 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from app.directory import operations
-from app.directory.access import (
-    ROLE_ADMIN,
-    ROLE_AGENT,
-    ROLE_CORRESPONDENT,
-    ROLE_OFFICE_MANAGER,
-    ROLE_STEERING,
-)
 from app.directory.imports import ROLES_NEEDING_OFFICE
 from app.platform import passwords, sessions
 from app.platform.templating import local
 from models import Agent, db, utcnow
 from views.admin.common import InUse, refuse_delete_if_referenced, text_or, yes_no
-
-ROLE_LABELS = {
-    ROLE_AGENT: _l("Agent"),
-    ROLE_OFFICE_MANAGER: _l("Chef de service"),
-    ROLE_STEERING: _l("Pilotage"),
-    ROLE_CORRESPONDENT: _l("Correspondant départemental"),
-    ROLE_ADMIN: _l("Administrateur"),
-}
+from views.theme import ROLE_LABELS, role_label
 
 
 def _roles(roles: Any) -> str:
-    return ", ".join(str(ROLE_LABELS.get(role.name, role.name)) for role in roles or [])
+    return ", ".join(role_label(role.name) for role in roles or [])
 
 
 def _second_factor(secret: str | None) -> str:
@@ -66,6 +52,11 @@ class AgentInterface(SQLAInterface):
     def get_related_interface(self, col_name: str) -> SQLAInterface:
         # FAB builds the related models' interfaces (the form's offices, roles) from this class.
         return SQLAInterface(self.get_related_model(col_name), self.session)
+
+    def get_related_obj(self, col_name: str, value: Any) -> Any:
+        # FAB uses Query.get (legacy in SQLAlchemy 2.x, a warning, an error in the tests); the
+        # role's card lists its agents through this filter.
+        return self.session.get(self.get_related_model(col_name), value)
 
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         return super().apply_all(query, *args, **kwargs).options(selectinload(Agent.roles))

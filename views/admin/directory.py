@@ -3,7 +3,7 @@ tax matters, routing rules and every reply template."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
@@ -507,6 +507,16 @@ TEMPLATE_BODY_HELP = _l(
 )
 
 
+def _template_action_label(value: TemplateAction | str | None) -> str:
+    """A quick action in words: FAB's list gives the enum's value (a str), its card the member."""
+    if not value:
+        return "—"
+    action = (
+        value if isinstance(value, TemplateAction) else TemplateAction._value2member_map_[value]
+    )
+    return str(cast(TemplateAction, action).label)
+
+
 class ReplyTemplateView(DirectoryModelView):
     """Every reply template, national (no office) or of one office: administrators only."""
 
@@ -530,7 +540,7 @@ class ReplyTemplateView(DirectoryModelView):
         "active": yes_no,
         "office": national_or,
         "topic": any_topic,
-        "action": lambda value: value.label if value else "—",
+        "action": _template_action_label,
     }
     description_columns = {
         "office": _l("Vide : modèle national, proposé à tous les services."),

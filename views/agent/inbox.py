@@ -353,7 +353,6 @@ class RowText:
         self.overdue = gettext("En retard")
         self.unidentified = gettext("Usager non identifié")
         self._days: dict[int, str] = {}
-        self._ngettext = ngettext
         marker = 2_147_483_647
         self._prefix, _, self._suffix = url_for("CasesView.show", case_id=marker).rpartition(
             str(marker)
@@ -365,7 +364,7 @@ class RowText:
     def age(self, case: Case) -> str:
         days = age_in_days(case, self.now)
         if days not in self._days:
-            self._days[days] = self._ngettext("%(num)s jour", "%(num)s jours", days)
+            self._days[days] = ngettext("%(num)s jour", "%(num)s jours", days)
         return self._days[days]
 
     def is_overdue(self, case: Case) -> bool:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from app.platform.templating import format_datetime
 from config import is_loopback
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo")
@@ -35,9 +37,18 @@ def _read(path: Path) -> dict[str, str]:
         "id": path.stem,
         "to": str(message["To"] or ""),
         "subject": str(message["Subject"] or ""),
-        "date": str(message["Date"] or ""),
+        "date": _french_date(str(message["Date"] or "")),
         "body": body.get_content() if body is not None else "",
     }
+
+
+def _french_date(header: str) -> str:
+    """The Date header as a French reader expects it ("2 décembre 2026 à 01:30"), Paris time."""
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return header
+    return format_datetime(moment)
 
 
 @blueprint.get("/mails")

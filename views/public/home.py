@@ -16,6 +16,13 @@ def index() -> str:
     return render_template("public/home.html")
 
 
+@blueprint.get("/accessibilite")
+def accessibility() -> str:
+    """The accessibility statement (déclaration d'accessibilité) a French public service must
+    publish, linked from every footer; its figures are those of the every-route browser test."""
+    return render_template("public/accessibility.html")
+
+
 @blueprint.get("/healthz")
 def health() -> tuple[dict[str, str], int]:
     """For load balancers: 200 when this server can reach its database, else 503."""

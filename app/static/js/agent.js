@@ -2,7 +2,11 @@
    - Reply templates: choosing one fills the message box with the text rendered by the server
      (variables already filled in); the agent edits it before sending.
    - Collisions: a heartbeat keeps the agent's presence on a request's page and shows who else
-     has it open, and whether a message was added since the page was loaded. */
+     has it open, and whether a message was added since the page was loaded.
+   - FAB's screens in DSFR (app/templates/appbuilder/): a form with data-ec-confirm asks in the
+     DSFR modal #ec-confirm (focus kept inside, given back on close) before it is sent; the
+     search panel renames a filter's value when its operator changes and leaves empty values
+     out (FAB reads _flt_<operator index>_<column>). */
 (function () {
   "use strict";
 
@@ -39,7 +43,7 @@
     var select = document.getElementById("modele");
     if (select) {
       var insert = document.querySelector(".ec-template-insert");
-      if (insert) { insert.classList.add("hidden"); }
+      if (insert) { insert.hidden = true; }
       select.addEventListener("change", function () {
         var option = select.options[select.selectedIndex];
         if (option) { applyTemplate(option, target); }
@@ -56,7 +60,7 @@
     container.textContent = "";
     notices.forEach(function (text) {
       var div = document.createElement("div");
-      div.className = "alert alert-warning";
+      div.className = "fr-alert fr-alert--warning fr-alert--sm fr-mb-1w";
       div.appendChild(document.createTextNode(text + " "));
       container.appendChild(div);
     });
@@ -114,25 +118,61 @@
     page.ecHeartbeat = beat;  // lets a browser test trigger it at once
   }
 
-  // DSFR accordions (the guide beside the reply form) where DSFR's own script is not loaded:
-  // the button opens and closes the panel it controls, aria-expanded follows.
-  function setupAccordions() {
-    document.addEventListener("click", function (event) {
-      if (window.dsfr) { return; }
-      var button = event.target.closest ? event.target.closest(".fr-accordion__btn") : null;
-      if (!button) { return; }
-      var panel = document.getElementById(button.getAttribute("aria-controls"));
-      if (!panel) { return; }
-      var open = button.getAttribute("aria-expanded") !== "true";
-      button.setAttribute("aria-expanded", open ? "true" : "false");
-      panel.classList.toggle("fr-collapse--expanded", open);
+  function setupConfirm() {
+    var modal = document.getElementById("ec-confirm");
+    if (!modal) { return; }
+    var pending = null;
+    var opener = null;
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var text = form.getAttribute("data-ec-confirm");
+      var select = form.querySelector("select[name=action]");
+      if (select && select.selectedIndex >= 0) {
+        text = select.options[select.selectedIndex].getAttribute("data-ec-confirm") || text;
+      }
+      if (!text || form.ecConfirmed || !window.dsfr) { return; }
+      event.preventDefault();
+      pending = form;
+      opener = event.submitter || document.activeElement;
+      document.getElementById("ec-confirm-text").textContent = text;
+      window.dsfr(modal).modal.disclose();
+    }, true);
+    document.getElementById("ec-confirm-ok").addEventListener("click", function () {
+      if (!pending) { return; }
+      pending.ecConfirmed = true;
+      window.dsfr(modal).modal.conceal();
+      if (pending.requestSubmit) { pending.requestSubmit(); } else { pending.submit(); }
+    });
+    modal.addEventListener("dsfr.conceal", function () {
+      if (opener && opener.focus && !(pending && pending.ecConfirmed)) { opener.focus(); }
+    });
+  }
+
+  function setupFilters() {
+    var form = document.querySelector("form[data-ec-filters]");
+    if (!form) { return; }
+    form.addEventListener("change", function (event) {
+      var column = event.target.getAttribute("data-ec-filter-op");
+      if (!column) { return; }
+      var box = form.querySelector('[data-ec-filter-value="' + column + '"]');
+      box.querySelectorAll("[name^=_flt_]").forEach(function (control) {
+        control.name = "_flt_" + event.target.value + "_" + column;
+      });
+    });
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("[name^=_flt_]").forEach(function (control) {
+        var empty = control.type === "checkbox" ? !control.checked
+          : (control.value === "" || control.value === "__None");
+        if (empty) { control.disabled = true; }
+      });
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    setupAccordions();
     setupTemplates();
     setupOutcomes();
     setupHeartbeat();
+    setupConfirm();
+    setupFilters();
   });
 }());
