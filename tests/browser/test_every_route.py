@@ -8,7 +8,7 @@ see ``fill``). A route the role may not open (redirect to a login page, 403, 404
 refused, never as a failure, but must not be a server error. On every page it opens, it fails on:
 
 - any axe-core violation, whatever its impact, with the search panel and accordions open;
-- any horizontal scroll of the page at 375 px (a column lost sideways);
+- any horizontal scroll of the page at 375 or 1280 px (a column lost sideways);
 - any word of ``ENGLISH`` in the visible text, the title, or a title/aria-label/placeholder/alt;
 - any request leaving 127.0.0.1 and any console error.
 
@@ -392,11 +392,11 @@ def _check_page(page: Any, context: Any, label: str, visit: Visit, width: int) -
             visit.problems.append(f"{label}: {page.locator('h1').count()} h1 (one expected)")
         if not page.title().strip():
             visit.problems.append(f"{label}: no title")
-    else:
-        # Nothing may be lost sideways at 375 px: the page itself never scrolls horizontally.
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        if overflow > 1:
-            visit.problems.append(f"{label}: {overflow} px wider than the screen at {width} px")
+    # Nothing may be lost sideways, at 375 px nor at 1280 px (a header with too many links):
+    # the page itself never scrolls horizontally.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 1:
+        visit.problems.append(f"{label}: {overflow} px wider than the screen at {width} px")
     if page.console_errors:
         visit.problems.append(f"{label}: console errors {page.console_errors}")
         page.console_errors.clear()
