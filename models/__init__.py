@@ -27,7 +27,7 @@ from models.reference import (
 )
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
-from models.steering import SteeringChange, SteeringCount, SteeringDuration
+from models.steering import SteeringChange, SteeringCount, SteeringDuration, SteeringTransfer
 from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
 from models.taxpayer import Taxpayer, TaxpayerKind
 from models.worker import WorkerHeartbeat
@@ -71,6 +71,7 @@ __all__ = [
     "SteeringCount",
     "SteeringDuration",
     "Tag",
+    "SteeringTransfer",
     "TaxMatter",
     "Taxpayer",
     "TaxpayerKind",

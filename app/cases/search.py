@@ -8,7 +8,8 @@ messages, always within what ``app.cases.access`` lets the agent see.
 - Anything else is a full-text search over the cases' subjects and their messages (internal
   notes included: the agent's office sees them anyway). On PostgreSQL it uses the French
   configuration with accents ignored, ``to_tsvector('french', f_unaccent(...))``, served by the
-  GIN expression indexes of the migration ``agent_inbox_and_search_indexes``; on SQLite it is a
+  composite GIN indexes ``(office_id, tsvector)`` of the migration ``perf_message_office_search``
+  (scoped by office: decision 0016); on SQLite it is a
   simple case-insensitive ``LIKE``.
 """
 
@@ -87,14 +88,18 @@ def declare_full_text_indexes() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for name, table, column in (
-        ("ix_case_subject_fts", Case.__table__, "subject"),
-        ("ix_message_body_fts", Message.__table__, "body"),
+        ("ix_case_office_subject_fts", Case.__table__, "subject"),
+        ("ix_message_office_body_fts", Message.__table__, "body"),
     ):
         if any(index.name == name for index in table.indexes):
             continue
-        Index(name, text_document(table.c[column]), postgresql_using="gin", _table=table).ddl_if(
-            dialect="postgresql"
-        )
+        Index(
+            name,
+            table.c.office_id,
+            text_document(table.c[column]),
+            postgresql_using="gin",
+            _table=table,
+        ).ddl_if(dialect="postgresql")
 
 
 def text_query(query: str) -> ColumnElement[Any]:
@@ -120,12 +125,17 @@ def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
     ``subject @@ q OR id IN (messages @@ q)`` made PostgreSQL collect every matching message of
     the country before ordering the office's cases: 22 s for a common word on 5 M messages.
     Apart, each side gets the plan its words call for: a common word walks the office's newest
-    cases and stops at the limit; a rare one reads the few matches from the GIN index."""
+    cases and stops at the limit; rarer ones (two words together) read the office's matches
+    from the composite ``(office_id, tsvector)`` GIN indexes, whose cost follows the office,
+    not how common the words are in the country (decision 0016)."""
     words = text_query(query)
     newest = (Case.received_at.desc(), Case.id.desc())
     by_subject = (
         select(Case.id)
-        .where(access.cases_visible_to(agent), text_document(Case.subject).op("@@")(words))
+        .where(
+            access.cases_visible_to(agent),
+            text_document(Case.subject).op("@@")(words),
+        )
         .order_by(*newest)
         .limit(RESULT_LIMIT + 1)
         .subquery()
@@ -134,7 +144,11 @@ def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
         select(Case.id)
         .where(
             access.cases_visible_to(agent),
-            exists().where(Message.case_id == Case.id, text_document(Message.body).op("@@")(words)),
+            exists().where(
+                Message.case_id == Case.id,
+                access.messages_of_cases_visible_to(agent),
+                text_document(Message.body).op("@@")(words),
+            ),
         )
         .order_by(*newest)
         .limit(RESULT_LIMIT + 1)

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pgcluster
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the scripts run as files; the app's packages live at the root
     sys.path.insert(0, str(ROOT))
 
-DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(ROOT / "bench-data"))).resolve()
+DATA_DIR = pgcluster.DATA_DIR  # BENCH_DATA_DIR, else bench-data/ at the root
 PYTHON = sys.executable
 
 # Every bench account (agents and taxpayers) has this password; one scrypt hash is reused.
@@ -39,6 +41,21 @@ TARGETS: dict[str, tuple[float, float]] = {
     "search_common": (50, 200),
     "search_two_words": (50, 200),
     "steering_delegation": (20, 300),
+}
+
+# Issue 17's targets (national scale, 1 client): operation → (app CPU ms, SQL exec ms) per request.
+CPU_TARGETS: dict[str, tuple[float, float]] = {
+    "submit": (12, 1.5),  # with a 100 KB PDF
+    "taxpayer_inbox": (4, 1),
+    "agent_inbox": (6, 1.5),
+    "case_page": (5, 1),
+    "reply": (8, 1.5),
+    "summary_typical": (5, 1),
+    "summary_300": (8, 3),
+    "search_rare": (8, 15),
+    "search_common": (8, 15),
+    "search_two_words": (8, 15),
+    "steering_delegation": (25, 15),
 }
 
 
@@ -73,18 +90,22 @@ def scale_from_env() -> Scale:
     return scale
 
 
+def own_cluster() -> bool:
+    """True unless ``BENCH_DATABASE_URL`` names a database elsewhere (pgcluster.py)."""
+    return not os.environ.get("BENCH_DATABASE_URL")
+
+
 def database_url(scale: Scale) -> str:
-    """``BENCH_DATABASE_URL``, else ``DATABASE_URL`` with the database ``econtacts_bench``
-    (``econtacts_bench_smoke`` at smoke scale, so that a smoke run never drops the national
-    dataset)."""
+    """``BENCH_DATABASE_URL``, else the database ``econtacts_bench`` (``econtacts_bench_smoke``
+    at smoke scale, so that a smoke run never drops the national dataset) of the bench's own
+    PostgreSQL cluster (``pgcluster.py``, started here if it is not running)."""
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
+        if not urlsplit(explicit).scheme.startswith("postgres"):
+            raise SystemExit("make bench needs PostgreSQL: BENCH_DATABASE_URL=postgresql://...")
         return explicit
-    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/econtacts"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgresql://...")
     name = "econtacts_bench" + ("" if scale.name == "national" else f"_{scale.name}")
+    parts = urlsplit(pgcluster.ensure_running())
     return urlunsplit(parts._replace(path="/" + name))
 
 
@@ -118,6 +139,7 @@ def app_env(scale: Scale, **extra: str) -> dict[str, str]:
             "MAIL_PORT": os.environ.get("BENCH_MAIL_PORT", "2526"),
             "PUBLIC_BASE_URL": "http://127.0.0.1:" + os.environ.get("BENCH_PORT", "5077"),
             "FLASK_APP": "app:create_app",
+            "BENCH_FLOOR_ROUTES": "1",  # the floor of each page (views/floor)
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import pgcluster
 from common import PYTHON, ROOT, app_env, results_dir, scale_from_env
 
 
@@ -105,6 +106,7 @@ def main() -> int:
     finally:
         stop(processes)
         sink.stop()
+        pgcluster.stop(only_if_started_here=True)
     if driver.returncode:
         print(f"The driver failed (exit {driver.returncode}); see above and {logs}")
         return 1
