@@ -19,7 +19,6 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -27,6 +26,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, attachments, notices, operations, organise, outcomes, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.fab.security import signed_in
 from app.platform import drafts
 from app.platform.params import int_or_none
 from models import (
@@ -106,7 +106,7 @@ class CasesView(BaseView):
     @expose("/")
     @has_access
     def inbox(self) -> str:
-        agent = current_user
+        agent = signed_in()
         if not directory_access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         page = inbox.load_page(agent, request.args)
@@ -125,7 +125,7 @@ class CasesView(BaseView):
         )
 
     def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
-        case = access.case_for_agent(current_user, case_id, for_update=for_update)
+        case = access.case_for_agent(signed_in(), case_id, for_update=for_update)
         if case is None:
             abort(404)
         return case
@@ -133,7 +133,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>")
     @has_access
     def show(self, case_id: int) -> str:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id)
         operations.log_access(
             agent=agent,
@@ -166,7 +166,7 @@ class CasesView(BaseView):
             return {}
         template = db.session.scalar(
             select(ReplyTemplate).where(
-                ReplyTemplate.id == template_id, directory_access.templates_usable_by(current_user)
+                ReplyTemplate.id == template_id, directory_access.templates_usable_by(signed_in())
             )
         )
         return thread.FilledTemplate.of(template, case).form_values() if template else {}
@@ -181,7 +181,7 @@ class CasesView(BaseView):
         status: int = 200,
     ) -> Any:
         values = dict(values or {})
-        page = thread.load(current_user, case)
+        page = thread.load(signed_in(), case)
         # One-time tokens of the message and note forms; the form sent again keeps its own.
         tokens = {name: secrets.token_hex(16) for name in ("message", "note")}
         if form in tokens and values.get("submission_token"):
@@ -271,7 +271,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.take_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 expected_version=int_or_none(request.form.get("expected_version")),
             )
@@ -291,7 +291,7 @@ class CasesView(BaseView):
                 assignee = db.session.scalar(
                     select(Agent).where(
                         Agent.id == (int_or_none(raw) or 0),
-                        directory_access.agents_assignable_by(current_user),
+                        directory_access.agents_assignable_by(signed_in()),
                     )
                 )
                 if assignee is None:
@@ -299,7 +299,7 @@ class CasesView(BaseView):
                         _("Choisissez un agent du service."), field="assignee_id"
                     )
             operations.assign_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 assignee=assignee,
                 expected_version=int_or_none(request.form.get("expected_version")),
@@ -317,7 +317,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.close_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 outcome_id=int_or_none(request.form.get("outcome_id")),
                 outcome_other=request.form.get("outcome_other", ""),
@@ -334,7 +334,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.reopen_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 reason=request.form.get("reason", "").strip() or None,
                 expected_version=int_or_none(request.form.get("expected_version")),
@@ -352,7 +352,7 @@ class CasesView(BaseView):
         to_office = db.session.get(Office, office_id) if office_id else None
         try:
             operations.transfer_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 to_office=to_office,
                 reason=request.form.get("reason", ""),
@@ -363,7 +363,7 @@ class CasesView(BaseView):
         except operations.OperationError as error:
             return self._failed(case_id, "transfer", error)
         # The request now belongs to the other office: its page is no longer ours.
-        presence.leave(case_id, current_user.id)
+        presence.leave(case_id, signed_in().id)
         flash(_("La demande a été transmise à %(office)s.", office=name), "success")
         return redirect(url_for("CasesView.inbox"))
 
@@ -372,7 +372,7 @@ class CasesView(BaseView):
     def acknowledge(self, case_id: int) -> Any:
         case = self._case_or_404(case_id, for_update=True)
         try:
-            operations.acknowledge_transfer(agent=current_user, case=case)
+            operations.acknowledge_transfer(agent=signed_in(), case=case)
             db.session.commit()
         except operations.OperationError as error:
             return self._failed(case_id, "acknowledge", error)
@@ -383,7 +383,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/etiquettes", methods=["POST"])
     @has_access
     def tags(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             removed = int_or_none(request.form.get("remove_tag_id"))
@@ -419,7 +419,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/lier", methods=["POST"])
     @has_access
     def link(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             other = self._other_case(agent)
@@ -435,7 +435,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/fusionner", methods=["POST"])
     @has_access
     def merge(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             into = self._other_case(agent)
@@ -459,7 +459,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/repondre", methods=["POST"])
     @has_access
     def message(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         token = _token()
         if _already_sent(token):
@@ -530,7 +530,7 @@ class CasesView(BaseView):
                 fresh = []
         keep = [*kept, *fresh]
         attachments.hold(keep)
-        agent_id, case_id = current_user.id, int(request.view_args["case_id"])  # type: ignore[index]
+        agent_id, case_id = signed_in().id, int(request.view_args["case_id"])  # type: ignore[index]
         return [
             {
                 "token": held.token(item, agent_id=agent_id, case_id=case_id),
@@ -543,7 +543,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/note", methods=["POST"])
     @has_access
     def note(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         token = _token()
         if _already_sent(token):
@@ -594,7 +594,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/presence", methods=["POST"])
     @has_access
     def heartbeat(self, case_id: int) -> Response:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id)
         viewers = presence.mark(case.id, agent.id, agent.full_name)
         notices = [
@@ -617,7 +617,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/pieces-jointes/<int:attachment_id>")
     @has_access
     def attachment(self, case_id: int, attachment_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         found = access.attachment_for_agent(agent, attachment_id)
         if found is None or found.message.case_id != case_id:
             abort(404)
@@ -680,7 +680,7 @@ class BulkCasesView(BaseView):
     @expose("/", methods=["POST"])
     @has_access
     def bulk(self) -> Any:
-        agent = current_user
+        agent = signed_in()
         back = request.form.get("retour", "")
         target = back if back.startswith("/agent/demandes/") else url_for("CasesView.inbox")
         if not directory_access.handles_cases(agent):
