@@ -129,7 +129,7 @@ def signed_in() -> Any:
     """The signed-in agent itself (or the anonymous user), not Flask-Login's proxy: each
     attribute read through ``current_user`` looks the request's user up again, and the access
     rules read the agent's id, roles and office many times per page."""
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 def mfa_required() -> bool:
