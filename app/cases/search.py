@@ -32,7 +32,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.cases import access
 from app.directory import access as directory_access
@@ -161,7 +161,7 @@ def _cases(agent: Any, *criteria: ColumnElement[bool]) -> Select[Any]:
     return (
         select(Case)
         .where(access.cases_visible_to(agent), *criteria)
-        .options(selectinload(Case.taxpayer), selectinload(Case.assignee))
+        .options(joinedload(Case.taxpayer), joinedload(Case.assignee))
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(RESULT_LIMIT + 1)
     )
