@@ -19,7 +19,8 @@ The sweep queues a due row only if no RQ job for its next attempt is already wai
 ``notification-<id>-<attempts>``), or if its lock went stale (the worker holding it died). A job
 that a worker took off the queue (RQ moves it to its "intermediate" list) and died before
 starting is still marked "queued", but nothing will run it before RQ's own maintenance, ten
-minutes later: the sweep does not count it as waiting.
+minutes later: when the sweep finds it still in that list at its next round, it does not count
+it as waiting (one round first, so that a live worker's job being started is left alone).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import Message as MailMessage
+from rq import Queue
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -230,7 +232,7 @@ def sweep_outbox() -> int:
         queue = get_queue()
         ids = [send_job_id(notification_id, attempts) for notification_id, attempts, _s in due]
         jobs = Job.fetch_many(ids, connection=queue.connection)
-        taken = set(queue.intermediate_queue.get_job_ids())  # off the queue, perhaps by the dead
+        taken = _taken_since_last_sweep(queue)
         queued = 0
         for (notification_id, attempts, stale_lock), job in zip(due, jobs, strict=True):
             if (
@@ -249,6 +251,20 @@ def sweep_outbox() -> int:
             )
             queued += 1
         return queued
+
+
+# The jobs this process saw in RQ's intermediate list at its previous sweep.
+_taken_before: set[str] = set()
+
+
+def _taken_since_last_sweep(queue: Queue) -> set[str]:
+    """Jobs taken off the queue (RQ's intermediate list) and still there at the previous sweep
+    of this process: a live worker marks a job started within milliseconds, so these belong to
+    a worker that died. A job seen there only once may be one a live worker is starting."""
+    global _taken_before
+    now = set(queue.intermediate_queue.get_job_ids())
+    lost, _taken_before = now & _taken_before, now
+    return lost
 
 
 def send_due_directly(limit: int = 100) -> int:
