@@ -23,7 +23,7 @@ from app.notifications.cli import bounce_command
 from app.platform import cache, errors, headers, passwords, querycount, queue, replica, templating
 from app.platform import db as db_hooks
 from app.platform.cli import register_cli
-from app.retention.cli import retention_command
+from app.retention.cli import partitions_command, retention_command
 from app.steering import rollups
 from app.steering.cli import rollups_command
 from app.training import store as training_store
@@ -88,6 +88,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         load_demo_command,
         jobs_cli.sweep_command,
         retention_command,
+        partitions_command,
         rollups_command,
         jobs_cli.status_command,
         orphans_command,

@@ -1,4 +1,5 @@
-"""The retention job (app.retention.operations): applied once a day by the RQ worker.
+"""The retention job (app.retention.operations): applied once a day by the RQ worker, after
+making sure the history's yearly partitions exist three years ahead (app.platform.partitions).
 
 ``enqueue_daily()`` is called by the worker's periodic sweep; a Redis key taken with SET NX makes
 it queue the job once a day across every worker of a deployment. The job is safe to run twice:
@@ -13,6 +14,7 @@ from collections.abc import Callable
 import redis
 from flask import current_app
 
+from app.platform import partitions
 from app.platform.queue import get_queue, get_redis
 from app.retention.operations import apply_retention
 from jobs.context import get_app
@@ -25,10 +27,15 @@ DAY_SECONDS = 24 * 3600
 
 
 def run_retention() -> str:
-    """Apply the retention periods now; returns the summary (kept in the job's result)."""
+    """Create the history's partitions ahead (PostgreSQL), then apply the retention periods
+    now; returns the summary (kept in the job's result)."""
     with get_app().app_context():
+        created = partitions.create_ahead()
+        db.session.commit()
+        if created:
+            log.info("partitions created ahead: %s", ", ".join(created))
         report = apply_retention(commit=db.session.commit)
-        return report.summary()
+        return f"{len(created)} partition(s) created ahead; {report.summary()}"
 
 
 def enqueue_daily() -> bool:

@@ -306,6 +306,10 @@ class Attachment(db.Model):  # type: ignore[name-defined]
     message_id: Mapped[int] = mapped_column(
         ForeignKey("message.id", ondelete="RESTRICT"), index=True
     )
+    # The message's ``created_at``, its partition key: on PostgreSQL the foreign key is
+    # (message_id, message_created_at) -> message (id, created_at) (docs/decisions/0021). Filled
+    # at insert from the message (app.platform.db).
+    message_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     filename: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     content_type: Mapped[str] = mapped_column(String(100))

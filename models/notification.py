@@ -54,6 +54,8 @@ class Notification(db.Model):  # type: ignore[name-defined]
     )
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="RESTRICT"))
+    # With message_id, the message's partition key (models.case.Attachment says why).
+    message_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set while a worker sends it; a stale lock (worker killed) is taken over by the sweep.

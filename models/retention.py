@@ -17,6 +17,16 @@ class RetentionCategory(LabelledEnum):
     PURGED = "purged", _l("Demandes supprimées")
     NOTES = "notes", _l("Notes internes supprimées")
     HELD = "held", _l("Demandes ignorées (gel juridique)")
+    # A year's partition of the history dropped whole (reference: the partition's name).
+    PARTITION = "partition", _l("Années d'historique supprimées")
+    # Its rows kept (moved out first): open or recent cases, legal holds.
+    PARTITION_KEPT = (
+        "partition_kept",
+        _l(
+            "Lignes conservées avant suppression d'une année (demandes ouvertes, récentes ou sous "
+            "gel juridique)"
+        ),
+    )
 
 
 class RetentionRun(db.Model):  # type: ignore[name-defined]

@@ -57,6 +57,7 @@ def queue_email(
         taxpayer_id=taxpayer.id if taxpayer else None,
         case_id=case.id if case else None,
         message_id=message.id if message else None,
+        message_created_at=message.created_at if message else None,
     )
     db.session.add(notification)
     db.session.flush()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy.orm import Mapper
 
+from models import Attachment, Message, Notification
 from models.base import STORE_KEY, db
 
 
@@ -27,9 +29,27 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+def _carry_message_created_at(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    """An attachment or an outbox row carries its message's ``created_at``, the message's
+    partition key (the composite foreign key, docs/decisions/0021): taken from the message
+    object when the row was made with it, read from the base otherwise."""
+    if target.message_id is None or target.message_created_at is not None:
+        return
+    message = target.__dict__.get("message")
+    if isinstance(message, Message) and message.created_at is not None:
+        target.message_created_at = message.created_at
+        return
+    target.message_created_at = connection.scalar(
+        select(Message.created_at).where(Message.id == target.message_id)
+    )
+
+
 def install() -> None:
-    """Every new SQLite connection gets its pragmas (PostgreSQL connections are left alone)."""
+    """Every new SQLite connection gets its pragmas (PostgreSQL connections are left alone);
+    the rows pointing at a message carry its partition key."""
     listen_once(Engine, "connect", _sqlite_pragmas)
+    for model in (Attachment, Notification):
+        listen_once(model, "before_insert", _carry_message_created_at)
 
 
 def current_store() -> str | None:

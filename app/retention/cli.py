@@ -6,7 +6,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.platform import partitions
 from app.retention.operations import Periods, apply_retention, count_due
+from app.retention.partitions import expired
 from models import db
 
 
@@ -23,9 +25,29 @@ def retention_command(dry_run: bool, batch_size: int) -> None:
         f"{config['RETENTION_NOTES_YEARS']} years; legal holds skipped."
     )
     if dry_run:
-        report = count_due(Periods.from_config())
+        periods = Periods.from_config()
+        report = count_due(periods)
+        years = [partition.name for partition in expired(periods.purge_before)]
         db.session.rollback()
         click.echo(f"Dry run, nothing changed. Would do: {report.summary()}.")
+        click.echo(f"Year partitions that would be dropped: {', '.join(years) or 'none'}.")
         return
     report = apply_retention(commit=db.session.commit, progress=click.echo, batch_size=batch_size)
     click.echo(f"Done: {report.summary()}.")
+
+
+@click.command("partitions")
+@click.option("--ahead", default=partitions.YEARS_AHEAD, show_default=True, help="Years ahead.")
+@with_appcontext
+def partitions_command(ahead: int) -> None:
+    """Create the history's yearly partitions ahead (PostgreSQL) and list them."""
+    if not partitions.enabled():
+        click.echo("This database does not partition the history (SQLite): nothing to do.")
+        return
+    created = partitions.create_ahead(years=ahead)
+    db.session.commit()
+    click.echo(f"Created: {', '.join(created) or 'none'}.")
+    for table in partitions.TABLES:
+        names = [f"{p.name} (~{max(p.rows or 0, 0)} rows)" for p in partitions.partitions(table)]
+        click.echo(f"{table}: {len(names)} partitions: {', '.join(names)}")
+        click.echo(f"  rows in {table}_default: {partitions.default_rows(table)}")

@@ -14,6 +14,10 @@ Rules (docs/security.md, "Retention"; periods in config: RETENTION_*_YEARS):
   periods;
 - anything under legal hold (the case's, or its taxpayer's: ``app.retention.holds``) is skipped,
   and the run's report lists those it skipped;
+- on PostgreSQL the history is partitioned by year (docs/decisions/0021): a year of messages or
+  events whose whole range is older than the purge period is dropped whole
+  (``app.retention.partitions``), after the rows this rule keeps were moved out of it (open or
+  recent cases, legal holds, events of no case); then the rule applies row by row as above;
 - the access log is **kept**: it is the evidence of who consulted a taxpayer's file, which the
   administration must be able to show; its rows lose their link to a purged case
   (``case_id`` set to NULL; ``object_kind``/``object_id``, the taxpayer, the agent and the date
@@ -41,6 +45,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 
 from app.cases.attachments import path_of
+from app.retention import partitions
 from app.retention.holds import held_cases
 from app.steering import rollups
 from models import (
@@ -100,8 +105,12 @@ class Report:
     purged_notes: int = 0
     held: int = 0
     files: list[str] = field(default_factory=list)
+    dropped_partitions: list[str] = field(default_factory=list)
+    kept_rows: int = 0  # rows moved out of the dropped years (the rule keeps them)
 
     def add(self, other: Report) -> None:
+        self.dropped_partitions.extend(other.dropped_partitions)
+        self.kept_rows += other.kept_rows
         self.archived += other.archived
         self.purged_cases += other.purged_cases
         self.purged_messages += other.purged_messages
@@ -114,7 +123,8 @@ class Report:
             f"{self.archived} case(s) archived, {self.purged_cases} case(s) purged "
             f"({self.purged_messages} message(s), {self.purged_attachments} attachment(s)), "
             f"{self.purged_notes} internal note(s) purged, {self.held} case(s) under legal "
-            "hold skipped"
+            f"hold skipped, {len(self.dropped_partitions)} year partition(s) dropped "
+            f"({self.kept_rows} row(s) kept out of them)"
         )
 
 
@@ -391,6 +401,12 @@ def apply_retention(
             total.purged_notes,
         ),
     ]
+    for batch in _drop_years(periods, run_id):
+        commit()
+        remove_files(batch.files)
+        batch.files.clear()
+        done.add(batch)
+        progress(f"partition {batch.dropped_partitions[0]} dropped, {batch.kept_rows} row(s) kept")
     for name, run, counted, expected in steps:
         for batch in _batches(run, counted):
             commit()
@@ -402,6 +418,28 @@ def apply_retention(
     commit()
     log.info("Retention: %s", done.summary())
     return done
+
+
+def _drop_years(periods: Periods, run_id: int | None) -> Iterator[Report]:
+    """One expired year of history at a time (PostgreSQL), dropped whole."""
+    for partition in partitions.expired(periods.purge_before):
+        dropped, kept, files_dropped, files_kept, files = partitions.drop_year(
+            partition, _due_for_purge(periods)
+        )
+        _write_items(
+            run_id, RetentionCategory.PARTITION, [(partition.name, dropped, files_dropped)]
+        )
+        if kept:
+            _write_items(
+                run_id, RetentionCategory.PARTITION_KEPT, [(partition.name, kept, files_kept)]
+            )
+        yield Report(
+            purged_messages=dropped if partition.table == "message" else 0,
+            purged_attachments=files_dropped,
+            files=files,
+            dropped_partitions=[partition.name],
+            kept_rows=kept,
+        )
 
 
 def _start_run(periods: Periods, *, now: datetime, held: int) -> int:
