@@ -209,6 +209,11 @@ def load_settings() -> dict[str, object]:
         "DEMO_MODE": demo_mode,
         # Adds X-Query-Count to every response (the benchmark reads it).
         "QUERY_COUNT_HEADER": _bool("QUERY_COUNT_HEADER", False),
+        # The benchmark's floor routes (/_floor/..., views/floor): make bench only.
+        "BENCH_FLOOR_ROUTES": _bool("BENCH_FLOOR_ROUTES", False),
+        # The worker's daily housekeeping (retention, orphan files, digests, training reset):
+        # off only for the benchmark, whose windows it would skew (a national purge).
+        "WORKER_DAILY_JOBS": _bool("WORKER_DAILY_JOBS", True),
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": secret_key,
         # Database

@@ -79,6 +79,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder.indexview = home.AgentIndexView
         appbuilder.base_template = "agent/base.html"
         appbuilder.init_app(app, db.session)
+        templating.install_gettext(app)  # over Flask-Babel's, which FAB has just set up
         views.register_views(app, appbuilder)
 
     register_cli(

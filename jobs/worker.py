@@ -141,7 +141,7 @@ def sweep_once(state: WorkerState) -> None:
                 log.exception("Outbox sweep failed; next try in %s s", state.sweep_seconds)
         with state.lock:
             state.redis_ok = redis_ok
-        if redis_ok:
+        if redis_ok and app.config["WORKER_DAILY_JOBS"]:
             for daily in (
                 enqueue_daily,
                 enqueue_daily_cleanup,

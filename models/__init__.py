@@ -29,7 +29,7 @@ from models.reference import (
 from models.report import DifficultyReport, ReportStatus, ReportTheme
 from models.retention import RetentionCategory, RetentionItem, RetentionRun
 from models.session import LoginSession
-from models.steering import SteeringChange, SteeringCount, SteeringDuration
+from models.steering import SteeringChange, SteeringCount, SteeringDuration, SteeringTransfer
 from models.tag import CaseLink, CaseLinkKind, CaseTag, Tag
 from models.taxpayer import Taxpayer, TaxpayerKind
 from models.training import TrainingProgress
@@ -81,6 +81,7 @@ __all__ = [
     "SteeringCount",
     "SteeringDuration",
     "Tag",
+    "SteeringTransfer",
     "TaxMatter",
     "Taxpayer",
     "TaxpayerKind",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -258,6 +259,13 @@ class AuthorKind(LabelledEnum):
     AGENT = "agent", _l("Agent")
 
 
+def _office_of_case(context: Any) -> int | None:
+    """Default of ``Message.office_id``: the office of the message's request."""
+    case_id = context.get_current_parameters().get("case_id")
+    table = Case.__table__
+    return context.connection.scalar(select(table.c.office_id).where(table.c.id == case_id))
+
+
 class Message(db.Model):  # type: ignore[name-defined]
     """One message of a thread; ``internal`` notes are seen by agents only."""
 
@@ -272,6 +280,12 @@ class Message(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    # The office of its request, copied so that the full-text index can be scoped by office
+    # (decision 0016): written with the message, moved with the request by ``transfer_case``.
+    # Left out, it is read from the request at insert time (one query more).
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="RESTRICT"), default=_office_of_case
+    )
     author_kind: Mapped[AuthorKind] = mapped_column(str_enum(AuthorKind))
     author_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("ab_user.id", ondelete="RESTRICT")
@@ -291,7 +305,7 @@ class Message(db.Model):  # type: ignore[name-defined]
 
     case: Mapped[Case] = relationship(back_populates="messages")
     author_agent: Mapped[Agent | None] = relationship()
-    author_office: Mapped[Office | None] = relationship()
+    author_office: Mapped[Office | None] = relationship(foreign_keys=[author_office_id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id"
     )

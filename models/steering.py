@@ -9,6 +9,7 @@ cases), so a delegation's dashboard reads a few thousand rows instead of its mil
   received then and how many of them are answered, closed, answered on time or late.
 - ``SteeringDuration``: per node and grain, a histogram of the time to first answer and to
   closing (``bucket`` is the lower bound of a bucket, in hours), for the percentiles.
+- ``SteeringTransfer``: transfers per office pair and grain.
 - ``SteeringChange``: the journal of changes not yet folded in: a case's steering attributes
   before (sign -1) and after (sign +1) a change. Readers add it to the rollups, so figures are
   exact at every moment; the fold moves it into the rollups.
@@ -52,6 +53,20 @@ class SteeringDuration(db.Model):  # type: ignore[name-defined]
     # The sum of the durations in the bucket, in hours: each bucket's values are read as their
     # mean, so percentiles are exact whenever a bucket holds equal values.
     hours: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SteeringTransfer(db.Model):  # type: ignore[name-defined]
+    """Transfers per office pair and grain (``d``, ``m``, ``y`` as in ``SteeringCount``), by the
+    day they were made (UTC). Transfers are only ever added (or purged with their request), so
+    the rows are written in the transfer's own transaction: no journal."""
+
+    __tablename__ = "steering_transfer"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_office_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_office_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SteeringChange(db.Model):  # type: ignore[name-defined]

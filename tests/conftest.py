@@ -173,6 +173,17 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     Path(app.config["ATTACHMENT_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``postgres`` are skipped on SQLite."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL")
+
+
 @pytest.fixture
 def app_context(app: Flask) -> Iterator[None]:
     with app.app_context():

@@ -1,5 +1,6 @@
-"""The benchmark's own pieces that need no server: the form filler, the log reader, the seed's
-identifiers. The benchmark itself runs with ``make bench SCALE=smoke`` (docs/benchmarks.md)."""
+"""The benchmark's own pieces that need no server: the form filler, the CPU and SQL meter, the
+seed's identifiers. The benchmark itself runs with ``make bench SCALE=smoke``
+(docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench"
 sys.path.insert(0, str(BENCH))
 
 import driver  # noqa: E402
+import meter  # noqa: E402
 import seed  # noqa: E402
 from webclient import REFERENCE, FileUpload, Response, find_form  # noqa: E402
 
@@ -47,21 +49,27 @@ def test_the_form_is_filled_as_a_browser_would() -> None:
     assert "close" not in dict(fields)
 
 
-def test_statements_and_their_parameters_are_read_from_the_log() -> None:
-    log = (
-        "2026-11-26 20:00:00.000 UTC [12] postgres@econtacts_bench LOG:  duration: 1.5 ms  "
-        'execute <unnamed>: SELECT * FROM "case" WHERE office_id = $1 AND status != $2\n'
-        "2026-11-26 20:00:00.000 UTC [12] postgres@econtacts_bench DETAIL:  parameters: "
-        "$1 = '19', $2 = 'closed'\n"
-        "2026-11-26 20:00:00.001 UTC [12] postgres@econtacts_bench LOG:  duration: 0.1 ms  "
-        "statement: BEGIN\n"
-        "2026-11-26 20:00:00.002 UTC [13] postgres@other LOG:  duration: 9.0 ms  "
-        "statement: SELECT 1\n"
+def test_the_meter_divides_by_requests_and_picks_the_rows_query() -> None:
+    """Per request: CPU ticks and pg_stat_statements' deltas; the main query is the one that
+    yields the rows (the pattern), not the slower access-log INSERT; the meter's own and
+    non-data statements are left out."""
+    rows = 'SELECT "case".id, "case".reference FROM "case" WHERE "case".office_id = $1'
+    log = "INSERT INTO access_log (agent_id) VALUES ($1)"
+    before = meter.Snapshot(app=100, pg=50, statements={1: (10, 5.0, rows), 2: (0, 0.0, log)})
+    after = meter.Snapshot(
+        app=100 + 2 * meter.CLOCK_TICKS // 10,  # 200 ms of CPU
+        pg=50 + meter.CLOCK_TICKS // 10,  # 100 ms
+        statements={1: (20, 15.0, rows), 2: (10, 30.0, log), 3: (10, 1.0, "BEGIN")},
     )
-    statements = driver.parse_log(log, "econtacts_bench")
-    assert statements == [
-        (1.5, "SELECT * FROM \"case\" WHERE office_id = '19' AND status != 'closed'")
-    ]
+    probe = meter.Meter.__new__(meter.Meter)
+    probe.problem = ""
+    out = probe.measure(before, after, 10, r'^SELECT "case"\.id\b')
+    assert out["app_cpu_ms"] == 20.0 and out["pg_cpu_ms"] == 10.0
+    assert out["sql_ms"] == 4.0 and out["queries"] == 2.0  # (10 + 30 ms) / 10; BEGIN left out
+    assert out["app_cpu_per_sql"] == 5.0
+    assert out["main_query"] == rows and out["main_query_ms"] == 1.0
+    assert out["main_query_per_request"] == 1.0
+    assert meter.tree_ticks(1) >= 0  # reads /proc without failing
 
 
 def test_seeded_identifiers_are_valid_and_unique() -> None:

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.fab.security import EContactsSecurityManager
-from views import admin, agent, contacts, steering, theme, training
+from views import admin, agent, contacts, floor, steering, theme, training
 from views.admin import security_screens
 from views.admin.agents import AgentUserView
 from views.admin.passwords import ResetMyPasswordView, ResetPasswordView
@@ -41,6 +41,8 @@ def register_views(app: Flask, appbuilder: AppBuilder) -> None:
     app.register_blueprint(public_help.blueprint)
     if app.config["DEMO_MODE"]:
         app.register_blueprint(demo.blueprint)
+    if app.config.get("BENCH_FLOOR_ROUTES"):
+        app.register_blueprint(floor.blueprint)  # the benchmark's floor, on demand only
     # FAB menus follow the order of registration.
     agent.register(appbuilder)
     contacts.register(appbuilder)

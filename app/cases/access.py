@@ -48,6 +48,15 @@ def cases_visible_to(user: Any) -> ColumnElement[bool]:
     return Case.office_id == user.office_id
 
 
+def messages_of_cases_visible_to(user: Any) -> ColumnElement[bool]:
+    """The same rule as ``cases_visible_to``, on ``Message``: a message carries its request's
+    office (moved with it on a transfer), so a full-text search scans one office's index
+    entries (decision 0016)."""
+    if not handles_cases(user):
+        return false()
+    return Message.office_id == user.office_id
+
+
 def case_for_agent(user: Any, case_id: int, *, for_update: bool = False) -> Case | None:
     """The case if the agent may open it, else None (the caller answers 404)."""
     query = select(Case).where(Case.id == case_id, cases_visible_to(user))

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.cases import access, guidance, notices, outcomes, routing
 from app.cases.attachments import (
@@ -313,7 +313,13 @@ def submit_case(
     )
     db.session.add(case)
     db.session.flush()
-    message = Message(case_id=case.id, author_kind=AuthorKind.TAXPAYER, body=body, created_at=now)
+    message = Message(
+        case_id=case.id,
+        office_id=case.office_id,
+        author_kind=AuthorKind.TAXPAYER,
+        body=body,
+        created_at=now,
+    )
     _attach(message, stored)
     db.session.add(message)
     _record(
@@ -368,6 +374,7 @@ def reply_as_taxpayer(
     stored = _store(files)
     message = Message(
         case_id=case.id,
+        office_id=case.office_id,
         author_kind=AuthorKind.TAXPAYER,
         body=body,
         created_at=now,
@@ -520,6 +527,7 @@ def _agent_message(
     stored = _store(files) + list(kept)
     message = Message(
         case_id=case.id,
+        office_id=case.office_id,
         author_kind=AuthorKind.AGENT,
         author_agent_id=agent.id,
         author_office_id=case.office_id,
@@ -735,6 +743,13 @@ def _transfer(agent: Agent, case: Case, to_office: Office, reason: str, now: dat
         reason=reason,
     )
     case.office_id = to_office.id
+    # The thread moves with the request: its messages' office scopes the full-text search.
+    db.session.execute(
+        update(Message)
+        .where(Message.case_id == case.id)
+        .values(office_id=to_office.id)
+        .execution_options(synchronize_session="fetch")
+    )
     case.assignee_id = None
     case.awaiting_acknowledgement = True
     case.unread_by_office = True
@@ -931,6 +946,7 @@ def record_contact(
     db.session.add(
         Message(
             case_id=case.id,
+            office_id=case.office_id,
             author_kind=AuthorKind.AGENT,
             author_agent_id=agent.id,
             author_office_id=agent.office_id,
@@ -999,7 +1015,11 @@ def record_email(
     db.session.add(case)
     db.session.flush()
     message = Message(
-        case_id=case.id, author_kind=AuthorKind.TAXPAYER, body=body, created_at=received_at
+        case_id=case.id,
+        office_id=case.office_id,
+        author_kind=AuthorKind.TAXPAYER,
+        body=body,
+        created_at=received_at,
     )
     _attach(message, stored)
     db.session.add(message)
@@ -1020,6 +1040,7 @@ def add_system_note(case: Case, body: str, *, at: datetime) -> Message:
     """An internal note written by the system (what an e-mail's intake left out)."""
     message = Message(
         case_id=case.id,
+        office_id=case.office_id,
         author_kind=AuthorKind.AGENT,
         author_office_id=case.office_id,
         body=body[:BODY_MAX],

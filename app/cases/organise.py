@@ -211,7 +211,7 @@ def merge_case(*, agent: Agent, duplicate: Case, into: Case | None) -> CaseLink:
     db.session.execute(
         update(Message)
         .where(Message.case_id == duplicate.id)
-        .values(case_id=into.id)
+        .values(case_id=into.id, office_id=into.office_id)  # the search's office (decision 0016)
         .execution_options(synchronize_session=False)
     )
     link = _existing_link(duplicate, into)

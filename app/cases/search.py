@@ -7,9 +7,11 @@ messages, always within what ``app.cases.access`` lets the agent see.
 - A reference (``26-7K4M-Q2XD``) is matched exactly, whatever the case of the letters.
 - Anything else is a full-text search over the cases' subjects and their messages (internal
   notes included: the agent's office sees them anyway). On PostgreSQL it uses the French
-  configuration with accents ignored, ``to_tsvector('french', f_unaccent(...))``, served by the
-  GIN expression indexes of the migration ``agent_inbox_and_search_indexes``; on SQLite it is a
-  simple case-insensitive ``LIKE``.
+  configuration with accents ignored, read from the stored columns ``search_vector`` of
+  ``case`` and ``message`` whose lexemes carry the office id (``'77:impot'``), with their GIN
+  indexes (migration ``perf_message_office_search``, decision 0016): a search reads its office's
+  posting lists only, and the planner knows how common each word is in that office. On SQLite
+  it is a simple case-insensitive ``LIKE``.
 """
 
 from __future__ import annotations
@@ -20,18 +22,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    Computed,
     Index,
     Select,
     exists,
     func,
-    literal_column,
     or_,
     select,
     text,
     union_all,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import joinedload
 
 from app.cases import access
 from app.directory import access as directory_access
@@ -40,7 +44,6 @@ from models import Case, Message, Taxpayer, TaxpayerKind, db
 RESULT_LIMIT = 50
 QUERY_MAX = 200
 _REFERENCE = re.compile(r"^[0-9]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
-_FRENCH: ColumnElement[Any] = literal_column("'french'::regconfig")
 
 
 @dataclass
@@ -72,33 +75,37 @@ def _is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def text_document(column: Any) -> ColumnElement[Any]:
-    """The indexed expression: keep it identical to the migration's GIN indexes."""
-    return func.to_tsvector(_FRENCH, func.f_unaccent(column))
+SEARCH_VECTOR = "search_vector"
 
 
 def declare_full_text_indexes() -> None:
-    """Declare the full-text GIN indexes on the models' metadata, on PostgreSQL only.
-
-    The migration creates them on PostgreSQL alone; SQLite cannot even reflect an expression
-    index, so they are added to the metadata only when the application runs on PostgreSQL
-    (called by the factory; idempotent).
-    """
+    """Declare the stored ``search_vector`` columns and their GIN indexes on the models'
+    metadata, on PostgreSQL only (the migration creates them there alone; SQLite searches with
+    LIKE). Called by the factory; idempotent."""
     if db.engine.dialect.name != "postgresql":
         return
     for name, table, column in (
-        ("ix_case_subject_fts", Case.__table__, "subject"),
-        ("ix_message_body_fts", Message.__table__, "body"),
+        ("ix_case_search_vector", Case.__table__, "subject"),
+        ("ix_message_search_vector", Message.__table__, "body"),
     ):
-        if any(index.name == name for index in table.indexes):
+        if SEARCH_VECTOR in table.c:
             continue
-        Index(name, text_document(table.c[column]), postgresql_using="gin", _table=table).ddl_if(
-            dialect="postgresql"
+        vector = Column(
+            SEARCH_VECTOR,
+            TSVECTOR,
+            Computed(f"office_tsvector(office_id, {column})", persisted=True),
         )
+        table.append_column(vector)
+        Index(name, vector, postgresql_using="gin", _table=table)
 
 
-def text_query(query: str) -> ColumnElement[Any]:
-    return func.websearch_to_tsquery(_FRENCH, func.f_unaccent(query))
+def _vector(table: Any) -> ColumnElement[Any]:
+    return table.c[SEARCH_VECTOR]
+
+
+def office_words(agent: Any, query: str) -> ColumnElement[Any]:
+    """The query's French lexemes prefixed with the agent's office id, like the documents'."""
+    return func.office_tsquery(agent.office_id, query)
 
 
 def _like(column: Any, query: str) -> ColumnElement[bool]:
@@ -119,13 +126,16 @@ def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
 
     ``subject @@ q OR id IN (messages @@ q)`` made PostgreSQL collect every matching message of
     the country before ordering the office's cases: 22 s for a common word on 5 M messages.
-    Apart, each side gets the plan its words call for: a common word walks the office's newest
-    cases and stops at the limit; a rare one reads the few matches from the GIN index."""
-    words = text_query(query)
+    Apart, each side gets the plan its words call for, from the office's own statistics: a word
+    common in the office walks its newest cases and stops at the limit; a rarer one reads the
+    office's posting list (lexemes prefixed with the office id) and sorts those few cases. Either
+    way the cost follows the office, not how common the words are in the country (decision
+    0016)."""
+    words = office_words(agent, query)
     newest = (Case.received_at.desc(), Case.id.desc())
     by_subject = (
         select(Case.id)
-        .where(access.cases_visible_to(agent), text_document(Case.subject).op("@@")(words))
+        .where(access.cases_visible_to(agent), _vector(Case.__table__).op("@@")(words))
         .order_by(*newest)
         .limit(RESULT_LIMIT + 1)
         .subquery()
@@ -134,7 +144,11 @@ def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
         select(Case.id)
         .where(
             access.cases_visible_to(agent),
-            exists().where(Message.case_id == Case.id, text_document(Message.body).op("@@")(words)),
+            exists().where(
+                Message.case_id == Case.id,
+                access.messages_of_cases_visible_to(agent),
+                _vector(Message.__table__).op("@@")(words),
+            ),
         )
         .order_by(*newest)
         .limit(RESULT_LIMIT + 1)
@@ -147,7 +161,7 @@ def _cases(agent: Any, *criteria: ColumnElement[bool]) -> Select[Any]:
     return (
         select(Case)
         .where(access.cases_visible_to(agent), *criteria)
-        .options(selectinload(Case.taxpayer), selectinload(Case.assignee))
+        .options(joinedload(Case.taxpayer), joinedload(Case.assignee))
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(RESULT_LIMIT + 1)
     )

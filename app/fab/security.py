@@ -32,6 +32,7 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
+from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -124,6 +125,13 @@ class LoginOutcome(enum.Enum):
 class PasswordCheck:
     outcome: LoginOutcome
     agent: Agent | None = None
+
+
+def signed_in() -> Any:
+    """The signed-in agent itself (or the anonymous user), not Flask-Login's proxy: each
+    attribute read through ``current_user`` looks the request's user up again, and the access
+    rules read the agent's id, roles and office many times per page."""
+    return current_user._get_current_object()
 
 
 def mfa_required() -> bool:

@@ -314,6 +314,7 @@ def purge_batch(periods: Periods, *, limit: int = BATCH_SIZE, run_id: int | None
     message_ids = list(db.session.scalars(select(Message.id).where(Message.case_id.in_(case_ids))))
     report.purged_messages = len(message_ids)
     _delete_messages(message_ids, report)
+    rollups.transfers_deleted(case_ids)  # the steering transfer figures lose them too
     db.session.execute(delete(Transfer).where(Transfer.case_id.in_(case_ids)))
     db.session.execute(delete(Event).where(Event.case_id.in_(case_ids)))
     db.session.execute(delete(Notification).where(Notification.case_id.in_(case_ids)))

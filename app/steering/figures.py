@@ -536,26 +536,12 @@ class TransferPair:
     count: int
 
 
-def _transfers_touching(user: Any, node: Node, period: Period) -> ColumnElement[bool]:
-    subtree = select(members(user, node).c.office_id)
-    return and_(
-        Transfer.created_at >= period.start,
-        Transfer.created_at < period.end,
-        or_(Transfer.from_office_id.in_(subtree), Transfer.to_office_id.in_(subtree)),
-    )
-
-
 def transfers(
     user: Any, node: Node, period: Period
 ) -> tuple[list[TransferPair], dict[int, tuple[int, int]]]:
     """Transfers of the period that leave or enter the subtree: per office pair, and per group
     (sent, received). A transfer between two offices of one group counts both ways for it."""
-    query = (
-        select(Transfer.from_office_id, Transfer.to_office_id, func.count())
-        .where(_transfers_touching(user, node, period))
-        .group_by(Transfer.from_office_id, Transfer.to_office_id)
-    )
-    pairs = db.session.execute(query).all()
+    pairs = rollups.transfer_pairs(select(members(user, node).c.office_id), _window(period))
     office_ids = {r[0] for r in pairs} | {r[1] for r in pairs}
     names = references().office_names
     rows = members(user, node)

@@ -14,7 +14,10 @@ and tax matter, and the time to first answer and to closing) are read from ``ste
 - ``fold()`` (the worker's sweep; ``flask econtacts rollups fold``) moves the journal into the
   rollups; ``office_moved()`` moves an office's rows from its old ancestors to its new ones;
   ``rebuild()`` recomputes everything from the cases (after a bulk load;
-  ``flask econtacts rollups rebuild``).
+  ``flask econtacts rollups rebuild``);
+- transfers are rolled up per office pair (``steering_transfer``, every grain) in the
+  transfer's own transaction: they are only added, or purged with their case
+  (``transfers_deleted``), so they need no journal.
 
 One SQL expansion (``_count_rows`` and ``_duration_rows``) serves the rebuild, the fold and the
 readers, on PostgreSQL and SQLite alike.
@@ -52,11 +55,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from app.platform.db import listen_once
-from models import Case, Office, db
-from models.steering import SteeringChange, SteeringCount, SteeringDuration
+from models import Case, Office, Transfer, db
+from models.steering import SteeringChange, SteeringCount, SteeringDuration, SteeringTransfer
 
 # The attributes of a case that the figures depend on (a change of any other is not journaled).
 TRACKED = (
@@ -277,6 +281,35 @@ def _duration_rows(source_query: Select[Any]) -> Select[Any]:
     return union_all(*parts).subquery("durations").select()
 
 
+def _transfer_rows(source_query: Select[Any]) -> Select[Any]:
+    """Rows of steering_transfer for the source's transfers (columns ``sign``, ``created_at``,
+    ``from_office_id``, ``to_office_id``): summed per grain, day and office pair."""
+    source = source_query.subquery("source")
+    parts = []
+    for grain in GRAINS:
+        day = _day(source.c.created_at, grain)
+        parts.append(
+            select(
+                literal(grain).label("grain"),
+                day.label("day"),
+                source.c.from_office_id,
+                source.c.to_office_id,
+                func.sum(source.c.sign).label("count"),
+            ).group_by(day, source.c.from_office_id, source.c.to_office_id)
+        )
+    return union_all(*parts).subquery("transfers").select()
+
+
+def _source_from_transfers(sign: int = 1) -> Any:
+    return select(
+        literal(sign).label("sign"),
+        Transfer.created_at,
+        Transfer.from_office_id,
+        Transfer.to_office_id,
+    )
+
+
+TRANSFER_COLUMNS = ("grain", "day", "from_office_id", "to_office_id")
 COUNT_COLUMNS = ("node_id", "grain", "day", "dimension", "key")
 COUNT_MEASURES = ("received", "answered", "closed", "on_time", "late_answered", "withdrawn")
 DURATION_COLUMNS = ("node_id", "grain", "day", "measure", "bucket")
@@ -371,6 +404,11 @@ def journal_flush(session: Session, _context: Any) -> None:
                 rows.append(row)
     if rows:
         session.connection().execute(SteeringChange.__table__.insert(), rows)
+    transfer_ids = [i.id for i in session.new if isinstance(i, Transfer)]
+    if transfer_ids:
+        run = _use(session.connection())
+        source = _source_from_transfers().where(Transfer.id.in_(transfer_ids))
+        _add_into(run, SteeringTransfer, _transfer_rows(source), TRANSFER_COLUMNS, ("count",))
 
 
 def journal_deleted(case_ids: Iterable[int]) -> None:
@@ -380,6 +418,17 @@ def journal_deleted(case_ids: Iterable[int]) -> None:
         return
     source = _source_from_cases(sign=-1).where(Case.id.in_(ids))
     db.session.execute(SteeringChange.__table__.insert().from_select(["sign", *TRACKED], source))
+
+
+def transfers_deleted(case_ids: Iterable[int]) -> None:
+    """Before a bulk DELETE of the transfers of requests (retention): take them out."""
+    ids = list(case_ids)
+    if not ids:
+        return
+    run = _use(db.session)
+    source = _source_from_transfers(sign=-1).where(Transfer.case_id.in_(ids))
+    _add_into(run, SteeringTransfer, _transfer_rows(source), TRANSFER_COLUMNS, ("count",))
+    run.execute(delete(SteeringTransfer).where(SteeringTransfer.count == 0))
 
 
 def _ids(path: str) -> list[int]:
@@ -442,9 +491,12 @@ def rebuild() -> None:
     rebuild_with(db.session)
 
 
-def rebuild_with(executor: Any) -> None:
-    """``rebuild`` on a given Session or Connection (the migration uses Alembic's)."""
+def rebuild_with(executor: Any, *, transfers: bool = True) -> None:
+    """``rebuild`` on a given Session or Connection (the migrations use Alembic's; those that
+    run before ``steering_transfer`` exists leave the transfers out, whatever ``transfers``)."""
     run = _use(executor)
+    connection = run if isinstance(run, Connection) else run.connection()
+    transfers = transfers and inspect(connection).has_table(SteeringTransfer.__tablename__)
     _lock(run)
     if _postgresql():
         # Writers wait (their journal rows would otherwise be lost between the two steps).
@@ -452,6 +504,13 @@ def rebuild_with(executor: Any) -> None:
     run.execute(delete(SteeringChange))
     run.execute(delete(SteeringCount))
     run.execute(delete(SteeringDuration))
+    if transfers:
+        run.execute(delete(SteeringTransfer))
+        run.execute(
+            SteeringTransfer.__table__.insert().from_select(
+                [*TRANSFER_COLUMNS, "count"], _transfer_rows(_source_from_transfers())
+            )
+        )
     source = _source_from_cases()
     run.execute(
         SteeringCount.__table__.insert().from_select(
@@ -574,6 +633,29 @@ def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], d
     }
     memo[memo_key] = result
     return result
+
+
+def transfer_pairs(offices: Select[Any], window: Window) -> list[tuple[int, int, int]]:
+    """(from office, to office, count) of the transfers made in the window that leave or enter
+    ``offices`` (a SELECT of office ids): one range scan per piece of the window."""
+    _use(db.session)
+    table = SteeringTransfer.__table__
+    stored = union_all(
+        *(
+            select(table.c.from_office_id, table.c.to_office_id, table.c.count).where(
+                table.c.grain == grain, table.c.day >= low, table.c.day < high
+            )
+            for grain, low, high in window.pieces()
+        )
+    ).subquery("rows")
+    total = func.sum(stored.c.count)
+    query = (
+        select(stored.c.from_office_id, stored.c.to_office_id, total)
+        .where(or_(stored.c.from_office_id.in_(offices), stored.c.to_office_id.in_(offices)))
+        .group_by(stored.c.from_office_id, stored.c.to_office_id)
+        .having(total > 0)
+    )
+    return [(int(a), int(b), int(n)) for a, b, n in db.session.execute(query)]
 
 
 def daily_received(nodes: Sequence[int], window: Window) -> dict[date, int]:

@@ -95,7 +95,7 @@ def upgrade():
 
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("case")}
     if set(rollups.TRACKED) <= columns:
-        rollups.rebuild_with(op.get_bind())
+        rollups.rebuild_with(op.get_bind(), transfers=False)  # that table comes later
 
 
 def downgrade():

@@ -9,16 +9,19 @@ sink), ``driver.py`` (a separate process that drives each operation over HTTP) a
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pgcluster
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the scripts run as files; the app's packages live at the root
     sys.path.insert(0, str(ROOT))
 
-DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(ROOT / "bench-data"))).resolve()
+DATA_DIR = pgcluster.DATA_DIR  # BENCH_DATA_DIR, else bench-data/ at the root
 PYTHON = sys.executable
 
 # Every bench account (agents and taxpayers) has this password; one scrypt hash is reused.
@@ -39,6 +42,21 @@ TARGETS: dict[str, tuple[float, float]] = {
     "search_common": (50, 200),
     "search_two_words": (50, 200),
     "steering_delegation": (20, 300),
+}
+
+# Issue 17's targets (national scale, 1 client): operation → (app CPU ms, SQL exec ms) per request.
+CPU_TARGETS: dict[str, tuple[float, float]] = {
+    "submit": (12, 1.5),  # with a 100 KB PDF
+    "taxpayer_inbox": (4, 1),
+    "agent_inbox": (6, 1.5),
+    "case_page": (5, 1),
+    "reply": (8, 1.5),
+    "summary_typical": (5, 1),
+    "summary_300": (8, 3),
+    "search_rare": (8, 15),
+    "search_common": (8, 15),
+    "search_two_words": (8, 15),
+    "steering_delegation": (25, 15),
 }
 
 
@@ -73,18 +91,22 @@ def scale_from_env() -> Scale:
     return scale
 
 
+def own_cluster() -> bool:
+    """True unless ``BENCH_DATABASE_URL`` names a database elsewhere (pgcluster.py)."""
+    return not os.environ.get("BENCH_DATABASE_URL")
+
+
 def database_url(scale: Scale) -> str:
-    """``BENCH_DATABASE_URL``, else ``DATABASE_URL`` with the database ``econtacts_bench``
-    (``econtacts_bench_smoke`` at smoke scale, so that a smoke run never drops the national
-    dataset)."""
+    """``BENCH_DATABASE_URL``, else the database ``econtacts_bench`` (``econtacts_bench_smoke``
+    at smoke scale, so that a smoke run never drops the national dataset) of the bench's own
+    PostgreSQL cluster (``pgcluster.py``, started here if it is not running)."""
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
+        if not urlsplit(explicit).scheme.startswith("postgres"):
+            raise SystemExit("make bench needs PostgreSQL: BENCH_DATABASE_URL=postgresql://...")
         return explicit
-    base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/econtacts"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgresql://...")
     name = "econtacts_bench" + ("" if scale.name == "national" else f"_{scale.name}")
+    parts = urlsplit(pgcluster.ensure_running())
     return urlunsplit(parts._replace(path="/" + name))
 
 
@@ -96,6 +118,17 @@ def redis_url() -> str:
     return os.environ.get("BENCH_REDIS_URL") or os.environ.get(
         "REDIS_URL", "redis://127.0.0.1:6379/7"
     )
+
+
+def free_port(name: str) -> str:
+    """The port in the environment variable ``name`` (``BENCH_PORT``, ``BENCH_MAIL_PORT``), else a
+    free one that the OS picks, written back to the environment so that every later reader (the
+    servers, the driver, the mail sink) uses the same: other benches may run on the machine."""
+    if not os.environ.get(name):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            os.environ[name] = str(probe.getsockname()[1])
+    return os.environ[name]
 
 
 def app_env(scale: Scale, **extra: str) -> dict[str, str]:
@@ -110,14 +143,18 @@ def app_env(scale: Scale, **extra: str) -> dict[str, str]:
             "ANTIVIRUS_WAIVER": "benchmark: no clamd on the benchmark machine",
             "DATABASE_URL": database_url(scale),
             "REDIS_URL": redis_url(),
-            "RQ_QUEUE": "econtacts_bench",
+            # Its own queue (other benches may share the Redis database), and no daily
+            # housekeeping: the retention purge of the seeded years would skew the windows.
+            "RQ_QUEUE": "econtacts_bench_" + free_port("BENCH_PORT"),
+            "WORKER_DAILY_JOBS": "0",
             "ECONTACTS_DATA_DIR": str(DATA_DIR / scale.name),
             "ATTACHMENT_DIR": str(DATA_DIR / scale.name / "attachments"),
             "SESSION_IDLE_MINUTES": "600",
             "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": os.environ.get("BENCH_MAIL_PORT", "2526"),
-            "PUBLIC_BASE_URL": "http://127.0.0.1:" + os.environ.get("BENCH_PORT", "5077"),
+            "MAIL_PORT": free_port("BENCH_MAIL_PORT"),
+            "PUBLIC_BASE_URL": "http://127.0.0.1:" + free_port("BENCH_PORT"),
             "FLASK_APP": "app:create_app",
+            "BENCH_FLOOR_ROUTES": "1",  # the floor of each page (views/floor)
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -6,7 +6,7 @@ the page must contain. An operation whose route is not in the app's URL map yet 
 "not available yet" and skipped. Results go to a JSON-lines file read by ``report.py``.
 
 Run by ``run.py`` (which starts the servers); on its own:
-``python scripts/bench/driver.py --port 5077 --gunicorn-pid N --out results.jsonl``.
+``python scripts/bench/driver.py --port PORT --gunicorn-pid N --out results.jsonl``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
 import threading
 import time
@@ -40,13 +39,14 @@ from common import (
     TWO_WORDS,
     app_env,
     database_url,
+    own_cluster,
     psycopg_url,
     redis_url,
     scale_from_env,
 )
+from meter import Meter
+from pgcluster import postmaster_pid
 from webclient import REFERENCE, Client, FileUpload, Response, error_excerpt, find_form
-
-PG_LOG = Path(os.environ.get("BENCH_PG_LOG", "/var/log/postgresql/postgresql-15-main.log"))
 
 
 class Skip(Exception):
@@ -197,6 +197,12 @@ class Operation:
     once: Callable[[Ctx, Any], Response]  # timed part; raises Failed on a wrong page
     levels: tuple[int, ...] = (8, 1)
     note: str = ""
+    # The statement that yields the page's rows (a regex on pg_stat_statements' normalised
+    # text); the page's "main query". None: the SELECT that took the most time.
+    main: str | None = None
+    # The page's floor (views/floor): the path of the bare route for one state, and the text it
+    # must contain; ``make bench`` turns the routes on (BENCH_FLOOR_ROUTES) and drives them too.
+    floor: Callable[[dict[str, Any]], tuple[str, str]] | None = None
 
 
 def expect(response: Response, status: int = 200, texts: tuple[str, ...] = (), refs: int = 0):
@@ -318,6 +324,35 @@ def _case_page(ctx: Ctx, state: dict[str, Any]) -> Response:
     return expect(response, texts=(reference,))
 
 
+def _case_floor(state: dict[str, Any]) -> tuple[str, str]:
+    case_id, reference = state["rng"].choice(state["cases"])
+    return f"/_floor/case/{case_id}", reference
+
+
+def floor_of(op: Operation) -> Operation:
+    """The operation that drives ``op``'s floor route with the same sign-in and states."""
+    assert op.floor is not None
+    make = op.floor
+
+    def once(ctx: Ctx, state: dict[str, Any]) -> Response:
+        path, text = make(state)
+        started = time.perf_counter()
+        response = state["client"].get(path, follow=False)
+        state["elapsed"] = time.perf_counter() - started
+        return expect(response, texts=(text,) if text else ())
+
+    return Operation(
+        op.name + "_floor",
+        f"floor of: {op.label}",
+        make({"rng": random.Random(0), "cases": [(1, "")]})[0],
+        "GET",
+        op.setup,
+        once,
+        levels=(1,),
+        main=op.main,
+    )
+
+
 def _reply_state(ctx: Ctx, count: int) -> list[Any]:
     cases = _open_cases(ctx, 4000)
     if not cases:
@@ -357,6 +392,10 @@ def _last_name(ctx: Ctx, identifier: str) -> str:
     return ctx.query("SELECT last_name FROM taxpayer WHERE tax_number = %s", (identifier,))[0][0]
 
 
+# The statement that yields a list of requests (pg_stat_statements' normalised text).
+CASE_ROWS = r'^SELECT "case"\.id\b.*\bFROM "case"'
+
+
 def operations(ctx: Ctx) -> list[Operation]:
     facts = ctx.facts
     heavy = facts["heavy_taxpayers"][0]
@@ -379,6 +418,8 @@ def operations(ctx: Ctx) -> list[Operation]:
             "GET",
             lambda c, n: _page_state(agents_for(c, n), f"/agent/recherche/?q={quote(words)}"),
             _get_page(refs=refs),
+            main=r"websearch_to_tsquery",
+            floor=lambda state: (f"/_floor/search?q={quote(words)}", ""),
         )
 
     return [
@@ -398,6 +439,8 @@ def operations(ctx: Ctx) -> list[Operation]:
             "GET",
             lambda c, n: _page_state(taxpayers_for(c, n), "/espace/"),
             _get_page(refs=1),
+            main=CASE_ROWS,
+            floor=lambda state: ("/_floor/taxpayer-inbox", "<td>"),
         ),
         Operation(
             "agent_inbox",
@@ -406,6 +449,8 @@ def operations(ctx: Ctx) -> list[Operation]:
             "GET",
             lambda c, n: _page_state(agents_for(c, n), "/agent/demandes/"),
             _get_page(refs=10),
+            main=CASE_ROWS + r".*ORDER BY",
+            floor=lambda state: ("/_floor/agent-inbox", "<td>"),
         ),
         Operation(
             "case_page",
@@ -414,7 +459,9 @@ def operations(ctx: Ctx) -> list[Operation]:
             "GET",
             _case_page_state,
             _case_page,
-        ),  # fmt: skip
+            main=r"^SELECT message\.id\b.*FROM message\b",
+            floor=_case_floor,
+        ),
         Operation(
             "reply",
             "an agent's reply",
@@ -433,6 +480,8 @@ def operations(ctx: Ctx) -> list[Operation]:
                 agents_for(c, n), f"/agent/usagers/{heavy_id}/synthese?reason={reason}"
             ),
             _get_page(texts=(_last_name(ctx, heavy),), refs=10),
+            main=CASE_ROWS + r".*taxpayer_id",
+            floor=lambda state: (f"/_floor/summary/{heavy_id}", "<td>"),
         ),
         Operation(
             "summary_typical",
@@ -443,6 +492,8 @@ def operations(ctx: Ctx) -> list[Operation]:
                 agents_for(c, n), f"/agent/usagers/{typical_id}/synthese?reason={reason}"
             ),
             _get_page(texts=(_last_name(ctx, typical),), refs=1),
+            main=CASE_ROWS + r".*taxpayer_id",
+            floor=lambda state: (f"/_floor/summary/{typical_id}", "<td>"),
         ),
         search(RARE_WORD, 0),
         search(COMMON_WORD, 1),
@@ -461,13 +512,16 @@ def operations(ctx: Ctx) -> list[Operation]:
 # --- running ----------------------------------------------------------------------------
 
 
-def drive(ctx: Ctx, op: Operation, clients: int, duration: float) -> dict[str, Any]:
+def drive(
+    ctx: Ctx, op: Operation, clients: int, duration: float, meter: Meter | None = None
+) -> dict[str, Any]:
     states = op.setup(ctx, clients)
+    for state in states[:1]:  # warm: the first request of a process loads what it caches
+        with contextlib.suppress(Exception):
+            op.once(ctx, state)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    start_at = time.perf_counter() + 0.2
-    stop_at = start_at + duration
 
     def worker(state: Any) -> None:
         while time.perf_counter() < start_at:
@@ -486,14 +540,25 @@ def drive(ctx: Ctx, op: Operation, clients: int, duration: float) -> dict[str, A
                 time.sleep(0.05)
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in states]
+    if meter:
+        meter.settle()
+    before = meter.snapshot() if meter else None
+    start_at = time.perf_counter() + 0.2  # counted from here: settling is not the window's
+    stop_at = start_at + duration
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(duration + 300)
     elapsed = max(time.perf_counter() - start_at, 1e-9)
+    if meter:
+        meter.settle()
+    after = meter.snapshot() if meter else None
     for state in states:
         state["client"].close()
-    return summarise(op, clients, latencies, errors, elapsed)
+    row = summarise(op, clients, latencies, errors, elapsed)
+    if meter and before and after:
+        row.update(meter.measure(before, after, len(latencies) + len(errors), op.main))
+    return row
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -608,106 +673,6 @@ def export(ctx: Ctx, master: int) -> dict[str, Any]:
             "errors": 0 if ok else 1,
         }
     return {**result, "skipped": "export refused for the admin and the delegation", "errors": 1}
-
-
-# --- SQL of each page: count and main query (from PostgreSQL's own log) --------------------
-
-
-def profile_sql(ctx: Ctx, ops: list[Operation], master: int, dbname: str) -> list[dict[str, Any]]:
-    """Turn statement logging on for the bench database only, reload the workers, run each
-    operation once alone, read the statements it ran from PostgreSQL's log, EXPLAIN ANALYZE
-    the slowest one; then turn logging off and reload the workers again."""
-    if not os.access(PG_LOG, os.R_OK):
-        return [{"kind": "sql", "skipped": f"PostgreSQL log {PG_LOG} not readable"}]
-    admin = ctx.db.rsplit("/", 1)[0] + "/postgres"
-
-    def set_logging(on: bool) -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            value = (
-                "SET log_min_duration_statement = 0" if on else "RESET log_min_duration_statement"
-            )
-            conn.execute(f'ALTER DATABASE "{dbname}" {value}')  # noqa: S608 - our own name
-        os.kill(master, signal.SIGHUP)  # gunicorn reloads its workers: new connections
-        wait_healthy(ctx, after_reload=True)
-
-    out = []
-    set_logging(True)
-    try:
-        for op in ops:
-            try:
-                states = op.setup(ctx, 1)
-                op.once(ctx, states[0])  # warm
-                offset = PG_LOG.stat().st_size
-                op.once(ctx, states[0])
-                time.sleep(0.3)
-                with PG_LOG.open("rb") as handle:
-                    handle.seek(offset)
-                    text = handle.read().decode("utf-8", "replace")
-            except (Skip, Failed) as error:
-                out.append({"kind": "sql", "operation": op.name, "skipped": str(error)})
-                continue
-            statements = parse_log(text, dbname)
-            row: dict[str, Any] = {
-                "kind": "sql",
-                "operation": op.name,
-                "queries": len(statements),
-                "sql_ms_total": round(sum(s[0] for s in statements), 2),
-            }
-            if statements:
-                slowest = max(statements, key=lambda s: s[0])
-                row["main_query"] = slowest[1][:600]
-                row["main_query_logged_ms"] = round(slowest[0], 2)
-                row["explain_ms"] = explain(ctx, slowest[1])
-            out.append(row)
-    finally:
-        set_logging(False)
-    return out
-
-
-_ENTRY = re.compile(r"^\S+ \S+ \S+ \[\d+\] \S*@(\S+) (LOG|DETAIL|ERROR|STATEMENT):\s+(.*)$")
-
-
-def parse_log(text: str, dbname: str) -> list[tuple[float, str]]:
-    """(duration ms, SQL with its parameters substituted) of each data statement."""
-    entries: list[list[str]] = []
-    for line in text.splitlines():
-        match = _ENTRY.match(line)
-        if match:
-            entries.append([match.group(1), match.group(2), match.group(3)])
-        elif entries and line.startswith(("\t", " ")):
-            entries[-1][2] += "\n" + line.strip()
-    result = []
-    for index, (database, level, message) in enumerate(entries):
-        if database != dbname or level != "LOG":
-            continue
-        found = re.match(
-            r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): (.*)", message, re.S
-        )
-        if not found:
-            continue
-        sql = found.group(2).strip()
-        if not re.match(r"(?is)\s*(select|insert|update|delete|with)\b", sql):
-            continue
-        following = entries[index + 1] if index + 1 < len(entries) else None
-        if following and following[1] == "DETAIL" and following[2].startswith("parameters:"):
-            params = dict(re.findall(r"\$(\d+) = ((?:'(?:[^']|'')*')|NULL)", following[2]))
-            sql = re.sub(r"\$(\d+)\b", lambda m, p=params: p.get(m.group(1), m.group(0)), sql)
-        result.append((float(found.group(1)), sql))
-    return result
-
-
-def explain(ctx: Ctx, sql: str) -> float | None:
-    try:
-        with psycopg.connect(ctx.db) as conn:
-            # No parameters: psycopg sends the text as it is; rolled back, whatever it was.
-            rows = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).fetchone()
-            conn.rollback()
-        plan = rows[0][0] if rows else {}
-        return round(
-            float(plan.get("Execution Time", 0.0)) + float(plan.get("Planning Time", 0.0)), 2
-        )
-    except psycopg.Error:
-        return None
 
 
 # --- correctness ----------------------------------------------------------------------------
@@ -838,7 +803,7 @@ def load_url_map(scale) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--gunicorn-pid", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", default="", help="comma-separated operation names")
@@ -887,12 +852,25 @@ def main() -> None:
             print(f"{op.name}: not available yet (no route {op.method} {op.path})", flush=True)
             emit({"kind": "operation", "operation": op.name, "label": op.label,
                   "skipped": f"not available yet: no route {op.method} {op.path}"})  # fmt: skip
+    for op in list(available):  # each page's floor right after it
+        if op.floor is not None:
+            floor = floor_of(op)
+            if ctx.has_route(floor.path):
+                available.insert(available.index(op) + 1, floor)
+            else:
+                print(f"{op.name}: no floor route (BENCH_FLOOR_ROUTES off?)", flush=True)
     print(f"Driving {len(available)} operations for {scale.duration:.0f} s each", flush=True)
+    meter = Meter(db, dbname, args.gunicorn_pid, postmaster_pid() if own_cluster() else None)
+    if meter.problem:
+        print(meter.problem, flush=True)
     for op in available:
         for clients in op.levels:
             print(f"{op.name} × {clients} client(s)", flush=True)
             try:
-                emit(drive(ctx, op, clients, scale.duration))
+                row = drive(ctx, op, clients, scale.duration, meter)
+                if op.name.endswith("_floor"):
+                    row["floor_of"] = op.name.removesuffix("_floor")
+                emit(row)
             except Exception as error:  # noqa: BLE001 - reported, and the run goes on
                 detail = str(error) if isinstance(error, Skip | Failed) else repr(error)
                 emit({"kind": "operation", "operation": op.name, "label": op.label,
@@ -905,10 +883,7 @@ def main() -> None:
     print("Correctness", flush=True)
     emit(check_submissions(ctx))
     emit(check_replies(ctx))
-    print("SQL per page (PostgreSQL log, EXPLAIN ANALYZE)", flush=True)
-    for row in profile_sql(ctx, [op for op in available if op.method == "GET"],
-                           args.gunicorn_pid, dbname):  # fmt: skip
-        emit(row)
+    meter.close()
     emit({"kind": "run", "finished_at": datetime.now(UTC).isoformat(timespec="seconds")})
     out.close()
 

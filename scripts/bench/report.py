@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, TARGETS, Scale, scale_from_env
+from common import CPU_TARGETS, ROOT, TARGETS, Scale, scale_from_env
 
 DOC = ROOT / "docs" / "benchmarks.md"
 
@@ -46,16 +46,73 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _target(row: dict[str, Any]) -> str:
+    name = row["operation"]
+    if name not in TARGETS or row["clients"] != 8:
+        return ""
+    rate, p95 = TARGETS[name]
+    met = row["throughput"] >= rate and (row["p95_ms"] or 1e9) <= p95
+    target = f"≥ {rate}/s, p95 ≤ {p95} ms: {'met' if met else '**missed**'}"
+    if not met:
+        gaps = []
+        if row["throughput"] < rate:
+            gaps.append(f"{row['throughput'] / rate:.0%} of the rate")
+        if (row["p95_ms"] or 1e9) > p95:
+            gaps.append(f"p95 {row['p95_ms'] / p95:.1f}×")
+        target += f" ({', '.join(gaps)})"
+    return target
+
+
+def _floor_multiple(row: dict[str, Any], floors: dict[tuple[str, int], dict[str, Any]]) -> str:
+    floor = floors.get((row["operation"], row["clients"]))
+    if not floor or not floor.get("app_cpu_ms") or row.get("app_cpu_ms") is None:
+        return ""
+    return f"{row['app_cpu_ms'] / floor['app_cpu_ms']:.1f}× ({floor['app_cpu_ms']:.1f})"
+
+
+def cpu_table(rows: list[dict[str, Any]], floors: dict[tuple[str, int], dict[str, Any]]) -> str:
+    """Issue 17's targets: CPU and SQL per request with one client."""
+    lines = [
+        "| operation (1 client) | app CPU ms | target | SQL exec ms | target | PostgreSQL CPU ms "
+        "| app CPU / SQL | floor (its app CPU ms) | main query ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        if row.get("kind") != "operation" or row.get("clients") != 1 or "skipped" in row:
+            continue
+        if row.get("floor_of"):
+            continue
+        app_target, sql_target = CPU_TARGETS.get(row["operation"], (None, None))
+
+        def verdict(value: Any, limit: float | None) -> str:
+            if limit is None:
+                return "—"
+            if value is None:
+                return f"≤ {limit:g}"
+            return f"≤ {limit:g} {'met' if value <= limit else '**missed**'}"
+
+        lines.append(
+            f"| {row['label']} | {_fmt(row.get('app_cpu_ms'), 1)} "
+            f"| {verdict(row.get('app_cpu_ms'), app_target)} | {_fmt(row.get('sql_ms'), 2)} "
+            f"| {verdict(row.get('sql_ms'), sql_target)} | {_fmt(row.get('pg_cpu_ms'), 1)} "
+            f"| {_fmt(row.get('app_cpu_per_sql'), 0)}{'×' if row.get('app_cpu_per_sql') else ''} "
+            f"| {_floor_multiple(row, floors)} | {_fmt(row.get('main_query_ms'), 2)} |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
     failures: list[str] = []
-    sql = {r["operation"]: r for r in rows if r.get("kind") == "sql" and "operation" in r}
-    single = {
-        r["operation"]: r for r in rows if r.get("kind") == "operation" and r.get("clients") == 1
+    floors = {
+        (r["floor_of"], r["clients"]): r
+        for r in rows
+        if r.get("kind") == "operation" and r.get("floor_of") and "skipped" not in r
     }
     lines = [
         "| operation | clients | requests | errors | throughput/s | p50 ms | p95 ms | p99 ms "
-        "| target (8 clients) | queries/page | main query ms (EXPLAIN ANALYZE) | page p50 / SQL |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| app CPU ms/req | PostgreSQL CPU ms/req | SQL ms/req | queries/req | app CPU / SQL "
+        "| × floor | target (8 clients) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     skipped = []
     for row in rows:
@@ -67,34 +124,22 @@ def table(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
             if row.get("errors"):
                 failures.append(f"{name}: {row['skipped']}")
             continue
-        target = ""
-        if name in TARGETS and row["clients"] == 8:
-            rate, p95 = TARGETS[name]
-            met = row["throughput"] >= rate and (row["p95_ms"] or 1e9) <= p95
-            target = f"≥ {rate}/s, p95 ≤ {p95} ms: {'met' if met else '**missed**'}"
-            if not met:
-                gaps = []
-                if row["throughput"] < rate:
-                    gaps.append(f"{row['throughput'] / rate:.0%} of the rate")
-                if (row["p95_ms"] or 1e9) > p95:
-                    gaps.append(f"p95 {row['p95_ms'] / p95:.1f}×")
-                target += f" ({', '.join(gaps)})"
-        profile = sql.get(name, {})
-        ratio = ""
-        if profile.get("explain_ms") and single.get(name, {}).get("p50_ms"):
-            ratio = f"{single[name]['p50_ms'] / max(profile['explain_ms'], 0.01):.0f}×"
+        ratio = row.get("app_cpu_per_sql")
         lines.append(
             f"| {row['label']} | {row['clients']} | {_fmt(row['requests'])} | {row['errors']} "
             f"| {_fmt(row['throughput'], 1)} | {_fmt(row['p50_ms'], 1)} | {_fmt(row['p95_ms'], 1)} "
-            f"| {_fmt(row['p99_ms'], 1)} | {target} | {_fmt(profile.get('queries'))} "
-            f"| {_fmt(profile.get('explain_ms'), 2)} | {ratio} |"
+            f"| {_fmt(row['p99_ms'], 1)} | {_fmt(row.get('app_cpu_ms'), 1)} "
+            f"| {_fmt(row.get('pg_cpu_ms'), 1)} | {_fmt(row.get('sql_ms'), 2)} "
+            f"| {_fmt(row.get('queries'), 1)} | {_fmt(ratio, 0)}{'×' if ratio else ''} "
+            f"| {_floor_multiple(row, floors).split(' ')[0]} | {_target(row)} |"
         )
         if row["errors"]:
             failures.append(
                 f"{name} × {row['clients']}: {row['errors']} error(s), e.g. "
                 + "; ".join(row.get("error_samples", []))
             )
-    text = "\n".join(lines)
+    text = "**CPU and SQL per request** (issue 17's targets, one client)\n\n"
+    text += cpu_table(rows, floors) + "\n\n**Throughput and latency**\n\n" + "\n".join(lines)
     for row in rows:
         if row.get("kind") == "export":
             if "skipped" in row:
@@ -122,21 +167,24 @@ def table(rows: list[dict[str, Any]]) -> tuple[str, list[str]]:
                 text += ": " + "; ".join(check["problems"])
             if not check["ok"]:
                 failures.append(f"check {check['check']}: " + "; ".join(check["problems"]))
-    sql_notes = [r for r in rows if r.get("kind") == "sql" and "skipped" in r]
-    for note in sql_notes:
-        skipped.append(f"- SQL profile {note.get('operation', '')}: {note['skipped']}")
     if skipped:
         text += "\n\n**Not measured**\n\n" + "\n".join(skipped)
         if os.environ.get("BENCH_STRICT") == "1":
             failures.extend(s.lstrip("- ") for s in skipped)
-    mains = [r for r in rows if r.get("kind") == "sql" and r.get("main_query")]
+    mains = [
+        r
+        for r in rows
+        if r.get("kind") == "operation" and r.get("main_query") and r.get("clients") == 1
+    ]
     if mains:
-        text += "\n\n<details><summary>Main query of each page</summary>\n"
+        text += "\n\n<details><summary>Main query of each page (pg_stat_statements)</summary>\n"
         for r in mains:
             query = re.sub(r"\s+", " ", r["main_query"])
             text += (
-                f"\n- `{r['operation']}` ({r['queries']} queries, {r['sql_ms_total']} ms of SQL "
-                f"in all): `{query}`\n"
+                f"\n- `{r['operation']}` ({r.get('queries')} statements and "
+                f"{r.get('sql_ms')} ms of SQL per request; this one {r.get('main_query_ms')} ms, "
+                f"{r.get('main_query_per_request')} per request"
+                f"{'; ' + r['main_query_note'] if r.get('main_query_note') else ''}): `{query}`\n"
             )
         text += "\n</details>"
     return text, failures

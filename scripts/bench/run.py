@@ -19,13 +19,14 @@ import sys
 import time
 from pathlib import Path
 
+import pgcluster
 from common import PYTHON, ROOT, app_env, results_dir, scale_from_env
 
 
 def start_servers(scale, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
     workers = os.environ.get("BENCH_WORKERS", "4")
     threads = os.environ.get("BENCH_THREADS", "2")
-    port = os.environ.get("BENCH_PORT", "5077")
+    port = env["PUBLIC_BASE_URL"].rsplit(":", 1)[1]  # BENCH_PORT, else a free one (common)
     web_log = (logs / "gunicorn.log").open("w")
     worker_log = (logs / "worker.log").open("w")
     web = subprocess.Popen(
@@ -105,6 +106,7 @@ def main() -> int:
     finally:
         stop(processes)
         sink.stop()
+        pgcluster.stop(only_if_started_here=True)
     if driver.returncode:
         print(f"The driver failed (exit {driver.returncode}); see above and {logs}")
         return 1

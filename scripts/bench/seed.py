@@ -579,8 +579,8 @@ class Seeder:
         "awaiting_acknowledgement", "legal_hold", "version",
     )  # fmt: skip
     MESSAGE_COLUMNS = (
-        "id", "case_id", "author_kind", "author_agent_id", "author_office_id", "body", "internal",
-        "requests_information", "created_at", "read_at",
+        "id", "case_id", "office_id", "author_kind", "author_agent_id", "author_office_id",
+        "body", "internal", "requests_information", "created_at", "read_at",
     )  # fmt: skip
     EVENT_COLUMNS = (
         "id", "kind", "case_id", "taxpayer_id", "office_id", "actor_agent_id",
@@ -713,7 +713,7 @@ class Seeder:
                         if message_id % 20011 == 7:
                             body += RARE_SENTENCE
                         msg_out(
-                            f"{message_id}\t{case_id}\ttaxpayer\t{NULL}\t{NULL}\t{body}\tf\tf\t"
+                            f"{message_id}\t{case_id}\t{office}\ttaxpayer\t{NULL}\t{NULL}\t{body}\tf\tf\t"
                             f"{stamp}\t{clock(moment + 3600)}\n"
                         )
                         if rand() < 0.1:
@@ -733,7 +733,7 @@ class Seeder:
                         )
                     else:
                         msg_out(
-                            f"{message_id}\t{case_id}\tagent\t{recorder}\t{first_office}\t"
+                            f"{message_id}\t{case_id}\t{office}\tagent\t{recorder}\t{first_office}\t"
                             f"{summary}\tf\tf\t{stamp}\t{NULL}\n"
                         )
                         event_id += 1
@@ -781,7 +781,7 @@ class Seeder:
                             body = choice(self.follow_ups)[1]
                     read = clock(moment + 7200) if rand() < 0.9 else NULL
                     msg_out(
-                        f"{message_id}\t{case_id}\tagent\t{assignee}\t{office}\t{body}\t"
+                        f"{message_id}\t{case_id}\t{office}\tagent\t{assignee}\t{office}\t{body}\t"
                         f"{internal}\t{asks}\t{stamp}\t{read}\n"
                     )
                     if internal == "f":
@@ -798,7 +798,7 @@ class Seeder:
                     if message_id % 20011 == 7:
                         body += RARE_SENTENCE
                     msg_out(
-                        f"{message_id}\t{case_id}\ttaxpayer\t{NULL}\t{NULL}\t{body}\tf\tf\t"
+                        f"{message_id}\t{case_id}\t{office}\ttaxpayer\t{NULL}\t{NULL}\t{body}\tf\tf\t"
                         f"{stamp}\t{clock(moment + 3600)}\n"
                     )
                     last_agent_message = False

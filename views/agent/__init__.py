@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_appbuilder import AppBuilder
-from flask_login import current_user
 
 from app.cases import notices as case_notices
 from app.directory import access
+from app.fab.security import signed_in
 from views.agent.cases import BulkCasesView, CasesView
 from views.agent.email import CaseEmailView
 from views.agent.help import HelpView
@@ -42,7 +42,7 @@ def register(appbuilder: AppBuilder) -> None:
 def agent_notices() -> str | None:
     """The header's counter of unread notices ("99+" beyond), None for whoever handles no
     cases (steering, administrators): one capped count per page."""
-    if not access.handles_cases(current_user):
+    if not access.handles_cases(signed_in()):
         return None
-    count = case_notices.unread_count(current_user)
+    count = case_notices.unread_count(signed_in())
     return case_notices.counter_label(count) if count else ""

@@ -19,7 +19,6 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -27,6 +26,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.cases import access, attachments, notices, operations, organise, outcomes, presence
 from app.cases.attachments import IncomingFile, human_size, path_of
 from app.directory import access as directory_access
+from app.fab.security import signed_in
 from app.help import pages as help_pages
 from app.mailbox import access as mailbox_access
 from app.mailbox import intake
@@ -110,7 +110,7 @@ class CasesView(BaseView):
     @expose("/")
     @has_access
     def inbox(self) -> str:
-        agent = current_user
+        agent = signed_in()
         if not directory_access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         page = inbox.load_page(agent, request.args)
@@ -129,7 +129,7 @@ class CasesView(BaseView):
         )
 
     def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
-        case = access.case_for_agent(current_user, case_id, for_update=for_update)
+        case = access.case_for_agent(signed_in(), case_id, for_update=for_update)
         if case is None:
             abort(404)
         return case
@@ -137,7 +137,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>")
     @has_access
     def show(self, case_id: int) -> str:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id)
         operations.log_access(
             agent=agent,
@@ -171,7 +171,7 @@ class CasesView(BaseView):
             return {}
         template = db.session.scalar(
             select(ReplyTemplate).where(
-                ReplyTemplate.id == template_id, directory_access.templates_usable_by(current_user)
+                ReplyTemplate.id == template_id, directory_access.templates_usable_by(signed_in())
             )
         )
         return thread.FilledTemplate.of(template, case).form_values() if template else {}
@@ -186,7 +186,7 @@ class CasesView(BaseView):
         status: int = 200,
     ) -> Any:
         values = dict(values or {})
-        page = thread.load(current_user, case)
+        page = thread.load(signed_in(), case)
         # One-time tokens of the message and note forms; the form sent again keeps its own.
         tokens = {name: secrets.token_hex(16) for name in ("message", "note", "email")}
         if form in tokens and values.get("submission_token"):
@@ -214,11 +214,12 @@ class CasesView(BaseView):
         if case.channel is not Channel.EMAIL:
             return None
         email = intake.email_of_case(case.id)
+        agent = signed_in()
         return {
             "row": email,
-            "may_answer": mailbox_access.may_answer_by_email(current_user, case, email),
-            "may_convert": mailbox_access.may_convert(current_user, case),
-            "may_attach": access.may(current_user, "attach_taxpayer", case),
+            "may_answer": mailbox_access.may_answer_by_email(agent, case, email),
+            "may_convert": mailbox_access.may_convert(agent, case),
+            "may_attach": access.may(agent, "attach_taxpayer", case),
         }
 
     def _failed(
@@ -322,7 +323,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.take_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 expected_version=int_or_none(request.form.get("expected_version")),
             )
@@ -342,7 +343,7 @@ class CasesView(BaseView):
                 assignee = db.session.scalar(
                     select(Agent).where(
                         Agent.id == (int_or_none(raw) or 0),
-                        directory_access.agents_assignable_by(current_user),
+                        directory_access.agents_assignable_by(signed_in()),
                     )
                 )
                 if assignee is None:
@@ -350,7 +351,7 @@ class CasesView(BaseView):
                         _("Choisissez un agent du service."), field="assignee_id"
                     )
             operations.assign_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 assignee=assignee,
                 expected_version=int_or_none(request.form.get("expected_version")),
@@ -368,7 +369,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.close_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 outcome_id=int_or_none(request.form.get("outcome_id")),
                 outcome_other=request.form.get("outcome_other", ""),
@@ -385,7 +386,7 @@ class CasesView(BaseView):
         case = self._case_or_404(case_id, for_update=True)
         try:
             operations.reopen_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 reason=request.form.get("reason", "").strip() or None,
                 expected_version=int_or_none(request.form.get("expected_version")),
@@ -403,7 +404,7 @@ class CasesView(BaseView):
         to_office = db.session.get(Office, office_id) if office_id else None
         try:
             operations.transfer_case(
-                agent=current_user,
+                agent=signed_in(),
                 case=case,
                 to_office=to_office,
                 reason=request.form.get("reason", ""),
@@ -414,7 +415,7 @@ class CasesView(BaseView):
         except operations.OperationError as error:
             return self._failed(case_id, "transfer", error)
         # The case now belongs to the other office: its page is no longer ours.
-        presence.leave(case_id, current_user.id)
+        presence.leave(case_id, signed_in().id)
         flash(_("La demande a été transmise à %(office)s.", office=name), "success")
         return redirect(url_for("CasesView.inbox"))
 
@@ -423,7 +424,7 @@ class CasesView(BaseView):
     def acknowledge(self, case_id: int) -> Any:
         case = self._case_or_404(case_id, for_update=True)
         try:
-            operations.acknowledge_transfer(agent=current_user, case=case)
+            operations.acknowledge_transfer(agent=signed_in(), case=case)
             db.session.commit()
         except operations.OperationError as error:
             return self._failed(case_id, "acknowledge", error)
@@ -434,7 +435,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/etiquettes", methods=["POST"])
     @has_access
     def tags(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             removed = int_or_none(request.form.get("remove_tag_id"))
@@ -470,7 +471,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/lier", methods=["POST"])
     @has_access
     def link(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             other = self._other_case(agent)
@@ -486,7 +487,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/fusionner", methods=["POST"])
     @has_access
     def merge(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         try:
             into = self._other_case(agent)
@@ -510,7 +511,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/repondre", methods=["POST"])
     @has_access
     def message(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         token = _token()
         if _already_sent(token):
@@ -587,7 +588,7 @@ class CasesView(BaseView):
                 fresh = []
         keep = [*kept, *fresh]
         attachments.hold(keep)
-        agent_id, case_id = current_user.id, int(request.view_args["case_id"])  # type: ignore[index]
+        agent_id, case_id = signed_in().id, int(request.view_args["case_id"])  # type: ignore[index]
         return [
             {
                 "token": held.token(item, agent_id=agent_id, case_id=case_id),
@@ -600,7 +601,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/note", methods=["POST"])
     @has_access
     def note(self, case_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id, for_update=True)
         token = _token()
         if _already_sent(token):
@@ -651,7 +652,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/presence", methods=["POST"])
     @has_access
     def heartbeat(self, case_id: int) -> Response:
-        agent = current_user
+        agent = signed_in()
         case = self._case_or_404(case_id)
         viewers = presence.mark(case.id, agent.id, agent.full_name)
         notices = [
@@ -674,7 +675,7 @@ class CasesView(BaseView):
     @expose("/<int:case_id>/pieces-jointes/<int:attachment_id>")
     @has_access
     def attachment(self, case_id: int, attachment_id: int) -> Any:
-        agent = current_user
+        agent = signed_in()
         found = access.attachment_for_agent(agent, attachment_id)
         if found is None or found.message.case_id != case_id:
             abort(404)
@@ -737,7 +738,7 @@ class BulkCasesView(BaseView):
     @expose("/", methods=["POST"])
     @has_access
     def bulk(self) -> Any:
-        agent = current_user
+        agent = signed_in()
         back = request.form.get("retour", "")
         target = back if back.startswith("/agent/demandes/") else url_for("CasesView.inbox")
         if not directory_access.handles_cases(agent):

@@ -13,6 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.directory import access
+from app.fab.security import signed_in
 from app.notifications.outbox import outbox_status
 from app.steering import access as steering_access
 from models import db, utcnow
@@ -27,7 +28,7 @@ class AgentIndexView(IndexView):
     def index(self) -> str | Response:
         if not current_user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
-        agent = current_user
+        agent = signed_in()
         if (
             not access.handles_cases(agent)
             and not access.is_admin(agent)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.cases import access, organise
 from app.directory import access as directory_access
@@ -309,7 +309,7 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
     rows = db.session.scalars(
         select(Case)
         .where(access.cases_visible_to(agent), tab.clause(agent), *filter_clauses, *after)
-        .options(selectinload(Case.taxpayer), selectinload(Case.assignee))
+        .options(joinedload(Case.taxpayer), joinedload(Case.assignee))
         .order_by(*order)
         .limit(PAGE_SIZE + 1)
     ).all()

@@ -12,12 +12,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.cases import access as case_access
 from app.cases import notices
 from app.directory import access
+from app.fab.security import signed_in
 from app.platform.params import int_or_none
 from models import NoticeKind, db
 
@@ -33,7 +33,7 @@ class NoticesView(BaseView):
     @expose("/")
     @has_access
     def list(self) -> Any:
-        agent = current_user
+        agent = signed_in()
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         unread_only = request.args.get("non_lus") == "1"
@@ -58,7 +58,7 @@ class NoticesView(BaseView):
     @expose("/<int:notice_id>/ouvrir", methods=["POST"])
     @has_access
     def open(self, notice_id: int) -> Response:
-        agent = current_user
+        agent = signed_in()
         notice = notices.mark_read(agent, notice_id)
         if notice is None:
             abort(404)
@@ -72,7 +72,7 @@ class NoticesView(BaseView):
     @expose("/tout-lire", methods=["POST"])
     @has_access
     def read_all(self) -> Response:
-        count = notices.mark_all_read(current_user)
+        count = notices.mark_all_read(signed_in())
         db.session.commit()
         flash(_("Tous vos avis sont marqués comme lus (%(n)s).", n=count), "success")
         return redirect(url_for("NoticesView.list"))
@@ -80,7 +80,7 @@ class NoticesView(BaseView):
     @expose("/preferences", methods=["POST"])
     @has_access
     def preferences(self) -> Response:
-        agent = current_user
+        agent = signed_in()
         if not access.handles_cases(agent):
             abort(404)
         wanted = request.form.get("daily_digest") == "1"

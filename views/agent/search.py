@@ -6,11 +6,11 @@ from flask import redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.cases import operations, search
 from app.directory import access
+from app.fab.security import signed_in
 from models import db, utcnow
 from views.agent import inbox
 
@@ -24,7 +24,7 @@ class SearchView(BaseView):
     @expose("/")
     @has_access
     def search(self) -> str | Response:
-        agent = current_user
+        agent = signed_in()
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
         results = search.search(agent, request.args.get("q"))

@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.cases import access, organise, presence, routing
 from app.cases.guidance import fill_template
@@ -206,8 +206,9 @@ def load(agent: Any, case: Case) -> CasePage:
             select(Message)
             .where(Message.case_id == case.id)
             .options(
-                selectinload(Message.author_agent),
-                selectinload(Message.author_office),
+                # Many-to-one: joined into the one query (a query less each, and its ORM work).
+                joinedload(Message.author_agent),
+                joinedload(Message.author_office),
                 selectinload(Message.attachments),
             )
             .order_by(Message.created_at, Message.id)
@@ -217,7 +218,7 @@ def load(agent: Any, case: Case) -> CasePage:
         db.session.scalars(
             select(Event)
             .where(Event.case_id == case.id)
-            .options(selectinload(Event.actor_agent))
+            .options(joinedload(Event.actor_agent))
             .order_by(Event.created_at, Event.id)
         )
     )
@@ -226,10 +227,10 @@ def load(agent: Any, case: Case) -> CasePage:
             select(Transfer)
             .where(Transfer.case_id == case.id)
             .options(
-                selectinload(Transfer.from_office),
-                selectinload(Transfer.to_office),
-                selectinload(Transfer.agent),
-                selectinload(Transfer.acknowledged_by),
+                joinedload(Transfer.from_office),
+                joinedload(Transfer.to_office),
+                joinedload(Transfer.agent),
+                joinedload(Transfer.acknowledged_by),
             )
             .order_by(Transfer.created_at, Transfer.id)
         )

@@ -8,7 +8,6 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -17,6 +16,7 @@ from app.cases import access, operations, routing
 from app.cases.operations import AGENT_CHANNELS, DISPOSITIONS, FORWARDED, HANDLED, OperationError
 from app.cases.summary import SearchResult, search_taxpayers, taxpayer_for_agent
 from app.directory import kinds
+from app.fab.security import signed_in
 from app.platform.params import int_or_none
 from models import Channel, Message, Office, TaxMatter, Taxpayer, Topic, Transfer, db, utcnow
 from views.contacts.guard import PERMISSION, agents_only
@@ -102,7 +102,7 @@ class ContactView(BaseView):
     @expose("/nouveau", methods=["GET", "POST"])
     @agents_only
     def new(self) -> str | Response:
-        agent = current_user
+        agent = signed_in()
         if not kinds.records_contacts(agent):  # the kind of the agent's office says so
             abort(404)
         if request.method == "POST":
@@ -244,7 +244,7 @@ class ContactView(BaseView):
     @expose("/<int:case_id>")
     @agents_only
     def show(self, case_id: int) -> str | Response:
-        agent = current_user
+        agent = signed_in()
         if access.case_for_agent(agent, case_id) is not None:
             return redirect(url_for("CasesView.show", case_id=case_id))
         case = access.contact_recorded_by(agent, case_id)
@@ -280,7 +280,7 @@ class ContactView(BaseView):
     @expose("/<int:case_id>/rattacher", methods=["GET", "POST"])
     @agents_only
     def attach(self, case_id: int) -> str | Response:
-        agent = current_user
+        agent = signed_in()
         case = access.case_for_agent(agent, case_id)
         if case is None:
             abort(404)

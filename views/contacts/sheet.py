@@ -8,9 +8,9 @@ from typing import Any
 from flask import abort, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app.cases import operations, summary
+from app.fab.security import signed_in
 from app.platform.params import int_or_none
 from models import Channel, db
 from views.contacts.guard import PERMISSION, agents_only
@@ -56,7 +56,7 @@ class SummaryView(BaseView):
     @expose("/<int:taxpayer_id>/synthese")
     @agents_only
     def summary(self, taxpayer_id: int) -> str:
-        agent = current_user
+        agent = signed_in()
         taxpayer = summary.taxpayer_for_agent(agent, taxpayer_id)
         if taxpayer is None:
             abort(404)
