@@ -31,6 +31,7 @@ def run_retention() -> str:
     now; returns the summary (kept in the job's result)."""
     with get_app().app_context():
         created = partitions.create_ahead()
+        partitions.analyze()
         db.session.commit()
         if created:
             log.info("partitions created ahead: %s", ", ".join(created))

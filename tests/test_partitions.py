@@ -214,7 +214,7 @@ def test_twelve_years_of_cases_dropped_by_year_lose_exactly_what_the_rule_says(
 
 # --- the migration on a filled base -------------------------------------------------------------
 
-BEFORE = "f9d3b6a2c418"  # the head before the partitioning migration
+BEFORE = "f3b9c1d7e5a2"  # the head before the partitioning migration
 
 
 @pytest.fixture
@@ -265,9 +265,9 @@ SELECT n, 'R' || lpad(n::text, 9, '0'), 'online', 1, 'Sujet ' || n, 'closed', 1,
        now() - (n || ' days')::interval, now() - (n || ' days')::interval,
        true, false, false, false, false, 1
   FROM generate_series(1, 400) n;
-INSERT INTO message (case_id, author_kind, body, internal, requests_information, created_at,
-                     submission_token)
-SELECT 1 + n % 400, 'taxpayer', 'Message ' || n, false, false,
+INSERT INTO message (case_id, office_id, author_kind, body, internal, requests_information,
+                     created_at, submission_token)
+SELECT 1 + n % 400, 1, 'taxpayer', 'Message ' || n, false, false,
        now() - ((n * 3) || ' days')::interval, CASE WHEN n % 5 = 0 THEN 'tok' || n END
   FROM generate_series(1, 3000) n;
 INSERT INTO attachment (message_id, filename, storage_key, content_type, size, sha256, created_at)
@@ -338,8 +338,9 @@ def test_the_migration_converts_a_filled_base_keeping_every_row(filled_base: Fla
         )
         next_id = db.session.scalar(
             text(
-                "INSERT INTO message (case_id, author_kind, body, internal, requests_information,"
-                " created_at) VALUES (1, 'taxpayer', 'Nouveau', false, false, now()) RETURNING id"
+                "INSERT INTO message (case_id, office_id, author_kind, body, internal,"
+                " requests_information, created_at)"
+                " VALUES (1, 1, 'taxpayer', 'Nouveau', false, false, now()) RETURNING id"
             )
         )
         assert next_id == 3001

@@ -98,10 +98,31 @@ def create_year(table: str, year: int) -> bool:
             f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
         )
     )
+    name_indexes(name)
     if table in UNIQUE_PER_PARTITION:
         index, column = UNIQUE_PER_PARTITION[table]
         db.session.execute(text(f'CREATE UNIQUE INDEX "{name}_{index}" ON "{name}" ({column})'))
     return True
+
+
+# The indexes PostgreSQL made on a partition for its parent's, with the parent index's name.
+PARTITION_INDEXES = """
+SELECT c.relname, p.relname FROM pg_inherits i
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'I'
+  JOIN pg_index x ON x.indexrelid = c.oid
+ WHERE x.indrelid = CAST(:partition AS regclass)
+"""
+
+
+def name_indexes(partition: str) -> None:
+    """Name a partition's indexes ``<partition>_<parent index>`` (PostgreSQL's own names say
+    only the columns), so that a plan names the index the pages rely on."""
+    rows = db.session.execute(text(PARTITION_INDEXES), {"partition": f'"{partition}"'}).all()
+    for index, parent in rows:
+        wanted = f"{partition}_{parent}"[:63]
+        if index != wanted:
+            db.session.execute(text(f'ALTER INDEX "{index}" RENAME TO "{wanted}"'))
 
 
 def create_ahead(now: datetime | None = None, years: int = YEARS_AHEAD) -> list[str]:
@@ -122,3 +143,12 @@ def create_ahead(now: datetime | None = None, years: int = YEARS_AHEAD) -> list[
 def default_rows(table: str) -> int:
     """Rows in ``table``'s DEFAULT partition (kept by retention, or dated outside every year)."""
     return int(db.session.scalar(text(f'SELECT count(*) FROM "{table}_default"')) or 0)  # noqa: S608 - table names from the catalogue
+
+
+def analyze() -> None:
+    """Refresh the statistics of the partitioned parents: autovacuum analyses each partition but
+    never a parent, whose statistics the planner uses for queries over several years."""
+    if not enabled():
+        return
+    for table in TABLES:
+        db.session.execute(text(f'ANALYZE "{table}"'))

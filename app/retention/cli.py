@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from app.platform import partitions
 from app.retention.operations import Periods, apply_retention, count_due
 from app.retention.partitions import expired
-from models import db
+from models import db, utcnow
 
 
 @click.command("retention")
@@ -38,13 +38,21 @@ def retention_command(dry_run: bool, batch_size: int) -> None:
 
 @click.command("partitions")
 @click.option("--ahead", default=partitions.YEARS_AHEAD, show_default=True, help="Years ahead.")
+@click.option("--since", type=int, help="Also create the years from this one (a bulk load).")
 @with_appcontext
-def partitions_command(ahead: int) -> None:
+def partitions_command(ahead: int, since: int | None) -> None:
     """Create the history's yearly partitions ahead (PostgreSQL) and list them."""
     if not partitions.enabled():
         click.echo("This database does not partition the history (SQLite): nothing to do.")
         return
     created = partitions.create_ahead(years=ahead)
+    for year in range(since or utcnow().year, utcnow().year):
+        for table in partitions.TABLES:
+            if partitions.create_year(table, year):
+                created.append(f"{table}_y{year}")
+    for table in partitions.TABLES:
+        for partition in partitions.partitions(table):
+            partitions.name_indexes(partition.name)
     db.session.commit()
     click.echo(f"Created: {', '.join(created) or 'none'}.")
     for table in partitions.TABLES:

@@ -1,7 +1,7 @@
 """history: message, event and access_log partitioned by year on PostgreSQL
 
 Revision ID: a1d5c8e2f960
-Revises: f9d3b6a2c418
+Revises: f3b9c1d7e5a2
 Create Date: 2026-12-02
 
 Issue 18, "ten years of history" (docs/decisions/0021):
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a1d5c8e2f960"
-down_revision = "f9d3b6a2c418"
+down_revision = "f3b9c1d7e5a2"
 branch_labels = None
 depends_on = None
 
@@ -43,6 +43,15 @@ YEARS_AHEAD = 3
 REFERENCING = ("attachment", "notification")
 CATEGORIES_BEFORE = ["archived", "purged", "notes", "held"]
 CATEGORIES = [*CATEGORIES_BEFORE, "partition", "partition_kept"]
+
+
+PARTITION_INDEXES = """
+SELECT c.relname, p.relname FROM pg_inherits i
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'I'
+  JOIN pg_index x ON x.indexrelid = c.oid
+ WHERE x.indrelid = CAST(:partition AS regclass)
+"""
 
 
 def _rows(sql, **params):
@@ -163,6 +172,15 @@ def _rebuild(table, partitioned):
         else:
             op.execute(definition)
 
+    for (partition,) in _rows(
+        """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = CAST(:t AS regclass)""",
+        t=f'"{table}"',
+    ):
+        # Each partition's index named after its parent's (plans then name the page's index).
+        for index, parent in _rows(PARTITION_INDEXES, partition=f'"{partition}"'):
+            if index != f"{partition}_{parent}"[:63]:
+                op.execute(f'ALTER INDEX "{index}" RENAME TO "{f"{partition}_{parent}"[:63]}"')
     for name, definition in per_partition:
         on = f' ON {table} USING '
         on_schema = f" ON public.{table} USING "
@@ -186,6 +204,7 @@ def _rebuild(table, partitioned):
             f'(SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)'
         )
     op.execute(f'DROP TABLE "{old}"')
+    op.execute(f'ANALYZE "{table}"')  # the planner's statistics, parent and partitions
     return per_partition
 
 

@@ -76,6 +76,12 @@ class Scale:
 SCALES = {
     "smoke": Scale("smoke", 2_000, 10_000, 5.0, 2, 300, 1_000, 3, 2.0),
     "national": Scale("national", 200_000, 1_000_000, 5.0, 5, 300, 10_000, 3, 20.0),
+    # Ten years at the national rate (issue 18): ~3.3 M requests, ~17 M messages.
+    "decade": Scale("decade", 666_667, 3_333_333, 5.0, 5, 300, 10_000, 10, 20.0),
+    # The same comparison at a tenth of the national rate, what one shared machine seeds in
+    # minutes: 3 years against 10 years of history, the same requests per year.
+    "tenth": Scale("tenth", 20_000, 100_000, 5.0, 5, 300, 1_000, 3, 10.0),
+    "decade_tenth": Scale("decade_tenth", 66_667, 333_333, 5.0, 5, 300, 1_000, 10, 10.0),
 }
 
 

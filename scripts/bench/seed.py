@@ -191,7 +191,13 @@ def recreate_database(url: str) -> None:
 
 def migrate(scale: Scale) -> None:
     env = app_env(scale)
-    for args in (["db", "upgrade"], ["econtacts", "sync-roles"]):
+    # The history's yearly partitions (decision 0021) from the first seeded year.
+    since = str(datetime.fromtimestamp(time.time() - scale.years * 365 * 86400, UTC).year)
+    for args in (
+        ["db", "upgrade"],
+        ["econtacts", "sync-roles"],
+        ["econtacts", "partitions", "--since", since],
+    ):
         print(f"$ flask {' '.join(args)}", flush=True)
         result = subprocess.run([PYTHON, "-m", "flask", *args], env=env, cwd=ROOT, check=False)
         if result.returncode:
@@ -592,7 +598,7 @@ class Seeder:
     )  # fmt: skip
     ATTACHMENT_COLUMNS = (
         "id", "message_id", "filename", "storage_key", "content_type", "size", "sha256",
-        "created_at",
+        "created_at", "message_created_at",
     )  # fmt: skip
 
     # Cases and everything in them ------------------------------------------------------------
@@ -724,7 +730,7 @@ class Seeder:
                             ).hexdigest()
                             att_out(
                                 f"{attachment_id}\t{message_id}\t{name}\t{key}\t{ctype}\t"
-                                f"{size}\t{digest}\t{stamp}\n"
+                                f"{size}\t{digest}\t{stamp}\t{stamp}\n"
                             )
                         event_id += 1
                         ev_out(
@@ -913,6 +919,14 @@ class Seeder:
                 step = time.monotonic()
                 conn.execute(definition)
                 print(f"  {name}: {time.monotonic() - step:.1f} s", flush=True)
+            # The partitions' indexes rebuilt from their parent's get PostgreSQL's names: the
+            # app's names again (app.platform.partitions.name_indexes).
+            subprocess.run(
+                [PYTHON, "-m", "flask", "econtacts", "partitions"],
+                env=app_env(self.scale),
+                cwd=ROOT,
+                check=True,
+            )
             for table in LOADED_TABLES:
                 conn.execute(
                     sql.SQL(
