@@ -917,7 +917,9 @@ class Seeder:
             conn.execute("SET maintenance_work_mem = '1GB'")
             for name, definition in indexes:
                 step = time.monotonic()
-                conn.execute(definition)
+                # A partitioned table's index is defined "ON ONLY" its parent (no partition
+                # would get it): built on the parent, it is built on every partition.
+                conn.execute(definition.replace(" ON ONLY ", " ON ", 1))
                 print(f"  {name}: {time.monotonic() - step:.1f} s", flush=True)
             # The partitions' indexes rebuilt from their parent's get PostgreSQL's names: the
             # app's names again (app.platform.partitions.name_indexes).
