@@ -122,6 +122,8 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "no", agent_b="done", agent_a="done", manager="done", admin="done"
     ),
     ("/agent/formation/reinitialiser", "POST"): row("no", admin="done"),
+    # The trainees' progress: administrators only (app.training.access.may_follow_progress).
+    ("/agent/formation/suivi", "GET"): row("no", admin="ok"),
     ("/agent/formation/exercices/<code>", "GET"): row(
         "no", agent_b="done", agent_a="done", manager="done"
     ),

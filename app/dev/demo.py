@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 from app.cases import operations
 from app.correspondents import operations as report_operations
 from app.taxpayers.operations import set_activation_data
+from app.training.exercises import EXERCISES
 from models import (
     Agent,
     AuthorKind,
@@ -50,6 +51,7 @@ from models import (
     TaxpayerKind,
     TemplateAction,
     Topic,
+    TrainingProgress,
     Transfer,
     db,
 )
@@ -1852,6 +1854,44 @@ class _Demo:
             )
         self.progress("Difficulty reports: 2")
 
+    def add_training_progress(self) -> None:
+        """Some course records for the administrators' progress page (docs/training.md): the
+        SIP Lyon 3e's agent finished the course, its second agent is halfway, its manager has not
+        started; the exercises' data itself is the training store's (built on entering)."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        db.session.flush()  # the agents' ids
+        first, second, _manager = self.agents["SIP-LYON3"]
+        for days, exercise in zip((9, 6, 2), EXERCISES, strict=False):
+            moment = now - timedelta(days=days)
+            db.session.add(
+                TrainingProgress(
+                    agent_id=first.id,
+                    exercise=exercise.code,
+                    started_at=moment - timedelta(minutes=20),
+                    checks=2,
+                    completed_at=moment,
+                )
+            )
+        start = now - timedelta(days=1, hours=3)
+        db.session.add(
+            TrainingProgress(
+                agent_id=second.id,
+                exercise=EXERCISES[0].code,
+                started_at=start,
+                checks=1,
+                completed_at=start + timedelta(minutes=35),
+            )
+        )
+        db.session.add(
+            TrainingProgress(
+                agent_id=second.id,
+                exercise=EXERCISES[1].code,
+                started_at=now - timedelta(hours=5),
+                checks=0,
+            )
+        )
+        self.progress("Training course records: 5")
+
     def add_taxpayers(self) -> None:
         rng = self.rng
         used: set[str] = {DEMO_TAX_NUMBER, DEMO_SIREN}
@@ -2345,4 +2385,5 @@ def load_demo_data(progress: Callable[[str], object] = print) -> None:
     demo.add_taxpayers()
     demo.add_cases()
     demo.add_reports()
+    demo.add_training_progress()
     _add_mailboxes(demo)
