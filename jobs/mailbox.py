@@ -10,7 +10,8 @@ transaction, processed and committed in one transaction. What can go wrong:
   which is then marked a duplicate;
 - the attachment store or the antivirus is down (``StorageUnavailable``), or anything else fails:
   the row is released with a backoff and tried again; after ``MAX_ATTEMPTS`` it is marked failed
-  (kept, raw message included, for an administrator: ``flask econtacts status``).
+  (kept, raw message included, for an administrator: « Courriels en échec », where
+  « Relancer le traitement » queues this job again).
 """
 
 from __future__ import annotations
