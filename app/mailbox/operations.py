@@ -22,19 +22,26 @@ def answer_by_email(
     email: InboundEmail | None,
     body: str,
     submission_token: str | None = None,
+    warnings_confirmed: bool = False,
 ) -> Message:
     """The agent's answer, on the thread (an agent's public message) and sent to the e-mail's
     sender through the outbox, from the office's mailbox address, in reply to its Message-ID.
 
     The answer goes to the From address, never to a ``Reply-To`` (a forger could set one to
-    read the answer)."""
+    read the answer). Checked by the guide like any answer: ``NeedsConfirmation`` unless
+    ``warnings_confirmed``."""
     if not access.may_answer_by_email(agent, case, email):
         raise NotAllowed(_("Cette demande ne peut pas recevoir de réponse par courriel."))
     assert email is not None and email.sender
     if not (body or "").strip():
         raise OperationError(_("Écrivez votre réponse."), field="email_body")
     message = operations.reply_to_case(
-        agent=agent, case=case, body=body, submission_token=submission_token, by_email=True
+        agent=agent,
+        case=case,
+        body=body,
+        submission_token=submission_token,
+        by_email=True,
+        warnings_confirmed=warnings_confirmed,
     )
     subject = email.subject or case.subject
     queue_email(
