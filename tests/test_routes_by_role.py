@@ -59,6 +59,8 @@ from models import (
     AgentNotice,
     Attachment,
     AuthorKind,
+    InboundEmail,
+    InboundStatus,
     KindCode,
     Mailbox,
     MailboxStatus,
@@ -391,6 +393,12 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/referentiel/alertes-en-echec/<int:notification_id>/relancer", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="done"
     ),
+    ("/referentiel/courriels-en-echec/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/courriels-en-echec/<int:inbound_id>/relancer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
     ("/referentiel/import/", "GET"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
@@ -697,6 +705,20 @@ def _targets(world: World, rule: Rule) -> Targets:
         closed_count=0,
     )
     db.session.add(mailbox)
+    db.session.flush()
+    failed_email = InboundEmail(
+        mailbox_id=mailbox.id,
+        envelope_from="a@example.fr",
+        recipient=mailbox.address,
+        raw=b"From: a@example.fr\r\nSubject: s\r\n\r\nb\r\n",
+        status=InboundStatus.FAILED,
+        attempts=12,
+        last_error="RuntimeError: essai",
+        refused_parts=[],
+        defects=[],
+        auto_replied=False,
+    )
+    db.session.add(failed_email)
     run = RetentionRun(
         archive_before=utcnow(),
         purge_before=utcnow(),
@@ -737,6 +759,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "taxpayer_id": world.taxpayer_a.id,
             "office_id": world.office_a.id,
             "notification_id": failed.id,
+            "inbound_id": failed_email.id,
             "notice_id": notice.id,
             "tag_id": tag.id,
             "run_id": run.id,

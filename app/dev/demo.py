@@ -2360,6 +2360,43 @@ def _add_demo_email(demo: _Demo) -> None:
         )
     )
     mailbox.received_count = 1
+    _add_demo_failed_email(mailbox)
+
+
+def _add_demo_failed_email(mailbox: Mailbox) -> None:
+    """One e-mail the intake gave up on (the antivirus did not answer at any attempt), kept
+    with its raw message for the administrators' « Courriels en échec » screen: « Relancer le
+    traitement » turns it into a case."""
+    received = datetime.now(UTC) - timedelta(hours=30)
+    raw = (
+        "From: Paul Lefebvre <paul.lefebvre@example.fr>\r\n"
+        f"To: {mailbox.address}\r\n"
+        "Subject: Demande de délai de paiement\r\n"
+        "Message-ID: <demo-2@example.fr>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n"
+        "\r\n"
+        "Bonjour,\r\n\r\nje souhaite étaler le paiement de mon impôt sur le revenu.\r\n"
+        "\r\nPaul Lefebvre\r\n"
+    ).encode()
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="paul.lefebvre@example.fr",
+            recipient=mailbox.address,
+            raw=raw,
+            size=len(raw),
+            received_at=received,
+            status=InboundStatus.FAILED,
+            attempts=12,
+            next_attempt_at=received + timedelta(hours=29),
+            last_error="StorageUnavailable: clamd: [Errno 111] Connection refused",
+            refused_parts=[],
+            defects=[],
+            auto_replied=False,
+        )
+    )
 
 
 _LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
