@@ -10,7 +10,8 @@ transaction, processed and committed in one transaction. What can go wrong:
   which is then marked a duplicate;
 - the attachment store or the antivirus is down (``StorageUnavailable``), or anything else fails:
   the row is released with a backoff and tried again; after ``MAX_ATTEMPTS`` it is marked failed
-  (kept, raw message included, for an administrator: ``flask econtacts status``).
+  (kept, raw message included, for an administrator: « Courriels en échec », where
+  « Relancer le traitement » queues this job again).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import logging
 from datetime import datetime, timedelta
 
 from rq.job import Job
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.mailbox import intake
 from app.platform.queue import JOB_TIMEOUT, get_queue
+from jobs import claims
 from jobs.context import get_app
 from jobs.notifications import WAITING_JOB, backoff
 from models import InboundEmail, InboundStatus, db, utcnow
@@ -35,31 +37,13 @@ MAX_ATTEMPTS = 12
 
 
 def _is_due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        InboundEmail.status == InboundStatus.PENDING,
-        InboundEmail.next_attempt_at <= now,
-        or_(InboundEmail.locked_at.is_(None), InboundEmail.locked_at < now - LOCK_STALE_AFTER),
-    )
-
-
-def _claim(inbound_id: int) -> InboundEmail | None:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(InboundEmail)
-        .where(InboundEmail.id == inbound_id, _is_due(now))
-        .values(locked_at=now, attempts=InboundEmail.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return db.session.get(InboundEmail, inbound_id)
+    return claims.is_due(InboundEmail, InboundStatus.PENDING, now, LOCK_STALE_AFTER)
 
 
 def process_inbound(inbound_id: int) -> str:
     """Process one accepted e-mail if it is still due; returns what happened."""
     with get_app().app_context():
-        row = _claim(inbound_id)
+        row = claims.claim_row(InboundEmail, inbound_id, _is_due)
         if row is None:
             return "skipped"
         try:

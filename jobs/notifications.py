@@ -36,12 +36,13 @@ from flask_mail import Message as MailMessage
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.extensions import mail
 from app.notifications.outbox import mark_undeliverable, message_id_header, send_job_id
 from app.platform.queue import JOB_TIMEOUT, get_queue
+from jobs import claims
 from jobs.context import get_app
 from models import Notification, NotificationKind, NotificationStatus, db, utcnow
 
@@ -68,25 +69,7 @@ def retry_period() -> timedelta:
 
 def _is_due(now: datetime) -> ColumnElement[bool]:
     """Pending, its time come, and not held by a live worker (no lock, or a stale one)."""
-    return and_(
-        Notification.status == NotificationStatus.PENDING,
-        Notification.next_attempt_at <= now,
-        or_(Notification.locked_at.is_(None), Notification.locked_at < now - LOCK_STALE_AFTER),
-    )
-
-
-def _claim(notification_id: int) -> Notification | None:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, _is_due(now))
-        .values(locked_at=now, attempts=Notification.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return db.session.get(Notification, notification_id)
+    return claims.is_due(Notification, NotificationStatus.PENDING, now, LOCK_STALE_AFTER)
 
 
 def _smtp_codes(error: Exception) -> list[int]:
@@ -128,7 +111,7 @@ def _mail_message(notification: Notification) -> MailMessage:
 def send_notification(notification_id: int) -> str:
     """Send one outbox row if it is still due; returns what happened."""
     with get_app().app_context():
-        notification = _claim(notification_id)
+        notification = claims.claim_row(Notification, notification_id, _is_due)
         if notification is None:
             return "skipped"
         message = _mail_message(notification)

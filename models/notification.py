@@ -19,6 +19,8 @@ class NotificationKind(LabelledEnum):
     AGENT_DIGEST = "agent_digest", _l("Récapitulatif quotidien d'un agent")
     MAILBOX_AUTO_REPLY = "mailbox_auto_reply", _l("Réponse automatique d'une boîte de service")
     MAILBOX_ANSWER = "mailbox_answer", _l("Réponse d'un agent par courriel")
+    # To a directorate's correspondents: a difficulty was reported (a link only).
+    REPORT_FILED = "report_filed", _l("Signalement de difficulté aux correspondants")
 
 
 class NotificationStatus(LabelledEnum):

@@ -10,10 +10,21 @@ import pytest
 from factories import World, make_agent, make_case
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token, sign_in_agent, submit_form
+from helpers import csrf_token, run_jobs, sign_in_agent, submit_form
 
 from app.correspondents import access, operations
-from models import Agent, DifficultyReport, Event, EventKind, ReportStatus, ReportTheme, db
+from models import (
+    Agent,
+    DifficultyReport,
+    Event,
+    EventKind,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    ReportStatus,
+    ReportTheme,
+    db,
+)
 
 
 def text(response: object) -> str:
@@ -240,3 +251,63 @@ def test_the_correspondent_role_is_offered_to_administrators(admin_client: Flask
 
     assert str(ROLE_LABELS["correspondent"]) == "Correspondant départemental"
     assert EventKind.REPORT_FILED.value == "report_filed"
+
+
+def test_the_correspondents_of_the_directorate_get_an_e_mail_with_a_link_only(
+    app: Flask,
+    world: World,
+    correspondents: tuple[Agent, Agent],
+    agent_a_client: FlaskClient,
+    smtp_server: object,
+) -> None:
+    """Through the outbox and the real worker, to the real SMTP capture: each correspondent of
+    the reporter's directorate, and no one else, gets a link to the report and nothing of it."""
+    rhone, loire = correspondents
+    in_office = make_agent(world.office_b, "correspondent")  # under the same directorate
+    gone = make_agent(world.directorate, "correspondent")
+    gone.active = False
+    db.session.commit()
+    smtp_server.messages.clear()  # type: ignore[attr-defined]
+    description = "Le numéro fiscal 1234567890123 ne s'affiche pas sur la fiche de Mme Durand."
+    response = submit_form(
+        agent_a_client,
+        "/agent/signalements/nouveau",
+        {"theme": "tool", "description": description, "page_url": "/agent/demandes/"},
+    )
+    assert response.status_code == 302
+    report = db.session.scalars(db.select(DifficultyReport)).one()
+    alerts = db.session.scalars(
+        db.select(Notification).where(Notification.kind == NotificationKind.REPORT_FILED)
+    ).all()
+    assert sorted(n.recipient for n in alerts) == sorted([rhone.email, in_office.email])
+
+    run_jobs(app)
+    sent = smtp_server.messages  # type: ignore[attr-defined]
+    assert sorted(str(m["To"]) for m in sent) == sorted([rhone.email, in_office.email])
+    link = f"{app.config['PUBLIC_BASE_URL'].rstrip('/')}/agent/signalements/{report.id}"
+    for message in sent:
+        body = message.get_content()
+        assert message["Subject"] == "e-contacts : un nouveau signalement de difficulté"
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert link in body
+        # Nothing of the report: not its text, its theme, its page, nor who filed it.
+        for secret in ("1234567890123", "Durand", "L'outil", "/agent/demandes/"):
+            assert secret not in body and secret not in str(message["Subject"])
+        assert world.agent_a.last_name not in body
+    db.session.expire_all()
+    assert all(
+        n.status is NotificationStatus.SENT
+        for n in db.session.scalars(
+            db.select(Notification).where(Notification.kind == NotificationKind.REPORT_FILED)
+        )
+    )
+    # The link opens the report for the correspondent.
+    page = client_of(app, rhone).get(f"/agent/signalements/{report.id}")
+    assert page.status_code == 200 and description in text(page)
+
+
+def test_a_report_with_no_correspondent_to_tell_queues_no_e_mail(
+    world: World, agent_a_client: FlaskClient
+) -> None:
+    _report(world.agent_a)
+    assert db.session.scalar(db.select(db.func.count(Notification.id))) == 0

@@ -252,11 +252,27 @@ def _objects(world: World) -> dict[str, Any]:
             auto_replied=False,
         )
     )
+    # An e-mail the intake gave up on (issue 19), for « Relancer le traitement ».
+    failed_email = InboundEmail(
+        mailbox_id=mailbox.id,
+        envelope_from="expediteur@example.fr",
+        recipient=mailbox.address,
+        raw=b"From: expediteur@example.fr\r\nSubject: Courriel\r\n\r\nBonjour\r\n",
+        size=0,
+        status=InboundStatus.FAILED,
+        attempts=12,
+        last_error="RuntimeError: essai",
+        refused_parts=[],
+        defects=[],
+        auto_replied=False,
+    )
+    db.session.add(failed_email)
     report = report_operations.file_report(
         agent=world.agent_a, theme="tool", description="La liste des demandes est lente."
     )
     db.session.commit()
     return {
+        "inbound_id": failed_email.id,
         "report_id": report.id,
         "case_id": case.id,
         "attachment_id": attachment.id,

@@ -7,6 +7,8 @@ server), become cases of channel ``email``; the bad inputs of the issue, each te
 
 from __future__ import annotations
 
+import html
+import re
 import smtplib
 from collections.abc import Iterator
 from datetime import timedelta
@@ -596,3 +598,66 @@ def test_steering_counts_the_email_channel(
     db.session.commit()
     tables = page_tables(client, f"/pilotage/{world.directorate.id}?{period}")
     assert ["Courriel", "1", "100,0"] in tables["canaux"]
+
+
+def test_an_answer_by_email_is_checked_by_the_guide_like_the_reply_form(
+    app: Flask,
+    world: World,
+    mailbox: Mailbox,
+    endpoint: int,
+    agent_a_client: FlaskClient,
+    smtp_server: object,
+) -> None:
+    """The guide's warnings on the answer by e-mail: nothing sent, the page comes back with the
+    warnings and the draft, « Envoyer quand même » sends it, once."""
+    case, _original = _one_case(app, endpoint, "inconnu@example.fr")
+    run_jobs(app)  # the automatic reply
+    smtp_server.messages.clear()  # type: ignore[attr-defined]
+    url = f"/agent/demandes/{case.id}"
+    body = "Votre voisin a le numéro fiscal 9876543210987. Mot de passe : Soleil2026"
+    token = re.search(
+        r'name="submission_token" value="([0-9a-f]+)"',
+        agent_a_client.get(url).get_data(as_text=True).split("courriel/repondre", 1)[1],
+    )
+    assert token is not None
+    form = {"email_body": body, "submission_token": token.group(1)}
+    response = post_from(agent_a_client, url, f"{url}/courriel/repondre", form)
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    location = response.location  # type: ignore[attr-defined]
+    assert "saisie=" in location and location.endswith("#email-title")
+    answers = select(Message).where(
+        Message.case_id == case.id, Message.author_agent_id.is_not(None)
+    )
+    assert db.session.scalars(answers).all() == []
+    page = html.unescape(agent_a_client.get(location).get_data(as_text=True))
+    assert "Vérifiez votre message avant de l'envoyer" in page  # the flash
+    assert "Votre message n'a pas été envoyé." in page
+    assert "9876543210987" in page and "Soleil2026" in page
+    email_form = page.split("courriel/repondre", 1)[1]
+    assert f">{body}</textarea>" in email_form  # the draft, in the e-mail form
+    assert "Envoyer quand même" in email_form
+    assert f'value="{token.group(1)}"' in email_form  # the same one-time token
+    run_jobs(app)
+    assert smtp_server.messages == []  # type: ignore[attr-defined]
+
+    # Sent anyway: written once, sent once to the sender.
+    form["confirm_warnings"] = "1"
+    response = post_from(agent_a_client, url, f"{url}/courriel/repondre", form)
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    again = post_from(agent_a_client, url, f"{url}/courriel/repondre", form)  # double click
+    assert again.status_code == 302  # type: ignore[attr-defined]
+    db.session.expire_all()
+    assert [m.body for m in db.session.scalars(answers)] == [body]
+    run_jobs(app)
+    [sent] = smtp_server.messages  # type: ignore[attr-defined]
+    assert sent["To"] == "inconnu@example.fr" and "9876543210987" in sent.get_content()
+
+
+def test_an_empty_answer_by_email_keeps_the_page_and_says_why(
+    app: Flask, world: World, mailbox: Mailbox, endpoint: int, agent_a_client: FlaskClient
+) -> None:
+    case, _original = _one_case(app, endpoint, "inconnu@example.fr")
+    url = f"/agent/demandes/{case.id}"
+    response = post_from(agent_a_client, url, f"{url}/courriel/repondre", {"email_body": "  "})
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "Écrivez votre réponse." in html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]

@@ -59,6 +59,8 @@ from models import (
     AgentNotice,
     Attachment,
     AuthorKind,
+    InboundEmail,
+    InboundStatus,
     KindCode,
     Mailbox,
     MailboxStatus,
@@ -122,6 +124,8 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "no", agent_b="done", agent_a="done", manager="done", admin="done"
     ),
     ("/agent/formation/reinitialiser", "POST"): row("no", admin="done"),
+    # The trainees' progress: administrators only (app.training.access.may_follow_progress).
+    ("/agent/formation/suivi", "GET"): row("no", admin="ok"),
     ("/agent/formation/exercices/<code>", "GET"): row(
         "no", agent_b="done", agent_a="done", manager="done"
     ),
@@ -387,6 +391,12 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
         "no", anon="login", tp_b="login", tp_a="login", admin="ok"
     ),
     ("/referentiel/alertes-en-echec/<int:notification_id>/relancer", "POST"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="done"
+    ),
+    ("/referentiel/courriels-en-echec/", "GET"): row(
+        "no", anon="login", tp_b="login", tp_a="login", admin="ok"
+    ),
+    ("/referentiel/courriels-en-echec/<int:inbound_id>/relancer", "POST"): row(
         "no", anon="login", tp_b="login", tp_a="login", admin="done"
     ),
     ("/referentiel/import/", "GET"): row(
@@ -695,6 +705,20 @@ def _targets(world: World, rule: Rule) -> Targets:
         closed_count=0,
     )
     db.session.add(mailbox)
+    db.session.flush()
+    failed_email = InboundEmail(
+        mailbox_id=mailbox.id,
+        envelope_from="a@example.fr",
+        recipient=mailbox.address,
+        raw=b"From: a@example.fr\r\nSubject: s\r\n\r\nb\r\n",
+        status=InboundStatus.FAILED,
+        attempts=12,
+        last_error="RuntimeError: essai",
+        refused_parts=[],
+        defects=[],
+        auto_replied=False,
+    )
+    db.session.add(failed_email)
     run = RetentionRun(
         archive_before=utcnow(),
         purge_before=utcnow(),
@@ -735,6 +759,7 @@ def _targets(world: World, rule: Rule) -> Targets:
             "taxpayer_id": world.taxpayer_a.id,
             "office_id": world.office_a.id,
             "notification_id": failed.id,
+            "inbound_id": failed_email.id,
             "notice_id": notice.id,
             "tag_id": tag.id,
             "run_id": run.id,

@@ -4,18 +4,20 @@ checked from what the operations recorded, the progress kept, the mode visible o
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import World
+from factories import World, make_agent
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import count_queries, sign_in_agent
 from sqlalchemy import select, text
 from test_agent_support import field, page_of, post_action, text_of
 
 from app.platform.queue import get_queue
 from app.training import exercises, seed, store
-from models import Case, Taxpayer, TrainingProgress, db
+from models import Case, Taxpayer, TrainingProgress, db, utcnow
 
 BANNER = "Mode formation — données fictives"
 INDEX = "/agent/formation/"
@@ -267,3 +269,104 @@ def test_nightly_job_is_queued_at_the_reset_hour_once(app: Flask) -> None:
         assert not training.enqueue_nightly(datetime(2026, 12, 2, hour, 40, tzinfo=PARIS))
         assert get_queue().count == 1
         assert training.reset_training_store()
+
+
+# --- the trainees' progress, for administrators ------------------------------------------------
+
+PROGRESS = INDEX + "suivi"
+
+
+def _record(agent_id: int, code: str, *, days_ago: int, done: bool) -> None:
+    moment = utcnow() - timedelta(days=days_ago)
+    db.session.add(
+        TrainingProgress(
+            agent_id=agent_id,
+            exercise=code,
+            started_at=moment,
+            checks=1,
+            completed_at=moment if done else None,
+        )
+    )
+
+
+def _row_of(page: str, name: str) -> str:
+    match = re.search(r"<tr>(?:(?!</tr>).)*" + re.escape(name) + r".*?</tr>", page, re.S)
+    assert match, f"no row for {name}"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0)))
+
+
+def test_administrators_see_every_trainee_progress_and_filter_by_office(
+    app: Flask, world: World, admin_client: FlaskClient
+) -> None:
+    codes = [exercise.code for exercise in exercises.EXERCISES]
+    for code in codes:
+        _record(world.agent_a.id, code, days_ago=3, done=True)
+    _record(world.agent_b.id, codes[0], days_ago=1, done=False)
+    _record(world.manager_a.id, codes[0], days_ago=10, done=True)
+    make_agent(world.office_b, "agent").active = False  # a disabled account is not listed
+    db.session.commit()
+
+    index = text_of(admin_client.get(INDEX))
+    assert "Suivre la progression des agents" in index
+    admin_client.get(PROGRESS)  # per-process caches (permissions, labels) filled
+    with count_queries(app) as statements:
+        response = admin_client.get(PROGRESS)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "<h1>Progression des agents en formation</h1>" in page
+    total = len(codes)
+    # Agents and office managers of an office; not the steering user nor the administrator.
+    assert "3 agents" in page and "1 a réussi tous les exercices" in page
+    row_a = _row_of(page, world.agent_a.last_name)
+    assert "SIP Lyon 3e" in row_a and f"{total} sur {total}" in row_a and "Terminé" in row_a
+    row_b = _row_of(page, world.agent_b.last_name)
+    assert "SIE Lyon Nord" in row_b and f"0 sur {total}" in row_b and "En cours" in row_b
+    row_m = _row_of(page, world.manager_a.last_name)
+    assert f"1 sur {total}" in row_m
+    assert world.steering_other.last_name not in page
+    assert world.admin.last_name not in page.split("<main")[1].split("</table>")[0]
+    # The offices in the filter are those with trainees; the page costs a fixed few queries.
+    assert '<option value="">Tous les services</option>' in page
+    assert "SIP Saint-Étienne" not in page
+    page_queries = len(statements)
+
+    filtered = text_of(admin_client.get(f"{PROGRESS}?service={world.office_b.id}"))
+    assert "1 agent" in filtered and "SIE Lyon Nord" in filtered
+    assert world.agent_b.last_name in filtered and world.agent_a.last_name not in filtered
+    assert f'<option value="{world.office_b.id}" selected>' in filtered
+
+    # More agents, the same number of queries; a wrong filter or page shows everyone, page 1.
+    for _ in range(5):
+        make_agent(world.office_a, "agent")
+    db.session.commit()
+    admin_client.get(PROGRESS)  # the permissions cache, invalidated by the new accounts
+    with count_queries(app) as statements:
+        assert admin_client.get(PROGRESS).status_code == 200
+    assert len(statements) == page_queries
+    for query in ("?service=abc", "?service=99999999999999999999", "?page=-3", "?page=x"):
+        response = admin_client.get(PROGRESS + query)
+        assert response.status_code == 200
+        assert "8 agents" in text_of(response)
+
+
+def test_only_administrators_follow_the_progress(
+    app: Flask,
+    world: World,
+    anonymous_client: FlaskClient,
+    taxpayer_client: FlaskClient,
+    agent_a_client: FlaskClient,
+    manager_client: FlaskClient,
+    steering_client: FlaskClient,
+    admin_client: FlaskClient,
+) -> None:
+    correspondent = make_agent(world.office_a, "agent", "correspondent")
+    db.session.commit()
+    correspondent_client = sign_in_agent(app.test_client(), correspondent)
+
+    assert admin_client.get(PROGRESS).status_code == 200
+    for client in (agent_a_client, manager_client, steering_client, correspondent_client):
+        assert client.get(PROGRESS).status_code == 404
+        assert "Suivre la progression" not in text_of(client.get(INDEX))
+    # As the rest of the training space: the page does not exist for them.
+    for client in (anonymous_client, taxpayer_client):
+        assert client.get(PROGRESS).status_code == 404

@@ -146,6 +146,7 @@ VIEW_LABELS = {
     "AgentHelp": _l("l'aide en ligne des agents"),
     "AgentReports": _l("les signalements de difficultés"),
     "Mailboxes": _l("les boîtes aux lettres des services"),
+    "FailedEmails": _l("les courriels des boîtes aux lettres en échec"),
     "Training": _l("l'espace de formation"),
 }
 # Menu entries (permission "menu_access"), by the name FAB gives them.
@@ -169,6 +170,7 @@ MENU_ENTRY_LABELS = {
     "Directory import": _l("« Import CSV »"),
     "Settings": _l("« Paramètres »"),
     "Failed alerts": _l("« Alertes en échec »"),
+    "Failed e-mails": _l("« Courriels en échec »"),
     "List Users": _l("« Agents »"),
     "List Roles": _l("« Rôles »"),
     "List Groups": _l("« Groupes »"),

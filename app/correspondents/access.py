@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from app.cases.access import cases_visible_to
-from app.directory.access import is_admin, is_correspondent
+from app.directory.access import ROLE_CORRESPONDENT, is_admin, is_correspondent
 from models import Case, DifficultyReport, Office, OfficeKind, SteeringLevel, db
+from models.agent import Agent, holds_role
 
 ACTIONS = ("answer", "close", "raise")
 
@@ -45,6 +46,23 @@ def correspondent_directorate_id(user: Any) -> int | None:
         return None
     directorate = directorate_of(user.office)
     return directorate.id if directorate is not None else None
+
+
+def correspondents_of(directorate: Office) -> list[Agent]:
+    """The active correspondents who answer for ``directorate`` (those ``handles`` lets answer
+    its reports): role ``correspondent``, their office in its subtree, and no nearer directorate
+    in between."""
+    candidates = db.session.scalars(
+        select(Agent)
+        .join(Office, Agent.office_id == Office.id)
+        .where(
+            Agent.active.is_(True),
+            holds_role(ROLE_CORRESPONDENT),
+            Office.path.startswith(directorate.path or "/"),
+        )
+        .order_by(Agent.id)
+    ).all()
+    return [agent for agent in candidates if correspondent_directorate_id(agent) == directorate.id]
 
 
 def reports_visible_to(user: Any, *, directorate_id: int | None = None) -> ColumnElement[bool]:

@@ -1,6 +1,7 @@
 """Every write of a difficulty report: file, answer, raise, close. Each checks, changes the row,
 appends an event (``office_id``: the report's directorate; ``data["report_id"]``), flushes and
-never commits (decision 0007)."""
+never commits (decision 0007). Filing one also queues an e-mail to each correspondent of the
+directorate, through the outbox: a link to the report, nothing of its content."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from flask_babel import gettext as _
 
 from app.correspondents import access
 from app.directory.access import is_admin
+from app.notifications.outbox import public_url, queue_email
 from models import (
     Agent,
     DifficultyReport,
     Event,
     EventKind,
+    NotificationKind,
+    Office,
     ReportStatus,
     ReportTheme,
     db,
@@ -113,8 +117,37 @@ def file_report(
     db.session.add(report)
     db.session.flush()
     _record(EventKind.REPORT_FILED, report, agent, theme=chosen.value)
+    if directorate is not None:
+        alert_correspondents(report, directorate)
     db.session.flush()
     return report
+
+
+def alert_correspondents(report: DifficultyReport, directorate: Office) -> int:
+    """An e-mail to each correspondent of the directorate (with an address) that a report
+    awaits them: a link to it, no theme, no text, no name (the e-mail may be read anywhere).
+    Through the outbox: sent by the worker after commit, retried like every alert."""
+    link = public_url("ReportsView.show", report_id=report.id)
+    body = _(
+        "Bonjour,\n\n"
+        "Un agent de votre direction a signalé une difficulté dans e-contacts.\n"
+        "Pour la lire et y répondre, connectez-vous :\n%(link)s\n\n"
+        "Ce courriel ne contient aucune information sur le signalement.\n"
+        "Ne répondez pas à ce courriel : il est envoyé automatiquement.\n",
+        link=link,
+    )
+    queued = 0
+    for correspondent in access.correspondents_of(directorate):
+        if correspondent.id == report.reporter_id or not correspondent.email:
+            continue
+        queue_email(
+            kind=NotificationKind.REPORT_FILED,
+            recipient=correspondent.email,
+            subject=_("e-contacts : un nouveau signalement de difficulté"),
+            body=body,
+        )
+        queued += 1
+    return queued
 
 
 def _require(agent: Agent, action: str, report: DifficultyReport) -> None:

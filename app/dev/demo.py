@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 from app.cases import operations
 from app.correspondents import operations as report_operations
 from app.taxpayers.operations import set_activation_data
+from app.training.exercises import EXERCISES
 from models import (
     Agent,
     AuthorKind,
@@ -50,6 +51,7 @@ from models import (
     TaxpayerKind,
     TemplateAction,
     Topic,
+    TrainingProgress,
     Transfer,
     db,
 )
@@ -1852,6 +1854,44 @@ class _Demo:
             )
         self.progress("Difficulty reports: 2")
 
+    def add_training_progress(self) -> None:
+        """Some course records for the administrators' progress page (docs/training.md): the
+        SIP Lyon 3e's agent finished the course, its second agent is halfway, its manager has not
+        started; the exercises' data itself is the training store's (built on entering)."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        db.session.flush()  # the agents' ids
+        first, second, _manager = self.agents["SIP-LYON3"]
+        for days, exercise in zip((9, 6, 2), EXERCISES, strict=False):
+            moment = now - timedelta(days=days)
+            db.session.add(
+                TrainingProgress(
+                    agent_id=first.id,
+                    exercise=exercise.code,
+                    started_at=moment - timedelta(minutes=20),
+                    checks=2,
+                    completed_at=moment,
+                )
+            )
+        start = now - timedelta(days=1, hours=3)
+        db.session.add(
+            TrainingProgress(
+                agent_id=second.id,
+                exercise=EXERCISES[0].code,
+                started_at=start,
+                checks=1,
+                completed_at=start + timedelta(minutes=35),
+            )
+        )
+        db.session.add(
+            TrainingProgress(
+                agent_id=second.id,
+                exercise=EXERCISES[1].code,
+                started_at=now - timedelta(hours=5),
+                checks=0,
+            )
+        )
+        self.progress("Training course records: 5")
+
     def add_taxpayers(self) -> None:
         rng = self.rng
         used: set[str] = {DEMO_TAX_NUMBER, DEMO_SIREN}
@@ -2320,6 +2360,43 @@ def _add_demo_email(demo: _Demo) -> None:
         )
     )
     mailbox.received_count = 1
+    _add_demo_failed_email(mailbox)
+
+
+def _add_demo_failed_email(mailbox: Mailbox) -> None:
+    """One e-mail the intake gave up on (the antivirus did not answer at any attempt), kept
+    with its raw message for the administrators' « Courriels en échec » screen: « Relancer le
+    traitement » turns it into a case."""
+    received = datetime.now(UTC) - timedelta(hours=30)
+    raw = (
+        "From: Paul Lefebvre <paul.lefebvre@example.fr>\r\n"
+        f"To: {mailbox.address}\r\n"
+        "Subject: Demande de délai de paiement\r\n"
+        "Message-ID: <demo-2@example.fr>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n"
+        "\r\n"
+        "Bonjour,\r\n\r\nje souhaite étaler le paiement de mon impôt sur le revenu.\r\n"
+        "\r\nPaul Lefebvre\r\n"
+    ).encode()
+    db.session.add(
+        InboundEmail(
+            mailbox_id=mailbox.id,
+            envelope_from="paul.lefebvre@example.fr",
+            recipient=mailbox.address,
+            raw=raw,
+            size=len(raw),
+            received_at=received,
+            status=InboundStatus.FAILED,
+            attempts=12,
+            next_attempt_at=received + timedelta(hours=29),
+            last_error="StorageUnavailable: clamd: [Errno 111] Connection refused",
+            refused_parts=[],
+            defects=[],
+            auto_replied=False,
+        )
+    )
 
 
 _LARGE_COMPANY_SCENARIOS = {"is_integration", "is_acomptes", "tva_credit"}
@@ -2345,4 +2422,5 @@ def load_demo_data(progress: Callable[[str], object] = print) -> None:
     demo.add_taxpayers()
     demo.add_cases()
     demo.add_reports()
+    demo.add_training_progress()
     _add_mailboxes(demo)

@@ -30,6 +30,7 @@ from html.parser import HTMLParser
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app.cases import operations
 from app.cases.attachments import (
@@ -88,6 +89,10 @@ DEFAULT_AUTO_REPLY_CLOSED = (
     "{lien}\n\n"
     "Ce message est envoyé automatiquement : merci de ne pas y répondre.\n"
 )
+
+
+class NoActiveTopic(RuntimeError):
+    """The mailbox has no topic and no topic is active: the case cannot be made."""
 
 
 def job_id(inbound_id: int, attempts: int) -> str:
@@ -519,7 +524,7 @@ def process(row: InboundEmail) -> str:
         return "closed"
     topic = _topic(mailbox)
     if topic is None:
-        raise RuntimeError("no active topic for the mailbox's cases")
+        raise NoActiveTopic("no active topic for the mailbox's cases")
     taxpayer, note = match_taxpayer(message, row.envelope_from, facts.sender)
     stored, refused = _store_attachments(_attachments(message))
     identity = (
@@ -564,4 +569,80 @@ def email_of_case(case_id: int) -> InboundEmail | None:
     """The e-mail a case was made from (agents' page), or None."""
     return db.session.scalar(
         select(InboundEmail).where(InboundEmail.case_id == case_id).order_by(InboundEmail.id)
+    )
+
+
+# --- e-mails whose processing failed (administrators, docs/directory.md) ---------------------
+
+FAILED_PAGE_SIZE = 50
+
+
+@dataclass
+class FailedEmail:
+    """One e-mail given up on, as the administrators' screen shows it."""
+
+    row: InboundEmail
+    sender: str
+    subject: str
+    reason: str
+
+
+def failure_reason(last_error: str | None) -> str:
+    """The last error of a row, said in French (the job records ``Type: detail``)."""
+    kind = (last_error or "").split(":", 1)[0].strip()
+    if kind == "StorageUnavailable":
+        return _(
+            "Le stockage des pièces jointes ou l'antivirus ne répondait pas : le courriel n'a pas "
+            "pu être enregistré."
+        )
+    if kind == NoActiveTopic.__name__:
+        return _(
+            "Aucun motif de demande n'est actif pour cette boîte : choisissez-en un sur la boîte "
+            "aux lettres ou réactivez un motif, puis relancez."
+        )
+    if kind in ("OperationalError", "DBAPIError", "InterfaceError"):
+        return _("La base de données ne répondait pas.")
+    return _("Erreur inattendue pendant le traitement (détail technique ci-dessous).")
+
+
+def _envelope_facts(row: InboundEmail) -> tuple[str, str]:
+    """Sender and subject of a row: from the row once read, else from the raw headers."""
+    sender, subject = row.sender or "", row.subject or ""
+    if (not sender or not subject) and row.raw:
+        message = BytesParser(policy=policy.default).parsebytes(row.raw, headersonly=True)
+        _name, address = parseaddr(header(message, "From"))
+        sender = sender or normalise_address(address)[:320]
+        subject = subject or header(message, "Subject")[:255]
+    return sender or row.envelope_from or _("Expéditeur inconnu"), subject or _("(sans objet)")
+
+
+def failed_sender(row: InboundEmail) -> str:
+    return _envelope_facts(row)[0]
+
+
+def failed_emails(page: int) -> tuple[list[FailedEmail], bool]:
+    """A page of the e-mails given up on, the most recent first, and whether there is a next."""
+    rows = list(
+        db.session.scalars(
+            select(InboundEmail)
+            .where(InboundEmail.status == InboundStatus.FAILED)
+            .options(selectinload(InboundEmail.mailbox).selectinload(Mailbox.office))
+            .order_by(InboundEmail.received_at.desc(), InboundEmail.id.desc())
+            .limit(FAILED_PAGE_SIZE + 1)
+            .offset((page - 1) * FAILED_PAGE_SIZE)
+        )
+    )
+    shown = [
+        FailedEmail(row, *_envelope_facts(row), failure_reason(row.last_error))
+        for row in rows[:FAILED_PAGE_SIZE]
+    ]
+    return shown, len(rows) > FAILED_PAGE_SIZE
+
+
+def failed_count() -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(InboundEmail.id)).where(InboundEmail.status == InboundStatus.FAILED)
+        )
+        or 0
     )

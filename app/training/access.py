@@ -15,3 +15,9 @@ def may_train(user: Any) -> bool:
 def may_reset(user: Any) -> bool:
     """Administrators empty and reload the training store."""
     return bool(getattr(user, "is_authenticated", False)) and directory_access.is_admin(user)
+
+
+def may_follow_progress(user: Any) -> bool:
+    """Administrators follow every trainee's progress (no other role runs the training: the
+    reset is theirs too, docs/training.md)."""
+    return bool(getattr(user, "is_authenticated", False)) and directory_access.is_admin(user)

@@ -1,7 +1,7 @@
 """history: message, event and access_log partitioned by year on PostgreSQL
 
 Revision ID: a1d5c8e2f960
-Revises: f3b9c1d7e5a2
+Revises: c8e2a4f6b1d3
 Create Date: 2026-12-02
 
 Issue 18, "ten years of history" (docs/decisions/0021):
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a1d5c8e2f960"
-down_revision = "f3b9c1d7e5a2"
+down_revision = "c8e2a4f6b1d3"
 branch_labels = None
 depends_on = None
 

@@ -102,6 +102,11 @@ SKIPPED = {
     "ViewMenuModelView.download": "a file download (FAB)",
 }
 
+# Pages a role must open (not merely be refused without failing): endpoint -> roles.
+MUST_OPEN = {
+    "TrainingView.progress": {"administrateur"},  # the trainees' progress (docs/training.md)
+}
+
 # English that must never reach a screen: FAB's stock strings (issue 15), its broken French,
 # code names of roles and permissions. Matched as whole words, case-sensitive.
 ENGLISH = [
@@ -501,4 +506,8 @@ def test_every_route_as_every_role(browser, live_server, app, smtp_server, demo)
         + ", ".join(f"{step} {seconds:.0f}" for step, seconds in TIMINGS.items())
     )
     problems = [p for v in visits.values() for p in v.problems]
+    for endpoint, roles in MUST_OPEN.items():
+        for key in roles & set(visits):
+            if not any(f" {endpoint} " in label for label in visits[key].opened):
+                problems.append(f"{key} {endpoint}: not opened")
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)

@@ -86,6 +86,23 @@ def test_an_email_read_converted_and_answered_then_the_admin_screens(
     assert "dans l'espace de l'usager" in page.content()
     assert_accessible(page)
 
+    # The guide's check, as on the reply form: nothing sent, the warnings, the text kept.
+    warned = "Madame, votre mot de passe provisoire : Soleil2026"
+    page.get_by_label("Répondre par courriel à claire.martin@example.fr").fill(warned)
+    page.get_by_role("button", name="Envoyer par courriel").click()
+    page.wait_for_load_state()
+    warnings = page.locator("#email-guide-warnings")
+    assert "Votre message n'a pas été envoyé." in warnings.inner_text()
+    assert "Soleil2026" in warnings.inner_text()
+    assert page.get_by_label("Répondre par courriel à claire.martin@example.fr").input_value() == (
+        warned
+    )
+    assert page.get_by_role("button", name="Envoyer quand même").is_visible()
+    assert_accessible(page)
+    screenshot(page, "mailbox-answer-warned")
+    page.set_viewport_size({"width": 375, "height": 900})
+    screenshot(page, "mailbox-answer-warned-375")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Répondre par courriel à claire.martin@example.fr").fill(
         "Madame, votre avis est correct : le montant tient compte de la nouvelle base."
     )

@@ -1,6 +1,7 @@
 """An agent in the training space, in a real Chromium: enters the training mode (the banner on
 every page), follows the summary-sheet exercise with the ordinary screens (search, summary sheet),
-answers wrong then right, and sees the exercise counted in their progress. axe on every page,
+answers wrong then right, and sees the exercise counted in their progress; an administrator then
+finds it on the trainees' progress page, filtered by office. axe on every page,
 screenshots kept."""
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def test_an_agent_completes_an_exercise_and_sees_their_progress(
     page, live_server, app, world: World
 ) -> None:
     username = world.agent_a.username
+    admin_username, last_name, office_id = (
+        world.admin.username,
+        world.agent_a.last_name,
+        world.office_a.id,
+    )
     db.session.commit()
     seed.reset()
 
@@ -94,3 +100,27 @@ def test_an_agent_completes_an_exercise_and_sees_their_progress(
     page.get_by_role("button", name="Quitter la formation").first.click()
     page.wait_for_load_state()
     assert BANNER not in page.inner_text("body")
+
+    # An administrator follows the trainees' progress, filtered by the agent's office.
+    harness.sign_out_agent(page, live_server)
+    harness.sign_in_agent(page, live_server, admin_username, PASSWORD)
+    page.goto(f"{live_server}/agent/formation/")
+    page.get_by_role("link", name="Suivre la progression des agents").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Progression des agents en formation"
+    )
+    page.get_by_label("Service", exact=True).select_option(str(office_id))
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_load_state()
+    assert f"service={office_id}" in page.url
+    row = page.locator("table.ec-training-overview tr", has_text=last_name)
+    assert "1 sur 3" in row.inner_text()
+    assert "En cours" in (row.text_content() or "")
+    assert "SIE Lyon Nord" not in page.locator("table.ec-training-overview").inner_text()
+    assert_clean(page)
+    screenshot(page, "training-admin-progress")
+    page.set_viewport_size({"width": 375, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    assert_clean(page)
+    screenshot(page, "training-admin-progress-375")

@@ -1,6 +1,6 @@
 """The directory for administrators (offices, agents, topics, routing, templates, settings, the
-CSV import, failed alerts) and the office manager's screens (their office's reply templates, the
-read log). Rules and usage: docs/directory.md."""
+CSV import, failed alerts, failed mailbox e-mails) and the office manager's screens (their
+office's reply templates, the read log). Rules and usage: docs/directory.md."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from views.admin.directory import (
 )
 from views.admin.holds import LegalHoldView, RetentionReportView
 from views.admin.imports import DirectoryImportView
+from views.admin.inbound import FailedEmailsView
 from views.admin.mailboxes import MailboxView
 from views.admin.outbox import FailedAlertsView
 from views.admin.passwords import must_change_password_first
@@ -58,6 +59,7 @@ def register(appbuilder: AppBuilder) -> None:
     directory(DirectoryImportView, "Directory import", _l("Import CSV"), "fa-upload")
     directory(SettingsView, "Settings", _l("Paramètres"), "fa-sliders")
     directory(FailedAlertsView, "Failed alerts", _l("Alertes en échec"), "fa-exclamation-triangle")
+    directory(FailedEmailsView, "Failed e-mails", _l("Courriels en échec"), "fa-envelope-o")
     directory(LegalHoldView, "Legal holds", _l("Gels juridiques"), "fa-gavel")
     directory(
         RetentionReportView, "Retention reports", _l("Rapports de conservation"), "fa-archive"

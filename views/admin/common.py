@@ -11,7 +11,7 @@ from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, select, true
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -19,6 +19,13 @@ from models import db
 from models.base import LabelledEnum
 
 Scope = Callable[[], ColumnElement[bool]]
+
+
+def every_row() -> ColumnElement[bool]:
+    """The scope of the administrators' directory screens (offices, kinds, topics, tax matters,
+    routing rules, mailboxes): every row. Who opens them at all is the view's FAB permission
+    (app.directory.access says administrators; app.fab.permissions grants it)."""
+    return true()
 
 
 class ScopedInterface(SQLAInterface):
@@ -158,8 +165,15 @@ ACTIVE_LABEL = _l("Actif")
 class DirectoryModelView(ModelView):
     """A FAB list/show/add/edit screen of the directory, in French, with no REST API.
 
-    ``delete`` is refused with a French message for any row still referenced (``pre_delete``);
-    referenced rows are deactivated instead.
+    What every directory screen shares, so that a screen only declares its columns and rules:
+
+    - the edit form is the add form: a class that sets ``add_columns``,
+      ``add_form_extra_fields`` or ``add_form_query_rel_fields`` and not the ``edit_`` one gets
+      the same (``__init_subclass__``);
+    - ``check(item)`` runs before every add and every edit: raise ``InUse`` with the French
+      reason to refuse the row (FAB shows the message and saves nothing);
+    - ``delete`` is refused with a French message for any row still referenced (``pre_delete``);
+      referenced rows are deactivated instead.
     """
 
     page_size = 50
@@ -171,6 +185,27 @@ class DirectoryModelView(ModelView):
     edit_row_message = _l("Modifications enregistrées.")
     delete_row_message = _l("Supprimé.")
     database_error_message = _l("L'enregistrement a échoué : rien n'a été modifié.")
+
+    _SAME_AS_ADD = (
+        ("add_columns", "edit_columns"),
+        ("add_form_extra_fields", "edit_form_extra_fields"),
+        ("add_form_query_rel_fields", "edit_form_query_rel_fields"),
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for add, edit in cls._SAME_AS_ADD:
+            if add in cls.__dict__ and edit not in cls.__dict__:
+                setattr(cls, edit, cls.__dict__[add])
+
+    def check(self, item: Any) -> None:
+        """Refuse a row that breaks a rule of the screen (raise ``InUse``); nothing by default."""
+
+    def pre_add(self, item: Any) -> None:
+        self.check(item)
+
+    def pre_update(self, item: Any) -> None:
+        self.check(item)
 
     def pre_delete(self, item: Any) -> None:
         refuse_delete_if_referenced(item, ignore=self.delete_ignore)

@@ -3,14 +3,13 @@ tax matters, routing rules and every reply template."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import true
 from wtforms import BooleanField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Optional, Regexp
@@ -40,17 +39,11 @@ from views.admin.common import (
     InUse,
     LabelledEnumField,
     ScopedInterface,
+    every_row,
     label_of,
     text_or,
     yes_no,
 )
-
-
-def _all() -> Any:
-    """Offices, topics, tax matters and routing rules: every row, for whoever holds the view's
-    permissions (administrators; app.directory.access says so, the roles in app.fab.permissions
-    grant it)."""
-    return true()
 
 
 def templates_managed() -> Any:
@@ -106,7 +99,7 @@ COMMON_LABELS = {
 
 class OfficeView(DirectoryModelView):
     route_base = "/referentiel/services"
-    datamodel = ScopedInterface(Office, _all)
+    datamodel = ScopedInterface(Office, every_row)
     class_permission_name = "Offices"
 
     list_title = _l("Services")
@@ -148,7 +141,6 @@ class OfficeView(DirectoryModelView):
         "territories_text",
         "active",
     ]
-    edit_columns = add_columns
     search_columns = ["code", "name", "parent", "active"]
     order_columns = ["code", "name", "path"]
     base_order = ("path", "asc")
@@ -158,12 +150,10 @@ class OfficeView(DirectoryModelView):
         "territories": lambda territories: ", ".join(map(territory_code, territories)),
     }
     add_form_extra_fields = {"territories_text": _territories_field()}
-    edit_form_extra_fields = add_form_extra_fields
     add_form_query_rel_fields = {
         "kind": [["active", FilterEqual, True]],
         "parent": [["id", FilterInFunction, steering_office_ids]],
     }
-    edit_form_query_rel_fields = add_form_query_rel_fields
     validators_columns = {
         "email": [Optional(), Email(message=_l("Adresse électronique invalide."))],
         "kind": [DataRequired(message=_l("Choisissez le type de service."))],
@@ -184,7 +174,7 @@ class OfficeView(DirectoryModelView):
         if item is not None:
             form.territories_text.data = format_territories(item)
 
-    def _save(self, item: Office) -> None:
+    def check(self, item: Office) -> None:
         territories = parse_territories(getattr(item, "territories_text", "") or "")
         try:
             move_office(item, item.parent)
@@ -194,15 +184,12 @@ class OfficeView(DirectoryModelView):
 
     def pre_add(self, item: Office) -> None:
         item.path = "/"
-        self._save(item)
-
-    def pre_update(self, item: Office) -> None:
-        self._save(item)
+        super().pre_add(item)
 
 
 class TopicView(DirectoryModelView):
     route_base = "/referentiel/motifs"
-    datamodel = ScopedInterface(Topic, _all)
+    datamodel = ScopedInterface(Topic, every_row)
     class_permission_name = "Topics"
 
     list_title = _l("Motifs de demande")
@@ -218,7 +205,6 @@ class TopicView(DirectoryModelView):
     list_columns = ["code", "full_label", "taxpayer_kind", "target_days", "position", "active"]
     show_columns = ["code", "label", "parent", "taxpayer_kind", "target_days", "position", "active"]
     add_columns = ["code", "label", "parent", "taxpayer_kind", "target_days", "position", "active"]
-    edit_columns = add_columns
     search_columns = ["code", "label", "parent", "active"]
     order_columns = ["code", "position"]
     base_order = ("position", "asc")
@@ -228,7 +214,6 @@ class TopicView(DirectoryModelView):
         "parent": text_or(),
     }
     add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
-    edit_form_extra_fields = add_form_extra_fields
     description_columns = {
         "target_days": _l(
             "La réponse est attendue dans ce délai (objectif suivi par le pilotage)."
@@ -246,7 +231,7 @@ class TopicView(DirectoryModelView):
 
 class TaxMatterView(DirectoryModelView):
     route_base = "/referentiel/impots"
-    datamodel = ScopedInterface(TaxMatter, _all)
+    datamodel = ScopedInterface(TaxMatter, every_row)
     class_permission_name = "TaxMatters"
 
     list_title = _l("Impôts concernés")
@@ -257,7 +242,6 @@ class TaxMatterView(DirectoryModelView):
     list_columns = ["code", "label", "taxpayer_kind", "asks_year", "position", "active"]
     show_columns = list_columns
     add_columns = list_columns
-    edit_columns = list_columns
     search_columns = ["code", "label", "active"]
     order_columns = ["code", "label", "position"]
     base_order = ("position", "asc")
@@ -267,12 +251,11 @@ class TaxMatterView(DirectoryModelView):
         "asks_year": yes_no,
     }
     add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
-    edit_form_extra_fields = add_form_extra_fields
 
 
 class RoutingRuleView(DirectoryModelView):
     route_base = "/referentiel/aiguillage"
-    datamodel = ScopedInterface(RoutingRule, _all)
+    datamodel = ScopedInterface(RoutingRule, every_row)
     class_permission_name = "RoutingRules"
 
     list_title = _l("Règles d'aiguillage")
@@ -289,7 +272,6 @@ class RoutingRuleView(DirectoryModelView):
     list_columns = ["topic", "tax_matter", "taxpayer_kind", "office_kind", "office", "active"]
     show_columns = list_columns
     add_columns = list_columns
-    edit_columns = list_columns
     search_columns = ["topic", "tax_matter", "office_kind", "office", "active"]
     formatters_columns = {
         "taxpayer_kind": label_of(TaxpayerKind, BOTH_KINDS),
@@ -300,12 +282,10 @@ class RoutingRuleView(DirectoryModelView):
         "tax_matter": any_topic,
     }
     add_form_extra_fields = {"taxpayer_kind": _taxpayer_kind_field()}
-    edit_form_extra_fields = add_form_extra_fields
     add_form_query_rel_fields = {
         "office_kind": [["receives_online", FilterEqual, True]],
         "office": [["id", FilterInFunction, online_office_ids]],
     }
-    edit_form_query_rel_fields = add_form_query_rel_fields
     description_columns = {
         "topic": _l("Vide : tous les motifs. La règle la plus précise l'emporte."),
         "tax_matter": _l("Vide : tous les impôts."),
@@ -318,15 +298,9 @@ class RoutingRuleView(DirectoryModelView):
         ),
     }
 
-    def _check(self, item: RoutingRule) -> None:
+    def check(self, item: RoutingRule) -> None:
         if (item.office_kind is None) == (item.office is None):
             raise InUse(_("Choisissez soit un type de service, soit un service désigné."))
-
-    def pre_add(self, item: RoutingRule) -> None:
-        self._check(item)
-
-    def pre_update(self, item: RoutingRule) -> None:
-        self._check(item)
 
 
 STEERING_LEVELS = {
@@ -391,7 +365,7 @@ class OfficeKindView(DirectoryModelView):
     """The kinds of office and what offices of each kind may do (directory data)."""
 
     route_base = "/referentiel/types-de-service"
-    datamodel = ScopedInterface(OfficeKind, _all)
+    datamodel = ScopedInterface(OfficeKind, every_row)
     class_permission_name = "OfficeKinds"
 
     list_title = _l("Types de service")
@@ -420,7 +394,6 @@ class OfficeKindView(DirectoryModelView):
         "active",
     ]
     add_columns = show_columns
-    edit_columns = show_columns
     search_columns = ["code", "label", "active"]
     order_columns = ["code", "label"]
     base_order = ("id", "asc")
@@ -469,10 +442,9 @@ class OfficeKindView(DirectoryModelView):
             TaxpayerKind, _l("Type par défaut pour"), blank=_l("Aucun"), widget=PlainSelect()
         ),
     }
-    edit_form_extra_fields = add_form_extra_fields
     description_columns = KIND_HELP
 
-    def _check(self, item: OfficeKind) -> None:
+    def check(self, item: OfficeKind) -> None:
         if item.steering_level and (item.receives_online or item.receives_transfers):
             raise InUse(
                 _(
@@ -480,12 +452,6 @@ class OfficeKindView(DirectoryModelView):
                     "décochez-les ou choisissez « Aucun » comme niveau de pilotage."
                 )
             )
-
-    def pre_add(self, item: OfficeKind) -> None:
-        self._check(item)
-
-    def pre_update(self, item: OfficeKind) -> None:
-        self._check(item)
 
 
 TEMPLATE_LABELS = {
@@ -507,16 +473,6 @@ TEMPLATE_BODY_HELP = _l(
 )
 
 
-def _template_action_label(value: TemplateAction | str | None) -> str:
-    """A quick action in words: FAB's list gives the enum's value (a str), its card the member."""
-    if not value:
-        return "—"
-    action = (
-        value if isinstance(value, TemplateAction) else TemplateAction._value2member_map_[value]
-    )
-    return str(cast(TemplateAction, action).label)
-
-
 class ReplyTemplateView(DirectoryModelView):
     """Every reply template, national (no office) or of one office: administrators only."""
 
@@ -532,7 +488,6 @@ class ReplyTemplateView(DirectoryModelView):
     list_columns = ["title", "office", "topic", "action", "active"]
     show_columns = ["title", "office", "topic", "body", "action", "closing_outcome", "active"]
     add_columns = ["title", "office", "topic", "body", "action", "closing_outcome", "active"]
-    edit_columns = add_columns
     search_columns = ["title", "office", "topic", "active"]
     order_columns = ["title"]
     base_order = ("title", "asc")
@@ -540,7 +495,7 @@ class ReplyTemplateView(DirectoryModelView):
         "active": yes_no,
         "office": national_or,
         "topic": any_topic,
-        "action": _template_action_label,
+        "action": label_of(TemplateAction, "—"),
     }
     description_columns = {
         "office": _l("Vide : modèle national, proposé à tous les services."),
@@ -548,4 +503,3 @@ class ReplyTemplateView(DirectoryModelView):
         "action": TEMPLATE_ACTION_HELP,
     }
     add_form_extra_fields = {"action": template_action_field()}
-    edit_form_extra_fields = add_form_extra_fields

@@ -3,13 +3,11 @@ switch), their topic and automatic reply, and what they received (docs/directory
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, true
+from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -21,20 +19,16 @@ from views.admin.common import (
     InUse,
     LabelledEnumField,
     ScopedInterface,
+    every_row,
     label_of,
     text_or,
     yes_no,
 )
 
 
-def _all() -> Any:
-    """Every mailbox, for whoever holds the view's permissions (administrators)."""
-    return true()
-
-
 class MailboxView(DirectoryModelView):
     route_base = "/referentiel/boites-aux-lettres"
-    datamodel = ScopedInterface(Mailbox, _all)
+    datamodel = ScopedInterface(Mailbox, every_row)
     class_permission_name = "Mailboxes"
 
     list_title = _l("Boîtes aux lettres des services")
@@ -64,7 +58,6 @@ class MailboxView(DirectoryModelView):
         "closed_count",
     ]
     add_columns = ["address", "office", "status", "topic", "auto_reply_enabled", "auto_reply"]
-    edit_columns = add_columns
     search_columns = ["address", "office"]
     order_columns = ["address", "received_count", "closed_count"]
     base_order = ("address", "asc")
@@ -86,12 +79,10 @@ class MailboxView(DirectoryModelView):
             widget=BS3TextAreaFieldWidget(),
         ),
     }
-    edit_form_extra_fields = add_form_extra_fields
     add_form_query_rel_fields = {
         "office": [["id", FilterInFunction, handling_office_ids], ["active", FilterEqual, True]],
         "topic": [["active", FilterEqual, True]],
     }
-    edit_form_query_rel_fields = add_form_query_rel_fields
     validators_columns = {
         "address": [
             DataRequired(message=_l("Saisissez l'adresse de la boîte.")),
@@ -111,7 +102,7 @@ class MailboxView(DirectoryModelView):
         "topic": _l("Le motif donné aux demandes créées depuis les courriels de cette boîte."),
     }
 
-    def _check(self, item: Mailbox) -> None:
+    def check(self, item: Mailbox) -> None:
         item.address = normalise_address(item.address)
         if item.status is None:
             item.status = MailboxStatus.OPEN
@@ -125,7 +116,4 @@ class MailboxView(DirectoryModelView):
     def pre_add(self, item: Mailbox) -> None:
         item.received_count = 0
         item.closed_count = 0
-        self._check(item)
-
-    def pre_update(self, item: Mailbox) -> None:
-        self._check(item)
+        super().pre_add(item)

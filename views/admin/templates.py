@@ -39,7 +39,6 @@ class OfficeTemplateView(ReplyTemplateView):
     list_title = _l("Modèles de réponse du service")
     list_columns = ["title", "topic", "action", "active"]
     add_columns = ["title", "topic", "body", "action", "closing_outcome", "active"]
-    edit_columns = add_columns
     search_columns = ["title", "topic", "active"]
     description_columns = {"body": TEMPLATE_BODY_HELP, "action": TEMPLATE_ACTION_HELP}
 

@@ -80,7 +80,98 @@ REFUSED_WARNINGS = "_warnings"
 REFUSED_KEPT_SECONDS = 3600
 
 
-class CasesView(BaseView):
+# Where the case's page opens after a form of it was sent back (its heading).
+FORM_ANCHORS = {"message": "#compose-title", "email": "#email-title"}
+
+
+class CaseForms:
+    """What every form of a case's page does when it is refused or sent back by the guide's
+    check: the same page, the same kept draft, whichever view received the form (the case's
+    forms here, the answer by e-mail in ``views.agent.email``)."""
+
+    render_template: Callable[..., str]
+
+    def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
+        case = access.case_for_agent(signed_in(), case_id, for_update=for_update)
+        if case is None:
+            abort(404)
+        return case
+
+    def _failed(
+        self,
+        case_id: int,
+        form: str,
+        error: operations.OperationError,
+        *,
+        held: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        """Nothing was applied: show the page again with the message, what was typed and the
+        files held for the form (``held``)."""
+        db.session.rollback()
+        if isinstance(error, operations.StaleCase):
+            flash(error.message, "warning")
+            return redirect(url_for("CasesView.show", case_id=case_id))
+        case = self._case_or_404(case_id)
+        # The refusal page shows nothing of the case (issue 20, finding 11): the message,
+        # and a link back to the case's page (a logged reading) with what was typed.
+        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+        kept = drafts.keep(
+            {
+                **typed,
+                REFUSED_CASE: str(case.id),
+                REFUSED_FORM: form,
+                REFUSED_MESSAGE: error.message,
+                REFUSED_FIELD: error.field or "",
+                # The files set aside for the form (issue 16): chosen once, never lost.
+                REFUSED_HELD: json.dumps(held or []),
+            },
+            seconds=REFUSED_KEPT_SECONDS,
+        )
+        back = url_for("CasesView.show", case_id=case.id, saisie=kept) if kept else None
+        html = self.render_template(
+            "agent/refused.html",
+            reference=case.reference,
+            message=error.message,
+            back=back or url_for("CasesView.show", case_id=case.id),
+            kept=bool(kept),
+        )
+        return html, 400
+
+    def _check_warnings(
+        self,
+        case_id: int,
+        error: operations.NeedsConfirmation,
+        *,
+        held: list[dict[str, Any]],
+        form: str = "message",
+    ) -> WerkzeugResponse:
+        """The guide's check found something: nothing was sent; the request's page opens again
+        (a logged reading, as any) with the message (of ``form``: the reply form, or the answer
+        by e-mail), its files and the warnings, to correct it or send it anyway
+        (``confirm_warnings``). The draft is kept as for a refused form."""
+        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
+        typed.pop("confirm_warnings", None)
+        kept = drafts.keep(
+            {
+                **typed,
+                REFUSED_CASE: str(case_id),
+                REFUSED_FORM: form,
+                REFUSED_MESSAGE: "",
+                REFUSED_FIELD: "",
+                REFUSED_HELD: json.dumps(held),
+                REFUSED_WARNINGS: json.dumps([warning.message for warning in error.warnings]),
+            },
+            seconds=REFUSED_KEPT_SECONDS,
+        )
+        if not kept:
+            # Redis is down: the draft cannot be kept; say so on the refusal page, with the text.
+            return self._failed(case_id, form, error, held=held)
+        flash(error.message, "warning")
+        anchor = FORM_ANCHORS.get(form, "")
+        return redirect(url_for("CasesView.show", case_id=case_id, saisie=kept) + anchor)
+
+
+class CasesView(CaseForms, BaseView):
     route_base = "/agent/demandes"
     class_permission_name = PERMISSION
     default_view = "inbox"
@@ -127,12 +218,6 @@ class CasesView(BaseView):
             is_manager=directory_access.is_office_manager(agent),
             bulk_outcomes=outcomes.choices_for(None),
         )
-
-    def _case_or_404(self, case_id: int, *, for_update: bool = False) -> Case:
-        case = access.case_for_agent(signed_in(), case_id, for_update=for_update)
-        if case is None:
-            abort(404)
-        return case
 
     @expose("/<int:case_id>")
     @has_access
@@ -221,76 +306,6 @@ class CasesView(BaseView):
             "may_convert": mailbox_access.may_convert(agent, case),
             "may_attach": access.may(agent, "attach_taxpayer", case),
         }
-
-    def _failed(
-        self,
-        case_id: int,
-        form: str,
-        error: operations.OperationError,
-        *,
-        held: list[dict[str, Any]] | None = None,
-    ) -> Any:
-        """Nothing was applied: show the page again with the message, what was typed and the
-        files held for the form (``held``)."""
-        db.session.rollback()
-        if isinstance(error, operations.StaleCase):
-            flash(error.message, "warning")
-            return redirect(url_for("CasesView.show", case_id=case_id))
-        case = self._case_or_404(case_id)
-        # The refusal page shows nothing of the case (issue 20, finding 11): the message,
-        # and a link back to the case's page (a logged reading) with what was typed.
-        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
-        kept = drafts.keep(
-            {
-                **typed,
-                REFUSED_CASE: str(case.id),
-                REFUSED_FORM: form,
-                REFUSED_MESSAGE: error.message,
-                REFUSED_FIELD: error.field or "",
-                # The files set aside for the form (issue 16): chosen once, never lost.
-                REFUSED_HELD: json.dumps(held or []),
-            },
-            seconds=REFUSED_KEPT_SECONDS,
-        )
-        back = url_for("CasesView.show", case_id=case.id, saisie=kept) if kept else None
-        html = self.render_template(
-            "agent/refused.html",
-            reference=case.reference,
-            message=error.message,
-            back=back or url_for("CasesView.show", case_id=case.id),
-            kept=bool(kept),
-        )
-        return html, 400
-
-    def _check_warnings(
-        self,
-        case_id: int,
-        error: operations.NeedsConfirmation,
-        *,
-        held: list[dict[str, Any]],
-    ) -> WerkzeugResponse:
-        """The guide's check found something: nothing was sent; the request's page opens again
-        (a logged reading, as any) with the message, its files and the warnings, to correct it
-        or send it anyway. The draft is kept as for a refused form."""
-        typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
-        typed.pop("confirm_warnings", None)
-        kept = drafts.keep(
-            {
-                **typed,
-                REFUSED_CASE: str(case_id),
-                REFUSED_FORM: "message",
-                REFUSED_MESSAGE: "",
-                REFUSED_FIELD: "",
-                REFUSED_HELD: json.dumps(held),
-                REFUSED_WARNINGS: json.dumps([warning.message for warning in error.warnings]),
-            },
-            seconds=REFUSED_KEPT_SECONDS,
-        )
-        if not kept:
-            # Redis is down: the draft cannot be kept; say so on the refusal page, with the text.
-            return self._failed(case_id, "message", error, held=held)
-        flash(error.message, "warning")
-        return redirect(url_for("CasesView.show", case_id=case_id, saisie=kept) + "#compose-title")
 
     def _refused_input(
         self, case: Case

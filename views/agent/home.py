@@ -2,7 +2,7 @@
 
 Agents and office managers: "Ma journée" (``views.agent.day``); steering users without an office
 to handle: their figures (the steering dashboard); administrators: their home, with the state of
-the outbox and of the workers.
+the outbox and of the workers, and how many mailbox e-mails failed.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 
 from app.directory import access
 from app.fab.security import signed_in
+from app.mailbox import access as mailbox_access
+from app.mailbox import intake
 from app.notifications.outbox import outbox_status
 from app.steering import access as steering_access
 from models import db, utcnow
@@ -42,6 +44,9 @@ class AgentIndexView(IndexView):
             handles_cases=access.handles_cases(agent),
             my_day=my_day,
             outbox=outbox_status() if access.is_admin(agent) else None,
+            failed_emails=(
+                intake.failed_count() if mailbox_access.may_handle_failed_emails(agent) else None
+            ),
         )
         db.session.rollback()
         return html

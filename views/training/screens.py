@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.training import access, exercises, operations, seed, store
+from app.platform.params import int_or_none
+from app.training import access, exercises, operations, overview, seed, store
 from models import db, utcnow
 
 MODE_KEY = "training_mode"  # the agent's cookie: this browser is in the training mode
@@ -61,9 +62,32 @@ class TrainingView(BaseView):
             in_training=in_training,
             may_train=may_train,
             may_reset=access.may_reset(current_user) and not in_training,
+            may_follow=access.may_follow_progress(current_user),
             rows=rows,
             done=done,
             total=len(rows),
+        )
+
+    @expose("/suivi")
+    def progress(self) -> str:
+        """The trainees' progress (administrators), filtered by office, 50 agents a page."""
+        self._gate()
+        if not access.may_follow_progress(current_user):
+            abort(404)
+        choices = overview.offices()
+        office_id = int_or_none(request.args.get("service"))
+        if office_id not in {choice.id for choice in choices}:
+            office_id = None
+        result = overview.overview(
+            office_id=office_id, page=int_or_none(request.args.get("page")) or 1
+        )
+        return self.render_template(
+            "training/progress.html",
+            offices=choices,
+            office_id=office_id,
+            office=next((choice for choice in choices if choice.id == office_id), None),
+            result=result,
+            total=len(exercises.EXERCISES),
         )
 
     @expose("/entrer", methods=["POST"])
