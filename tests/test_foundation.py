@@ -85,7 +85,34 @@ def test_migrations_create_every_table_and_match_the_models(app: Flask) -> None:
                 connection, opts={"compare_type": True, "render_as_batch": True}
             )
             differences = compare_metadata(context, db.metadata)
+        if db.engine.dialect.name == "postgresql":
+            differences = [d for d in differences if not _partitioning(d)]
         assert differences == []
+
+
+PARTITION = re.compile(r"^(message|event|access_log)_(y\d{4}|default)$")
+
+
+def _partitioning(difference: Any) -> bool:
+    """What PostgreSQL's yearly partitions of the history make differ from the models, on
+    purpose (docs/decisions/0021): the partitions themselves and their indexes; the composite
+    keys (message_id, message_created_at) of attachment and notification to message, and the
+    per-partition keys PostgreSQL derives from them; submission_token unique per partition."""
+    item = difference[0] if isinstance(difference, list) else difference
+    kind, subject = item[0], item[1]
+    table = getattr(subject, "table", None)
+    names = {getattr(subject, "name", None), getattr(table, "name", None)}
+    if any(PARTITION.match(str(name)) for name in names if name):
+        return True
+    if kind in ("add_fk", "remove_fk") and getattr(table, "name", None) in REFERENCING_MESSAGE:
+        referenced = {element.column.table.name for element in subject.elements}
+        return all(name == "message" or PARTITION.match(name) for name in referenced)
+    return kind == "add_constraint" and getattr(subject, "name", None) == (
+        "uq_message_submission_token"
+    )
+
+
+REFERENCING_MESSAGE = ("attachment", "notification")
 
 
 def test_home_page_offers_both_logins(client: FlaskClient) -> None:
