@@ -91,7 +91,9 @@ def _rebuild(table, partitioned):
         """SELECT i.indexname, i.indexdef, x.indisunique, x.indisprimary,
                   c.conname IS NOT NULL AS is_constraint
              FROM pg_indexes i
-             JOIN pg_class ic ON ic.relname = i.indexname
+             JOIN pg_class ic
+               ON ic.oid = CAST(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)
+                                AS regclass)
              JOIN pg_index x ON x.indexrelid = ic.oid
         LEFT JOIN pg_constraint c ON c.conindid = ic.oid AND c.conrelid = x.indrelid
             WHERE i.schemaname = current_schema() AND i.tablename = :t""",
