@@ -150,8 +150,9 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("/agent/demandes/<int:case_id>/courriel/convertir", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
     ),
+    # An empty answer: the refusal page with the draft kept (400), as for the reply form.
     ("/agent/demandes/<int:case_id>/courriel/repondre", "POST"): row(
-        "login", agent_b="no", steering="no", agent_a="done", manager="done", admin="no"
+        "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"
     ),
     ("/agent/demandes/<int:case_id>/etiquettes", "POST"): row(
         "login", agent_b="no", steering="no", agent_a="bad", manager="bad", admin="no"

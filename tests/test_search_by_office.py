@@ -17,7 +17,7 @@ from test_agent_support import (
     text_of,
 )
 
-from app.cases import operations
+from app.cases import operations, search
 from models import Message, db
 
 pytestmark = pytest.mark.postgres
@@ -114,10 +114,13 @@ def test_the_migration_converts_an_existing_base(app: Flask, world: World) -> No
     db.session.commit()
     expected = {first.id: world.office_a.id, second.id: world.office_b.id}
     db.session.remove()
-    downgrade(revision="e5a1c7d93b20")
+    downgrade(revision="f9d3b6a2c418")  # the revision before this one
     try:
         columns = db.session.execute(
-            text("SELECT column_name FROM information_schema.columns WHERE table_name='message'")
+            text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name='message' "
+                "AND table_schema = current_schema()"
+            )
         ).scalars()
         assert "office_id" not in set(columns)
         db.session.remove()
@@ -131,3 +134,23 @@ def test_the_migration_converts_an_existing_base(app: Flask, world: World) -> No
         .all()
     )
     assert "ix_message_search_vector" in names and "ix_message_body_fts" not in names
+
+
+def test_the_newest_cases_first_then_the_office_index(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word common in the office is found among its newest cases (first pass, which stops
+    the search there); a rarer one, absent from them, comes from the GIN index (second pass)."""
+    monkeypatch.setattr(search, "RESULT_LIMIT", 1)
+    monkeypatch.setattr(search, "WALK_CASES", 2)
+    cases = [make_case(world.taxpayer_a, world.office_a) for _ in range(3)]
+    for number, case in enumerate(cases):
+        words = "chalet" + (" grange" if number == 0 else "")
+        taxpayer_message(case, world.taxpayer_a, f"Question sur le {words} n° {number}.")
+    db.session.commit()
+    newest = max(cases, key=lambda case: (case.received_at, case.id))
+    common = search.search(world.agent_a, "chalet")
+    assert [case.id for case in common.cases] == [newest.id] and common.truncated
+    rare = search.search(world.agent_a, "grange")
+    assert [case.id for case in rare.cases] == [cases[0].id] and not rare.truncated
+    db.session.rollback()

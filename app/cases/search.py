@@ -27,12 +27,11 @@ from sqlalchemy import (
     Computed,
     Index,
     Select,
-    exists,
     func,
     or_,
     select,
     text,
-    union_all,
+    union,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import joinedload
@@ -120,41 +119,45 @@ def text_match(query: str) -> ColumnElement[bool]:
     return or_(_like(Case.subject, query), Case.id.in_(in_messages))
 
 
-def _newest_matches(agent: Any, query: str) -> ColumnElement[bool]:
-    """PostgreSQL: the newest ``RESULT_LIMIT + 1`` cases matching by subject, and as many
-    matching by a message, each found on its own (a UNION of two short queries).
+# How many of the office's newest cases the first pass of a full-text search reads.
+WALK_CASES = 300
 
-    ``subject @@ q OR id IN (messages @@ q)`` made PostgreSQL collect every matching message of
-    the country before ordering the office's cases: 22 s for a common word on 5 M messages.
-    Apart, each side gets the plan its words call for, from the office's own statistics: a word
-    common in the office walks its newest cases and stops at the limit; a rarer one reads the
-    office's posting list (lexemes prefixed with the office id) and sorts those few cases. Either
-    way the cost follows the office, not how common the words are in the country (decision
-    0016)."""
+
+def _recent_matches(agent: Any, query: str) -> ColumnElement[bool]:
+    """PostgreSQL, first pass: among the office's ``WALK_CASES`` newest cases, those whose
+    subject or one of whose messages matches, tested row by row on the stored vectors
+    (``ts_match_vq`` is ``@@`` without the GIN index: the planner would otherwise probe the
+    index once per case). A word common in the office finds its 51 there and stops early."""
     words = office_words(agent, query)
-    newest = (Case.received_at.desc(), Case.id.desc())
-    by_subject = (
-        select(Case.id)
-        .where(access.cases_visible_to(agent), _vector(Case.__table__).op("@@")(words))
-        .order_by(*newest)
-        .limit(RESULT_LIMIT + 1)
+    recent = (
+        select(Case.id, _vector(Case.__table__))
+        .where(access.cases_visible_to(agent))
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(WALK_CASES)
         .subquery()
     )
-    by_message = (
-        select(Case.id)
+    in_message = (
+        select(Message.id)
         .where(
-            access.cases_visible_to(agent),
-            exists().where(
-                Message.case_id == Case.id,
-                access.messages_of_cases_visible_to(agent),
-                _vector(Message.__table__).op("@@")(words),
-            ),
+            Message.case_id == recent.c.id,
+            func.ts_match_vq(_vector(Message.__table__), words),
         )
-        .order_by(*newest)
-        .limit(RESULT_LIMIT + 1)
-        .subquery()
+        .exists()
     )
-    return Case.id.in_(union_all(select(by_subject.c.id), select(by_message.c.id)))
+    subject = func.ts_match_vq(recent.c[SEARCH_VECTOR], words)
+    return Case.id.in_(select(recent.c.id).where(or_(subject, in_message)))
+
+
+def _indexed_matches(agent: Any, query: str) -> ColumnElement[bool]:
+    """PostgreSQL, second pass (fewer than 51 matches among the newest cases, so the words are
+    rare in the office): every case of the office matching by subject or by a message, read
+    from the GIN indexes, whose posting lists are the office's own (lexemes prefixed with the
+    office id). Either pass costs what the office holds, never what the country does
+    (decision 0016)."""
+    words = office_words(agent, query)
+    by_subject = select(Case.id).where(_vector(Case.__table__).op("@@")(words))
+    by_message = select(Message.case_id).where(_vector(Message.__table__).op("@@")(words))
+    return Case.id.in_(union(by_subject, by_message))
 
 
 def _cases(agent: Any, *criteria: ColumnElement[bool]) -> Select[Any]:
@@ -200,12 +203,14 @@ def search(agent: Any, raw: str | None) -> SearchResults:
     if len(query) < 2:
         return results
     results.mode = "text"
-    if _is_postgresql():
-        # A parallel plan starts workers to walk a few hundred rows, and two cores serve many
-        # agents: this transaction's search stays in one process.
-        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        criterion = _newest_matches(agent, query)
-    else:
-        criterion = text_match(query)
-    _limited(db.session.scalars(_cases(agent, criterion)).all(), results)
+    if not _is_postgresql():
+        _limited(db.session.scalars(_cases(agent, text_match(query))).all(), results)
+        return results
+    # A parallel plan starts workers to walk a few hundred rows, and two cores serve many
+    # agents: this transaction's search stays in one process.
+    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    rows = db.session.scalars(_cases(agent, _recent_matches(agent, query))).all()
+    if len(rows) <= RESULT_LIMIT:  # not 51 among the newest: read the office's index
+        rows = db.session.scalars(_cases(agent, _indexed_matches(agent, query))).all()
+    _limited(rows, results)
     return results

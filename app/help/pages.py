@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -125,17 +125,23 @@ GUIDE = "bonnes-pratiques"
 
 def guide() -> Markup:
     """The guide of good practice shown beside the reply form: the agents' help page of that
-    name, its headings two levels down (it sits under the form's own headings)."""
+    name, its headings two levels down (it sits under the form's own headings). Rendered once
+    per process and per set of configured figures (it is on every case page)."""
     item = page(AGENT, GUIDE)
     if item is None:
         return Markup("")
-    source = re.sub(
+    return _guide_html(item.source, tuple(sorted(values().items())))
+
+
+@lru_cache(maxsize=8)
+def _guide_html(source: str, known: tuple[tuple[str, str], ...]) -> Markup:
+    shifted = re.sub(
         r"^(#{1,4}) ",
         lambda match: "#" * (len(match.group(1)) + 2) + " ",
-        item.source,
+        source,
         flags=re.MULTILINE,
     )
-    return Markup(_markdown().render(filled(source, values())))  # noqa: S704
+    return Markup(_markdown().render(filled(shifted, dict(known))))  # noqa: S704
 
 
 def _fold(text: str) -> str:

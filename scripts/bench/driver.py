@@ -418,7 +418,7 @@ def operations(ctx: Ctx) -> list[Operation]:
             "GET",
             lambda c, n: _page_state(agents_for(c, n), f"/agent/recherche/?q={quote(words)}"),
             _get_page(refs=refs),
-            main=r"websearch_to_tsquery",
+            main=r"office_tsquery",  # either pass of the search (decision 0016)
             floor=lambda state: (f"/_floor/search?q={quote(words)}", ""),
         )
 

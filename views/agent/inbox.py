@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from app.cases import access, organise
 from app.directory import access as directory_access
@@ -309,7 +309,10 @@ def load_page(agent: Any, args: Mapping[str, str]) -> InboxPage:
     rows = db.session.scalars(
         select(Case)
         .where(access.cases_visible_to(agent), tab.clause(agent), *filter_clauses, *after)
-        .options(joinedload(Case.taxpayer), joinedload(Case.assignee))
+        # Not joined: the planner's estimate of an office's unassigned open cases (a partial
+        # index) is far too low, and with the joins it sorted all 2,988 of SIP-75-1 (64 ms)
+        # instead of reading the index's first 51 (0.1 ms); two small IN queries instead.
+        .options(selectinload(Case.taxpayer), selectinload(Case.assignee))
         .order_by(*order)
         .limit(PAGE_SIZE + 1)
     ).all()

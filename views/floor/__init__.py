@@ -76,7 +76,7 @@ def summary(taxpayer_id: int) -> str:
 
 @blueprint.get("/search")
 def search_page() -> str:
-    """The search's rows, through the search itself (its one SQL statement for full text)."""
+    """The search's rows, through the search itself (its one or two full-text statements)."""
     results = search.search(_agent(), request.args.get("q"))
     return _render(results.cases)
 
