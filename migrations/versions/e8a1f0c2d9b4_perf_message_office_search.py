@@ -36,14 +36,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT coalesce(string_agg(
            '''' || replace(replace(office || ':' || lexeme, '\', '\\'), '''', '''''') || ''''
            || coalesce(':' || array_to_string(positions, ','), ''), ' '), '')::tsvector
-  FROM unnest(to_tsvector('french'::regconfig, f_unaccent(coalesce(document, ''))))
+  FROM unnest(to_tsvector('french'::regconfig, public.f_unaccent(coalesce(document, ''))))
 $$
 """
 OFFICE_TSQUERY = r"""
 CREATE OR REPLACE FUNCTION office_tsquery(office integer, words text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT regexp_replace(
-           websearch_to_tsquery('french'::regconfig, f_unaccent(words))::text,
+           websearch_to_tsquery('french'::regconfig, public.f_unaccent(words))::text,
            '''((?:[^'']|'''')*)''', '''' || office || ':\1''', 'g')::tsquery
 $$
 """
