@@ -329,13 +329,16 @@ def test_operations_move_the_figures_at_once(app: Flask, history: list[Case], wo
 
 
 def test_a_retention_purge_and_an_office_move_keep_them_right(
-    app: Flask, history: list[Case], world: World
+    app: Flask, history: list[Case], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     today = utcnow().date()
     start, end = today - timedelta(days=3 * 366), today + timedelta(days=1)
     before = from_rollups(world.delegation, start, end)["received"]
     # Purge what is older than two years (the history goes back three).
-    app.config.update(RETENTION_ARCHIVE_YEARS=1, RETENTION_PURGE_YEARS=2, RETENTION_NOTES_YEARS=2)
+    # Only for this test: the app is shared by the whole session.
+    monkeypatch.setitem(app.config, "RETENTION_ARCHIVE_YEARS", 1)
+    monkeypatch.setitem(app.config, "RETENTION_PURGE_YEARS", 2)
+    monkeypatch.setitem(app.config, "RETENTION_NOTES_YEARS", 2)
     report = apply_retention(commit=db.session.commit, progress=lambda _line: None)
     assert report.purged_cases > 0
     assert from_rollups(world.delegation, start, end)["received"] == before - report.purged_cases

@@ -145,7 +145,7 @@ def test_a_rollup_row_is_one_pair_one_day_and_counts_by_hand(app: Flask, world: 
 
 
 def test_a_transfer_and_a_purge_move_the_pairs_at_once(
-    app: Flask, transfers: list[Transfer], world: World
+    app: Flask, transfers: list[Transfer], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     today = utcnow().date()
     start, end = today - timedelta(days=4 * 366), today + timedelta(days=1)
@@ -161,7 +161,10 @@ def test_a_transfer_and_a_purge_move_the_pairs_at_once(
         (a, b) for a, b, _n in from_rollups(today, end, everyone)
     }
     # Purge what is older than two years: their transfers leave the figures.
-    app.config.update(RETENTION_ARCHIVE_YEARS=1, RETENTION_PURGE_YEARS=2, RETENTION_NOTES_YEARS=2)
+    # Only for this test: the app is shared by the whole session.
+    monkeypatch.setitem(app.config, "RETENTION_ARCHIVE_YEARS", 1)
+    monkeypatch.setitem(app.config, "RETENTION_PURGE_YEARS", 2)
+    monkeypatch.setitem(app.config, "RETENTION_NOTES_YEARS", 2)
     report = apply_retention(commit=db.session.commit, progress=lambda _line: None)
     assert report.purged_cases > 0
     assert from_rollups(start, end, everyone) == expected(start, end, everyone)

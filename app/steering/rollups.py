@@ -46,6 +46,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -428,7 +429,7 @@ def transfers_deleted(case_ids: Iterable[int]) -> None:
     run = _use(db.session)
     source = _source_from_transfers(sign=-1).where(Transfer.case_id.in_(ids))
     _add_into(run, SteeringTransfer, _transfer_rows(source), TRANSFER_COLUMNS, ("count",))
-    run.execute(delete(SteeringTransfer).where(SteeringTransfer.count == 0))
+    run.execute(delete(SteeringTransfer).where(_is_zero(SteeringTransfer.count)))
 
 
 def _ids(path: str) -> list[int]:
@@ -462,12 +463,18 @@ def office_moved(office_id: int, old_path: str, new_path: str) -> None:
     _drop_empty(run)
 
 
+def _is_zero(column: Any) -> Any:
+    """``column = 0`` with the 0 written in the SQL, not bound: a prepared (generic) plan could
+    not prove the partial index ``ix_steering_*_empty`` (models/steering.py) applies."""
+    return column == literal_column("0")
+
+
 def _drop_empty(run: Any) -> None:
     """Rows that came back to nothing (cases moved away) are dropped."""
     run.execute(
-        delete(SteeringCount).where(*(getattr(SteeringCount, m) == 0 for m in COUNT_MEASURES))
+        delete(SteeringCount).where(*(_is_zero(getattr(SteeringCount, m)) for m in COUNT_MEASURES))
     )
-    run.execute(delete(SteeringDuration).where(SteeringDuration.count == 0))
+    run.execute(delete(SteeringDuration).where(_is_zero(SteeringDuration.count)))
 
 
 def fold() -> int:
