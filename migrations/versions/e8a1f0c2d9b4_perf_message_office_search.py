@@ -89,8 +89,11 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute('ALTER TABLE "case" DROP COLUMN search_vector')
         op.execute("ALTER TABLE message DROP COLUMN search_vector")
-        op.execute("DROP FUNCTION IF EXISTS office_tsquery(integer, text)")
-        op.execute("DROP FUNCTION IF EXISTS office_tsvector(integer, text)")
+        # CASCADE: the training store's copies of the tables (schema ``formation``, built from
+        # the models, decision 0020) have the generated column too; they lose it here and the
+        # store is rebuilt from the models at its next reset.
+        op.execute("DROP FUNCTION IF EXISTS office_tsquery(integer, text) CASCADE")
+        op.execute("DROP FUNCTION IF EXISTS office_tsvector(integer, text) CASCADE")
         op.execute(
             f'CREATE INDEX ix_case_subject_fts ON "case" USING gin ({_OLD.format("subject")})'
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from axe import assert_accessible
 from factories import PASSWORD, World, make_case
 from harness import screenshot, sign_in_agent
+from playwright.sync_api import expect
 
 from models import Message, db
 
@@ -74,7 +75,8 @@ def test_an_agent_reads_the_help_and_the_guide_then_confirms_a_warned_reply(
     assert not page.get_by_text("Ce qu'il ne faut jamais écrire").is_visible()
     guide.click()
     assert guide.get_attribute("aria-expanded") == "true"
-    assert page.get_by_text("Ce qu'il ne faut jamais écrire").is_visible()
+    # DSFR opens the accordion with a height transition: wait for it (a busy machine is slow).
+    expect(page.get_by_text("Ce qu'il ne faut jamais écrire")).to_be_visible()
     _check(page, "agent-guide-open")
 
     # A reply with an IBAN: warned, not sent, the text kept; corrected? no: sent anyway.
