@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import aliased
 
 from app.cases.operations import NotAllowed, OperationError, _changed, _lock, _record, _require
 from app.directory import access as directory_access
@@ -277,25 +276,33 @@ def linked_cases(case_ids: list[int]) -> dict[int, list[LinkedCase]]:
     found: dict[int, list[LinkedCase]] = {case_id: [] for case_id in case_ids}
     if not case_ids:
         return found
-    other = aliased(Case)
+    # The other side's columns only (no alias of Case, no ORM object: the summary sheet asks
+    # for a page of 50 cases at each opening).
     rows = db.session.execute(
-        select(CaseLink.kind, CaseLink.case_id, CaseLink.other_case_id, other)
+        select(
+            CaseLink.kind,
+            CaseLink.case_id,
+            CaseLink.other_case_id,
+            Case.id,
+            Case.reference,
+            Case.office_id,
+        )
         .join(
-            other,
+            Case,
             or_(
-                (other.id == CaseLink.other_case_id) & CaseLink.case_id.in_(case_ids),
-                (other.id == CaseLink.case_id) & CaseLink.other_case_id.in_(case_ids),
+                (Case.id == CaseLink.other_case_id) & CaseLink.case_id.in_(case_ids),
+                (Case.id == CaseLink.case_id) & CaseLink.other_case_id.in_(case_ids),
             ),
         )
         .order_by(CaseLink.created_at, CaseLink.id)
     ).all()
-    for kind, source_id, target_id, linked in rows:
-        this_id = target_id if linked.id == source_id else source_id
+    for kind, source_id, target_id, other_id, reference, office_id in rows:
+        this_id = target_id if other_id == source_id else source_id
         if this_id not in found:
             continue
         if kind is CaseLinkKind.MERGED:
             role = "merged_into" if source_id == this_id else "merged_from"
         else:
             role = "related"
-        found[this_id].append(LinkedCase(linked.id, linked.reference, role, linked.office_id))
+        found[this_id].append(LinkedCase(other_id, reference, role, office_id))
     return found

@@ -13,17 +13,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app.cases import access
 from app.cases.organise import LinkedCase, linked_cases
 from app.platform.cache import References, references
-from app.platform.templating import PARIS
-from models import OPEN_STATUSES, Case, CaseStatus, Channel, Taxpayer, Transfer, db, utcnow
+from app.platform.templating import PARIS, format_date, format_datetime
+from models import (
+    OPEN_STATUSES,
+    Agent,
+    Case,
+    CaseStatus,
+    Channel,
+    Taxpayer,
+    Transfer,
+    db,
+    utcnow,
+)
 
 PAGE_SIZE = 50
 OPEN_LIMIT = 50
@@ -111,13 +122,22 @@ class Cursor:
 class Glance:
     counts: list[tuple[Channel, int]]
     total: int
-    open_cases: list[Case]
+    # Rows of reference, office_id, topic_id, status, awaiting_acknowledgement.
+    open_cases: list[Any]
     open_truncated: bool
-    last_contact: Case | None
+    # A row of received_at, channel, office_id.
+    last_contact: Any | None
 
 
-def glance(taxpayer: Taxpayer, *, now: datetime | None = None) -> Glance:
-    """Contacts of the last 12 months by channel, the open cases, the last contact: 3 queries."""
+# ``glance``'s newest case when the caller does not know it.
+UNKNOWN: Any = object()
+
+
+def glance(taxpayer: Taxpayer, *, now: datetime | None = None, newest: Any = UNKNOWN) -> Glance:
+    """Contacts of the last 12 months by channel, the open cases, the last contact: 3 queries,
+    2 when the caller already knows the newest case (``newest``: the first line of the first
+    page of the unfiltered timeline, a row with received_at, channel and office_id, or None
+    when the taxpayer has none)."""
     since = (now or utcnow()) - timedelta(days=GLANCE_DAYS)
     by_channel: dict[Channel, int] = dict(
         db.session.execute(
@@ -127,24 +147,30 @@ def glance(taxpayer: Taxpayer, *, now: datetime | None = None) -> Glance:
         ).all()
     )
     counts = [(channel, by_channel.get(channel, 0)) for channel in Channel]
-    open_cases = list(
-        db.session.scalars(
-            select(Case)
-            .where(Case.taxpayer_id == taxpayer.id, Case.status.in_(OPEN_STATUSES))
-            .order_by(Case.received_at.desc(), Case.id.desc())
-            .limit(OPEN_LIMIT + 1)
+    open_cases = db.session.execute(
+        select(
+            Case.reference,
+            Case.office_id,
+            Case.topic_id,
+            Case.status,
+            Case.awaiting_acknowledgement,
         )
-    )
-    last_contact = db.session.scalar(
-        select(Case)
-        .where(Case.taxpayer_id == taxpayer.id)
+        .where(Case.taxpayer_id == taxpayer.id, Case.status.in_(OPEN_STATUSES))
         .order_by(Case.received_at.desc(), Case.id.desc())
-        .limit(1)
-    )
+        .limit(OPEN_LIMIT + 1)
+    ).all()
+    last_contact = newest
+    if last_contact is UNKNOWN:
+        last_contact = db.session.execute(
+            select(Case.received_at, Case.channel, Case.office_id)
+            .where(Case.taxpayer_id == taxpayer.id)
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(1)
+        ).first()
     return Glance(
         counts=counts,
         total=sum(count for _, count in counts),
-        open_cases=open_cases[:OPEN_LIMIT],
+        open_cases=list(open_cases[:OPEN_LIMIT]),
         open_truncated=len(open_cases) > OPEN_LIMIT,
         last_contact=last_contact,
     )
@@ -170,67 +196,117 @@ def offices_of(taxpayer: Taxpayer) -> list[OfficeChoice]:
     return sorted(offices, key=lambda office: (office.name, office.id))
 
 
-class Labels:
-    """What the sheet's rows repeat, looked up once: the directory's names (app.platform.cache)
-    and the enums' translated labels (gettext costs tens of microseconds a call)."""
-
-    def __init__(self, directory: References | None = None) -> None:
-        self.directory = directory or references()
-        self.channels = {channel: str(channel.label) for channel in Channel}
-        self.statuses = {status: str(status.label) for status in CaseStatus}
-
-    def office(self, office_id: int | None) -> str:
-        return self.directory.office_names.get(office_id or 0, "")
-
-    def topic(self, case: Case) -> str:
-        return self.directory.topic_labels.get(case.topic_id or 0, "")
-
-    def tax_matter(self, case: Case) -> str:
-        return self.directory.tax_matter_labels.get(case.tax_matter_id or 0, "")
-
-
 # --- the timeline ---------------------------------------------------------------------------
 
+# The columns a line of the timeline shows: plain rows, no ORM objects (a page of 50 cases and
+# their agents as objects cost more CPU than the rest of the page).
+_CASE_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.channel,
+    Case.topic_id,
+    Case.tax_matter_id,
+    Case.tax_year,
+    Case.subject,
+    Case.status,
+    Case.office_id,
+    Case.recording_office_id,
+    Case.created_by_id,
+    Case.received_at,
+    Case.first_answer_at,
+    Case.closed_at,
+    Case.withdrawn_at,
+    Case.outcome,
+    Case.visible_to_taxpayer,
+    Case.legal_hold,
+)
 
-@dataclass
+
+@cache
+def _timeline_base() -> Select[Any]:
+    """The timeline's SELECT without its WHERE, built once per process: the aliases' columns
+    are adapted at each access, a cost per request the page need not pay."""
+    creator = aliased(Agent, name="creator")
+    assignee = aliased(Agent, name="assignee")
+    return (
+        select(
+            *_CASE_COLUMNS,
+            creator.first_name.label("creator_first"),
+            creator.last_name.label("creator_last"),
+            assignee.first_name.label("assignee_first"),
+            assignee.last_name.label("assignee_last"),
+        )
+        .outerjoin(creator, creator.id == Case.created_by_id)
+        .outerjoin(assignee, assignee.id == Case.assignee_id)
+    )
+
+
+@cache
+def _transfers_base() -> tuple[Select[Any], Any, Any]:
+    """The transfer events' SELECT without its WHERE (built once, as ``_timeline_base``), and
+    the transfer's two moments. An alias of Transfer: the office filter's EXISTS on Transfer
+    must not correlate with these rows."""
+    moved = aliased(Transfer, name="moved")
+    sender = aliased(Agent, name="sender")
+    acknowledger = aliased(Agent, name="acknowledger")
+    query = (
+        select(
+            moved.created_at,
+            moved.acknowledged_at,
+            moved.from_office_id,
+            moved.to_office_id,
+            moved.reason,
+            Case.reference,
+            sender.first_name,
+            sender.last_name,
+            acknowledger.first_name,
+            acknowledger.last_name,
+        )
+        .join(Case, moved.case_id == Case.id)
+        .outerjoin(sender, sender.id == moved.agent_id)
+        .outerjoin(acknowledger, acknowledger.id == moved.acknowledged_by_id)
+    )
+    return query, moved.created_at, moved.acknowledged_at
+
+
+def _full_name(first: str | None, last: str | None) -> str | None:
+    """``Agent.full_name`` of an outer-joined agent's columns (None: no agent)."""
+    return None if first is None else f"{first} {last}"
+
+
+@dataclass(slots=True)
 class Entry:
-    case: Case
+    """A case of the timeline: its columns (a row of ``_CASE_COLUMNS``), whether the agent may
+    open it, and who recorded it (else who handles it)."""
+
+    case: Any
     may_open: bool
-    recorded_by_me: bool = False
+    recorded_by_me: bool
+    agent_name: str | None
     # Cases linked to this one, or merged with it (issue 16).
     links: list[LinkedCase] = field(default_factory=list)
 
     kind = "case"
 
     @property
-    def agent(self) -> Any:
-        return self.case.created_by or self.case.assignee
-
-    @property
     def moment(self) -> datetime:
-        return self.case.received_at
+        return self.case.received_at  # type: ignore[no-any-return]
 
 
-@dataclass
+@dataclass(slots=True)
 class TransferEvent:
     """A transfer (``kind`` "transferred") or its acknowledgement ("acknowledged"), as a line of
-    the timeline at the moment it happened."""
+    the timeline at the moment it happened; ``agent_name``: who sent, or who acknowledged."""
 
     kind: str
-    transfer: Transfer
+    moment: datetime
     reference: str
     may_open: bool
-
-    @property
-    def moment(self) -> datetime:
-        at = self.transfer.created_at
-        if self.kind == "acknowledged" and self.transfer.acknowledged_at is not None:
-            at = self.transfer.acknowledged_at
-        return at
-
-    @property
-    def agent(self) -> Any:
-        return self.transfer.acknowledged_by if self.kind == "acknowledged" else self.transfer.agent
+    from_office_id: int
+    to_office_id: int
+    reason: str
+    created_at: datetime
+    agent_name: str | None
 
 
 _ORDER = {"case": 0, "transferred": 1, "acknowledged": 2}
@@ -245,10 +321,10 @@ class TimelinePage:
     rows: list[Entry | TransferEvent] = field(default_factory=list)
 
 
-def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[Case, bool]:
+def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[Any]:
     return (
-        select(Case, access.cases_visible_to(agent).label("may_open"))
-        .options(joinedload(Case.created_by), joinedload(Case.assignee))
+        _timeline_base()
+        .add_columns(access.cases_visible_to(agent).label("may_open"))
         .where(Case.taxpayer_id == taxpayer.id, *filters.clauses())
     )
 
@@ -272,28 +348,45 @@ def _transfer_events(
             clauses.append(column < older_than)
         return and_(*clauses)
 
-    # An alias: the office filter's EXISTS on Transfer must not correlate with these rows.
-    moved = aliased(Transfer)
+    query, created, acknowledged = _transfers_base()
     rows = db.session.execute(
-        select(moved, Case.reference, access.cases_visible_to(agent).label("may_open"))
-        .join(Case, moved.case_id == Case.id)
-        .options(joinedload(moved.agent), joinedload(moved.acknowledged_by))
-        .where(
+        query.add_columns(access.cases_visible_to(agent).label("may_open")).where(
             Case.taxpayer_id == taxpayer.id,
             *filters.clauses(),
-            or_(within(moved.created_at), within(moved.acknowledged_at)),
+            or_(within(created), within(acknowledged)),
         )
     ).all()
     events: list[TransferEvent] = []
-    for transfer, reference, may_open in rows:
-        for kind, at in (
-            ("transferred", transfer.created_at),
-            ("acknowledged", transfer.acknowledged_at),
+    for (
+        created_at,
+        acknowledged_at,
+        from_office_id,
+        to_office_id,
+        reason,
+        reference,
+        *names,
+        may_open,
+    ) in rows:
+        for kind, at, first, last in (
+            ("transferred", created_at, names[0], names[1]),
+            ("acknowledged", acknowledged_at, names[2], names[3]),
         ):
             if at is None:
                 continue
             if (newer_than is None or at >= newer_than) and (older_than is None or at < older_than):
-                events.append(TransferEvent(kind, transfer, reference, bool(may_open)))
+                events.append(
+                    TransferEvent(
+                        kind,
+                        at,
+                        reference,
+                        bool(may_open),
+                        from_office_id,
+                        to_office_id,
+                        reason,
+                        created_at,
+                        _full_name(first, last),
+                    )
+                )
     return events
 
 
@@ -318,9 +411,11 @@ def timeline(
     agent_id = getattr(agent, "id", None)
     entries = [
         Entry(
-            case=row[0],
-            may_open=bool(row[1]),
-            recorded_by_me=row[0].created_by_id is not None and row[0].created_by_id == agent_id,
+            case=row,
+            may_open=bool(row.may_open),
+            recorded_by_me=row.created_by_id is not None and row.created_by_id == agent_id,
+            agent_name=_full_name(row.creator_first, row.creator_last)
+            or _full_name(row.assignee_first, row.assignee_last),
         )
         for row in rows[:page_size]
     ]
@@ -342,6 +437,164 @@ def timeline(
     merged: list[Entry | TransferEvent] = [*entries, *events]
     merged.sort(key=lambda row: (row.moment, _ORDER[row.kind]), reverse=True)
     return TimelinePage(entries=entries, next_cursor=next_cursor, rows=merged)
+
+
+# --- the lines as the page shows them ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CaseLine:
+    """A case of the timeline with every text ready: the template only places them (filters,
+    look-ups and translations per row in Jinja cost more than the rest of the page)."""
+
+    id: int
+    reference: str
+    may_open: bool
+    recorded_by_me: bool
+    received: str
+    channel: str
+    channel_label: str
+    classification: str  # topic — tax matter year
+    subject: str | None  # only where the agent may open the case
+    hidden: bool  # not visible to the taxpayer
+    links: list[LinkedCase]
+    held: bool
+    office: str
+    recorded_by: str | None  # the recording office, where it is not the case's office
+    agent: str
+    status: str
+    outcome: str | None  # only where the agent may open the case
+    first_answer: str | None
+    closed: str | None
+
+    kind = "case"
+
+
+@dataclass(slots=True)
+class TransferLine:
+    kind: str  # "transferred" or "acknowledged"
+    reference: str
+    moment: str
+    office: str  # the receiving office
+    agent: str
+    route: str = ""  # a transfer: origin → destination
+    reason: str | None = None  # a transfer, where the agent may open the case
+    received: str = ""  # an acknowledgement: received by ..., forwarded on ...
+
+
+@dataclass(slots=True)
+class OpenLine:
+    reference: str
+    office: str
+    topic: str
+    status: str
+    awaiting_acknowledgement: bool
+
+
+class Labels:
+    """What the sheet's rows repeat, looked up once: the directory's names (app.platform.cache),
+    the enums' translated labels and the sentences of a line (gettext costs tens of
+    microseconds a call), then every line's texts in one Python pass."""
+
+    def __init__(self, directory: References | None = None) -> None:
+        self.directory = directory or references()
+        self.channels = {channel: str(channel.label) for channel in Channel}
+        self.statuses = {status: str(status.label) for status in CaseStatus}
+        self.withdrawn = _("Retirée par l'usager")
+        self.first_answer = _("1re réponse : %(date)s")
+        self.closed = _("Clôturée : %(date)s")
+        self.route = _("%(origin)s → %(destination)s")
+        self.reason = _("Motif : %(reason)s")
+        self.received = _("Reçue par %(office)s, transmise le %(date)s")
+
+    def office(self, office_id: int | None) -> str:
+        return self.directory.office_names.get(office_id or 0, "")
+
+    def topic(self, case: Any) -> str:
+        return self.directory.topic_labels.get(case.topic_id or 0, "")
+
+    def tax_matter(self, case: Any) -> str:
+        return self.directory.tax_matter_labels.get(case.tax_matter_id or 0, "")
+
+    def lines(self, rows: list[Entry | TransferEvent]) -> list[CaseLine | TransferLine]:
+        return [
+            self._case_line(row) if isinstance(row, Entry) else self._transfer_line(row)
+            for row in rows
+        ]
+
+    def open_lines(self, open_cases: list[Any]) -> list[OpenLine]:
+        return [
+            OpenLine(
+                case.reference,
+                self.office(case.office_id),
+                self.topic(case),
+                self.statuses[case.status],
+                case.awaiting_acknowledgement,
+            )
+            for case in open_cases
+        ]
+
+    def _case_line(self, entry: Entry) -> CaseLine:
+        case = entry.case
+        office_names = self.directory.office_names
+        classification = self.directory.topic_labels.get(case.topic_id or 0, "")
+        if case.tax_matter_id:
+            classification += " — " + self.tax_matter(case)
+        if case.tax_year:
+            classification += f" {case.tax_year}"
+        recording = case.recording_office_id
+        return CaseLine(
+            id=case.id,
+            reference=case.reference,
+            may_open=entry.may_open,
+            recorded_by_me=entry.recorded_by_me,
+            received=format_datetime(case.received_at),
+            channel=case.channel.value,
+            channel_label=self.channels[case.channel],
+            classification=classification,
+            subject=case.subject if entry.may_open else None,
+            hidden=not case.visible_to_taxpayer,
+            links=entry.links,
+            held=case.legal_hold,
+            office=office_names.get(case.office_id or 0, ""),
+            recorded_by=(
+                office_names.get(recording, "")
+                if recording and recording != case.office_id
+                else None
+            ),
+            agent=entry.agent_name or "—",
+            status=self.withdrawn if case.withdrawn_at else self.statuses[case.status],
+            outcome=case.outcome if case.outcome and entry.may_open else None,
+            first_answer=(
+                self.first_answer % {"date": format_date(case.first_answer_at)}
+                if case.first_answer_at
+                else None
+            ),
+            closed=(
+                self.closed % {"date": format_date(case.closed_at)} if case.closed_at else None
+            ),
+        )
+
+    def _transfer_line(self, event: TransferEvent) -> TransferLine:
+        to_office = self.office(event.to_office_id)
+        line = TransferLine(
+            kind=event.kind,
+            reference=event.reference,
+            moment=format_datetime(event.moment),
+            office=to_office,
+            agent=event.agent_name or "—",
+        )
+        if event.kind == "transferred":
+            origin = self.office(event.from_office_id)
+            line.route = self.route % {"origin": origin, "destination": to_office}
+            if event.may_open:
+                line.reason = self.reason % {"reason": event.reason}
+        else:
+            line.received = self.received % {
+                "office": to_office,
+                "date": format_date(event.created_at),
+            }
+        return line
 
 
 # --- finding a taxpayer (contact form, attaching a contact) --------------------------------------

@@ -68,6 +68,12 @@ class SummaryView(BaseView):
         cursor = summary.Cursor.decode(request.args.get("after"))
         page = summary.timeline(agent, taxpayer, filters=filters, cursor=cursor)
         kept = {key: value for key, value in raw.items() if value}
+        labels = summary.Labels()
+        # The first page of the unfiltered timeline starts with the last contact.
+        newest: Any = summary.UNKNOWN
+        if cursor is None and filters == summary.Filters():
+            newest = page.entries[0].case if page.entries else None
+        glance = summary.glance(taxpayer, newest=newest)
 
         def link(**extra: str) -> str:
             params: dict[str, Any] = {
@@ -82,10 +88,12 @@ class SummaryView(BaseView):
             "contacts/summary.html",
             taxpayer=taxpayer,
             reason=reason,
-            glance=summary.glance(taxpayer),
+            glance=glance,
+            open_lines=labels.open_lines(glance.open_cases),
             offices=summary.offices_of(taxpayer),
-            labels=summary.Labels(),
+            labels=labels,
             page=page,
+            lines=labels.lines(page.rows),
             channels=list(Channel),
             filters=raw,
             filtered=bool(kept),
