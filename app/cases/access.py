@@ -58,11 +58,38 @@ def messages_of_cases_visible_to(user: Any) -> ColumnElement[bool]:
 
 
 def case_for_agent(user: Any, case_id: int, *, for_update: bool = False) -> Case | None:
-    """The case if the agent may open it, else None (the caller answers 404)."""
+    """The case if the agent may open it, else None (the caller answers 404).
+
+    ``for_update``: its row locked for the transaction and read afresh (the session's copy
+    overwritten), so that the operation that follows need not read it again to lock it
+    (``row_locked``)."""
     query = select(Case).where(Case.id == case_id, cases_visible_to(user))
     if for_update:
-        query = query.with_for_update()
-    return db.session.scalar(query)
+        query = query.with_for_update().execution_options(populate_existing=True)
+    case = db.session.scalar(query)
+    if case is not None and for_update:
+        _held_locks().add(case.id)
+    return case
+
+
+_LOCKS_KEY = "econtacts.case_locks"
+
+
+def _held_locks() -> set[int]:
+    """The ids of the cases whose row this session's current transaction has locked and read."""
+    transaction = db.session().get_transaction()
+    held = db.session.info.get(_LOCKS_KEY)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        db.session.info[_LOCKS_KEY] = held
+    ids: set[int] = held[1]
+    return ids
+
+
+def row_locked(case: Case) -> bool:
+    """Whether ``case_for_agent(..., for_update=True)`` locked and read this case's row in the
+    current transaction (a commit or a rollback ends it)."""
+    return db.session().get_transaction() is not None and case.id in _held_locks()
 
 
 def contact_recorded_by(user: Any, case_id: int) -> Case | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
+from weakref import WeakKeyDictionary
 
 import magic
 from flask import current_app
@@ -169,6 +170,19 @@ def path_of(storage_key: str) -> Path:
     return _path(storage_key)
 
 
+# The streams that passed ``check_files``, with the type detected in their content: the view
+# checks a form's files (to show every error at once), then the operation stores them, and
+# ``store_files`` does not read and scan the same bytes a second time.
+_CHECKED: WeakKeyDictionary[IO[bytes], str] = WeakKeyDictionary()
+
+
+def _checked_type(incoming: IncomingFile) -> str | None:
+    try:
+        return _CHECKED.get(incoming.stream)
+    except TypeError:  # a stream that cannot be weakly referenced is checked every time
+        return None
+
+
 def check_files(files: list[IncomingFile]) -> None:
     """Refuse the set before anything is written: count, then each file's size and type."""
     max_count, max_bytes = limits()
@@ -178,6 +192,8 @@ def check_files(files: list[IncomingFile]) -> None:
             _("Vous pouvez joindre au plus %(n)s fichiers à un message.", n=max_count)
         )
     for incoming in files:
+        if _checked_type(incoming) is not None:
+            continue
         name = clean_filename(incoming.filename)
         head = incoming.stream.read(8192)
         incoming.stream.seek(0, os.SEEK_END)
@@ -217,6 +233,8 @@ def check_files(files: list[IncomingFile]) -> None:
                         name=name,
                     )
                 )
+        with contextlib.suppress(TypeError):
+            _CHECKED[incoming.stream] = kind
 
 
 def store_files(files: list[IncomingFile]) -> list[StoredFile]:
@@ -235,10 +253,11 @@ def store_files(files: list[IncomingFile]) -> list[StoredFile]:
 
 
 def _store_one(incoming: IncomingFile) -> StoredFile:
+    content_type = _checked_type(incoming)
+    if content_type is None:  # pragma: no cover - check_files has just recorded it
+        incoming.stream.seek(0)
+        content_type = magic.from_buffer(incoming.stream.read(8192), mime=True)
     incoming.stream.seek(0)
-    head = incoming.stream.read(8192)
-    incoming.stream.seek(0)
-    content_type = magic.from_buffer(head, mime=True)
     name = stored_name(incoming.filename, content_type)
     scan(incoming.stream, name)
     incoming.stream.seek(0)

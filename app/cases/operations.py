@@ -152,7 +152,11 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 
 def _lock(case: Case) -> None:
     """Take the case's row lock and reread it: whoever acts on it at the same moment waits
-    for this transaction, then sees what it did (no lost update, no check on stale state)."""
+    for this transaction, then sees what it did (no lost update, no check on stale state).
+    A case the view loaded with ``access.case_for_agent(..., for_update=True)`` is already
+    locked and read in this transaction: not read a second time."""
+    if access.row_locked(case):
+        return
     db.session.refresh(case, with_for_update=True)
 
 
@@ -215,6 +219,30 @@ def _attach(message: Message, stored: Sequence[StoredFile]) -> None:
                 sha256=item.sha256,
             )
         )
+
+
+def _taxpayer_message(
+    case: Case,
+    body: str,
+    stored: Sequence[StoredFile],
+    *,
+    now: datetime,
+    submission_token: str | None = None,
+) -> Message:
+    """The taxpayer's message in the case's thread, with its files (a new case's first
+    message, a reply); ``submission_token``: a reply's, which makes a second post of the form a
+    duplicate (a new case carries its token on the case)."""
+    message = Message(
+        case_id=case.id,
+        office_id=case.office_id,
+        author_kind=AuthorKind.TAXPAYER,
+        body=body,
+        created_at=now,
+        submission_token=submission_token,
+    )
+    _attach(message, stored)
+    db.session.add(message)
+    return message
 
 
 def _due(topic: Topic, received_at: datetime) -> datetime:
@@ -313,15 +341,7 @@ def submit_case(
     )
     db.session.add(case)
     db.session.flush()
-    message = Message(
-        case_id=case.id,
-        office_id=case.office_id,
-        author_kind=AuthorKind.TAXPAYER,
-        body=body,
-        created_at=now,
-    )
-    _attach(message, stored)
-    db.session.add(message)
+    _taxpayer_message(case, body, stored, now=now)
     _record(
         EventKind.RECEIVED,
         case,
@@ -372,16 +392,7 @@ def reply_as_taxpayer(
             )
         reopened = True
     stored = _store(files)
-    message = Message(
-        case_id=case.id,
-        office_id=case.office_id,
-        author_kind=AuthorKind.TAXPAYER,
-        body=body,
-        created_at=now,
-        submission_token=submission_token,
-    )
-    _attach(message, stored)
-    db.session.add(message)
+    message = _taxpayer_message(case, body, stored, now=now, submission_token=submission_token)
     if reopened:
         case.status = CaseStatus.IN_PROGRESS
         case.closed_at = None

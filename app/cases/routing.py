@@ -70,30 +70,6 @@ def _pick_rule(
     return min(matching, key=rank)
 
 
-def winning_rule(
-    *, topic: Topic, tax_matter: TaxMatter | None, taxpayer_kind: TaxpayerKind
-) -> RoutingRule | None:
-    topic_ids = [topic.id] + ([topic.parent_id] if topic.parent_id else [])
-    rules = db.session.scalars(
-        select(RoutingRule)
-        .where(
-            RoutingRule.active.is_(True),
-            RoutingRule.topic_id.is_(None) | RoutingRule.topic_id.in_(topic_ids),
-            RoutingRule.tax_matter_id.is_(None)
-            | (RoutingRule.tax_matter_id == (tax_matter.id if tax_matter else -1)),
-            RoutingRule.taxpayer_kind.is_(None) | (RoutingRule.taxpayer_kind == taxpayer_kind),
-        )
-        .order_by(RoutingRule.id)
-    ).all()
-    rule: RoutingRule | None = _pick_rule(
-        rules,
-        topic=topic,
-        tax_matter_id=tax_matter.id if tax_matter else None,
-        taxpayer_kind=taxpayer_kind,
-    )
-    return rule
-
-
 def office_for_territory(kind: OfficeKind | None, commune_code: str | None) -> Office | None:
     return _office_in_territory(kind.id if kind is not None else None, commune_code)
 
@@ -162,8 +138,17 @@ def _office_for_rule(rule: Any | None, taxpayer: Taxpayer, default_kind_id: int 
 def competent_office(
     *, taxpayer: Taxpayer, topic: Topic, tax_matter: TaxMatter | None = None
 ) -> Office:
-    rule = winning_rule(topic=topic, tax_matter=tax_matter, taxpayer_kind=taxpayer.kind)
-    return _office_for_rule(rule, taxpayer, _default_kind_id(taxpayer.kind))
+    """The office a new case goes to. The rules and the default kinds come from the
+    per-process copy (``_ROUTING``, reloaded at the next request after a rule, a topic or an
+    office kind changes): a submission costs the territory lookup only."""
+    routing = _ROUTING.get(_load_routing)
+    rule = _pick_rule(
+        routing.rules,
+        topic=topic,
+        tax_matter_id=tax_matter.id if tax_matter else None,
+        taxpayer_kind=taxpayer.kind,
+    )
+    return _office_for_rule(rule, taxpayer, routing.default_kinds[taxpayer.kind])
 
 
 def competent_offices_by_topic(

@@ -11,7 +11,8 @@ their time as the client sees it (cursor execute to its end, network included). 
 prints the median of N requests (default 30) after 3 unmeasured ones. ``submit`` measures the
 GET of the form and the POST (a 100 KB PDF; ``NO_PDF=1``: none) apart; ``reply`` measures the
 POST of an answer to an open case of the agent's office (the GET of the case page before it is
-not measured). ``STATEMENTS=1`` prints the statements of the last request. Writes: use a smoke
+not measured; ``REPLY_STATUS=new``: only new cases, the first answer).
+``STATEMENTS=1`` prints the statements of the last request. Writes: use a smoke
 dataset of your own, never a shared one.
 """
 
@@ -27,7 +28,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# This folder holds a ``profile.py``, which cProfile would import instead of the standard
+# library's: cProfile is loaded with this folder out of the path (as profile.py does).
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(_HERE)]
+import cProfile  # noqa: E402
+
+sys.path.insert(0, _HERE)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from common import app_env, scale_from_env  # noqa: E402
@@ -76,6 +83,10 @@ class Meter:
                 self.pg = None
         self.server = 0.0
         self.instrumented = False
+        # PROFILE_CPU=1: cProfile (CPU time) of the measured requests, printed at the end.
+        self.profile: Any = None
+        if os.environ.get("PROFILE_CPU"):
+            self.profile = cProfile.Profile(time.process_time)
         self.statements: list[str] = []
         self.times: list[float] = []
         self.sql = 0.0
@@ -129,7 +140,8 @@ class Meter:
         self.sql = 0.0
         before = self._server_ms() if self.pg is not None else 0.0
         cpu = time.process_time()
-        result = call()
+        profiled = counted and self.profile is not None
+        result = self.profile.runcall(call) if profiled else call()
         cpu = time.process_time() - cpu
         if counted:
             self.callgrind("-d")
@@ -231,15 +243,18 @@ def submit(app: Any, client: Any, meter: Meter, args: list[str], n: int) -> None
 def reply(app: Any, client: Any, meter: Meter, args: list[str], n: int) -> None:
     from sqlalchemy import select
 
-    from models import OPEN_STATUSES, Agent, Case, db
+    from models import OPEN_STATUSES, Agent, Case, CaseStatus, db
 
     agent_id = sign_in_agent(app, client, args[0])
+    # REPLY_STATUS=new: answer only new cases (the first answer: assignee, status, rollups).
+    wanted = os.environ.get("REPLY_STATUS")
+    statuses = [CaseStatus(wanted)] if wanted else list(OPEN_STATUSES)
     with app.app_context():
         office_id = db.session.get(Agent, agent_id).office_id
         case_ids = list(
             db.session.scalars(
                 select(Case.id)
-                .where(Case.office_id == office_id, Case.status.in_(OPEN_STATUSES))
+                .where(Case.office_id == office_id, Case.status.in_(statuses))
                 .order_by(Case.id)
                 .limit(n + 3)
             )
@@ -290,6 +305,12 @@ def main() -> int:
     {"summary": summary, "page": page, "submit": submit, "reply": reply}[what](
         app, client, meter, args, n
     )
+    if meter.profile is not None:
+        import pstats
+
+        stats = pstats.Stats(meter.profile)
+        stats.sort_stats("cumulative").print_stats(70)
+        stats.sort_stats("tottime").print_stats(30)
     if os.environ.get("STATEMENTS"):
         for spent, statement in zip(meter.times, meter.statements, strict=False):
             print(f"{spent:7.2f} ms  {' '.join(statement.split())[:400]}")

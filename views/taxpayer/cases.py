@@ -245,6 +245,8 @@ def submit_request() -> Response | tuple[str, int]:
                 submission_token=form["submission_token"],
                 linked_case=_linked(taxpayer, form["suite"]),
             )
+            # Read before the commit expires the case (else one more SELECT to reload it).
+            reference = case.reference
             db.session.commit()
         except operations.OperationError as error:
             db.session.rollback()
@@ -261,9 +263,9 @@ def submit_request() -> Response | tuple[str, int]:
             existing = _existing_case(taxpayer, form["submission_token"])
             if existing is None:
                 raise
-            case = existing
+            reference = existing.reference
         if not errors:
-            return redirect(url_for("taxpayer.request_sent", reference=case.reference))
+            return redirect(url_for("taxpayer.request_sent", reference=reference))
     return _render_new(taxpayer, form, errors, status=400)
 
 
