@@ -4,25 +4,39 @@ offices) never show what the database no longer says."""
 
 from __future__ import annotations
 
+import html
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from factories import World, make_case, make_office
+from factories import World, make_case, make_contact, make_office, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import count_queries
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from test_agent_support import (
     case_with_thread,
     clean_presence,  # noqa: F401
+    events_of,
 )
 
-from app.cases import operations
+from app.cases import operations, organise
 from app.directory.access import ROLE_AGENT
 from app.platform.queue import get_redis
-from models import KindCode, db
+from models import (
+    Case,
+    CaseStatus,
+    Channel,
+    EventKind,
+    KindCode,
+    Notification,
+    NotificationKind,
+    db,
+    utcnow,
+)
 
 # Queries of the first request after a restart or an edit fill the caches; the counts below
 # are those of the next one, as every request but a few of a running server sees them.
@@ -38,9 +52,13 @@ CASE_MAX = 18
 # (grouped) and the colleagues
 HOME_MAX = 3
 HOME_MANAGER_MAX = 5
-# agent, taxpayer, timeline, transfers, links, figures, open, last, offices, log
-SUMMARY_MAX = 11
+# agent, taxpayer, timeline, links, transfers, figures, open cases, offices, the notices
+# counter, the access log (the last contact is the timeline's first line on its first page
+# unfiltered, else one query more)
+SUMMARY_MAX = 10
 SEARCH_MAX = 6  # agent, matches, taxpayers, assignees
+DATA = Path(__file__).parent / "data"
+PDF = (DATA / "avis.pdf").read_bytes()
 
 
 def _queries(app: Flask, client: FlaskClient, url: str) -> list[str]:
@@ -97,21 +115,149 @@ def test_case_page_queries_do_not_grow_with_the_thread(
 def test_summary_sheet_queries_do_not_grow_with_contacts(
     app: Flask, world: World, agent_a_client: FlaskClient
 ) -> None:
+    """Cases, contacts of every channel, transfers and links: the sheet's statements stay the
+    same, on the first page, the next one and a filtered one."""
     url = f"/agent/usagers/{world.taxpayer_a.id}/synthese?reason=Accueil"
 
     def add(count: int) -> None:
         for n in range(count):
-            make_case(world.taxpayer_a, world.office_b if n % 2 else world.office_a)
+            if n % 3 == 2:
+                make_contact(world.agent_a, world.taxpayer_a, channel=Channel.PHONE)
+                continue
+            case = make_case(world.taxpayer_a, world.office_b if n % 2 else world.office_a)
+            if n % 5 == 0:
+                operations.transfer_case(
+                    agent=world.agent_a if case.office_id == world.office_a.id else world.agent_b,
+                    case=case,
+                    to_office=world.office_c,
+                    reason="Compétence d'un autre service",
+                )
+        db.session.commit()
+        cases = db.session.scalars(
+            select(Case)
+            .where(Case.taxpayer_id == world.taxpayer_a.id, Case.office_id == world.office_a.id)
+            .order_by(Case.id.desc())
+            .limit(2)
+        ).all()
+        organise.link_cases(agent=world.agent_a, case=cases[0], other=cases[1])
         db.session.commit()
 
-    add(4)
+    add(6)
     few = _queries(app, agent_a_client, url)
-    add(60)
+    few_filtered = _queries(app, agent_a_client, url + "&channel=phone")
+    add(80)
     many = _queries(app, agent_a_client, url)
+    many_filtered = _queries(app, agent_a_client, url + "&channel=phone")
     assert len(few) == len(many), "\n".join(many)
     assert len(many) <= SUMMARY_MAX, "\n".join(many)
+    # Filtered, the last contact is not the first line: one query more, whatever the rows.
+    assert len(few_filtered) == len(many_filtered) == len(many) + 1, "\n".join(many_filtered)
     page = agent_a_client.get(url).get_data(as_text=True)
     assert world.office_b.name in page and "Question générale" in page
+    assert "Liée à" in page and 'data-event="transferred"' in page
+    older = re.search(r'<li class="next"><a href="([^"]+)"', page)
+    assert older, "more than a page of contacts"
+    next_page = _queries(app, agent_a_client, html.unescape(older.group(1)))
+    assert len(next_page) == len(many) + 1, "\n".join(next_page)
+
+
+# --- writes: the statements of a submission and of an answer, pinned (issue 17) ---------------
+
+# The taxpayer, the topics offered (the form's check), the submission token (a form posted
+# twice gives one case), the competent office in the territory (rules and default kinds are
+# a per-process copy), the case, its steering journal row, the message, the event, the office's
+# notices (INSERT ... SELECT); each file one attachment row.
+SUBMIT_STATEMENTS = 9
+# The agent (with roles and office), the case locked and read once, the submission token, the
+# messages by others since the page was loaded, the reply templates and the taxpayer (the
+# guide's check), the event, the case, the message, the outbox row; the first answer of a new
+# case also journals the steering change.
+REPLY_STATEMENTS = 10
+
+
+def test_a_submission_runs_a_fixed_number_of_statements(
+    app: Flask, world: World, taxpayer_client: FlaskClient
+) -> None:
+    topic = make_topic("Question sur mon avis")
+    db.session.commit()
+
+    def submit(*files: tuple[io.BytesIO, str]) -> list[str]:
+        page = taxpayer_client.get("/espace/demandes/nouvelle").get_data(as_text=True)
+        fields = dict(re.findall(r'name="(csrf_token|submission_token)"[^>]*value="([^"]+)"', page))
+        data: dict[str, object] = {
+            **fields,
+            "topic": str(topic.id),
+            "subject": "Mon avis 2025",
+            "body": "Bonjour, je conteste le montant.",
+        }
+        if files:
+            data["files"] = list(files)
+        with count_queries(app) as statements:
+            response = taxpayer_client.post(
+                "/espace/demandes/nouvelle", data=data, content_type="multipart/form-data"
+            )
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+        assert "/envoyee" in response.location
+        return statements
+
+    submit()  # the first one fills the per-process copies
+    plain = submit()
+    assert len(plain) == SUBMIT_STATEMENTS, "\n".join(plain)
+    with_files = submit((io.BytesIO(PDF), "avis.pdf"), (io.BytesIO(PDF), "avis-2.pdf"))
+    assert len(with_files) == SUBMIT_STATEMENTS + 2, "\n".join(with_files)
+    # Nothing lost: three cases, each with its message, event and files.
+    cases = db.session.scalars(select(Case).where(Case.taxpayer_id == world.taxpayer_a.id)).all()
+    assert len(cases) == 3
+    assert all(len(case.messages) == 1 for case in cases)
+    assert sum(len(case.messages[0].attachments) for case in cases) == 2
+
+
+def test_an_agents_reply_runs_a_fixed_number_of_statements(
+    app: Flask, world: World, agent_a_client: FlaskClient
+) -> None:
+    def reply(case_id: int) -> list[str]:
+        page = agent_a_client.get(f"/agent/demandes/{case_id}").get_data(as_text=True)
+        form = page[page.index(f'action="/agent/demandes/{case_id}/repondre"') :]
+        fields = dict(
+            re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', form[: form.index("</form>")])
+        )
+        data = {
+            "csrf_token": fields["csrf_token"],
+            "submission_token": fields["submission_token"],
+            "last_message_id": fields.get("last_message_id", ""),
+            "kind": "reponse",
+            "body": "Bonjour, nous avons bien examiné votre demande. Cordialement.",
+        }
+        with count_queries(app) as statements:
+            response = agent_a_client.post(f"/agent/demandes/{case_id}/repondre", data=data)
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+        return statements
+
+    answered = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 3)
+    answered.assignee = world.agent_a
+    answered.status = CaseStatus.IN_PROGRESS
+    answered.first_answer_at = utcnow()
+    new = make_case(world.taxpayer_a, world.office_a)
+    db.session.commit()
+    reply(case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 1).id)  # caches
+    again = reply(answered.id)
+    assert len(again) == REPLY_STATEMENTS, "\n".join(again)
+    first = reply(new.id)
+    assert len(first) == REPLY_STATEMENTS + 1, "\n".join(first)
+    # Nothing lost: each answer is a message with its event and its outbox row.
+    for case in (answered, new):
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(
+                    Notification.case_id == case.id,
+                    Notification.kind == NotificationKind.NEW_MESSAGE,
+                )
+            )
+            == 1
+        )
+        assert EventKind.ANSWERED.value in events_of(case.id)
 
 
 def test_full_text_search_queries_do_not_grow_with_matches(
