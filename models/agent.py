@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from models.office import Office
 
 
+def full_name_of(first_name: str, last_name: str) -> str:
+    """An agent's name as every screen shows it (lists read the two columns only)."""
+    return f"{first_name} {last_name}"
+
+
 class Agent(User):
     """An application user (agent, office manager, steering, administrator).
 
@@ -40,7 +45,7 @@ class Agent(User):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return full_name_of(self.first_name, self.last_name)
 
     @property
     def role_names(self) -> set[str]:

@@ -26,6 +26,19 @@ class TaxpayerKind(LabelledEnum):
     BUSINESS = "business", _l("Professionnel")
 
 
+def identifier_of(kind: TaxpayerKind, tax_number: str | None, siren: str | None) -> str:
+    """The tax number of an individual, the SIREN of a business (lists read the columns only)."""
+    return (tax_number if kind is TaxpayerKind.INDIVIDUAL else siren) or ""
+
+
+def display_name_of(
+    kind: TaxpayerKind, first_name: str | None, last_name: str, company_name: str | None
+) -> str:
+    if kind is TaxpayerKind.BUSINESS:
+        return company_name or last_name
+    return f"{first_name or ''} {last_name}".strip()
+
+
 class Taxpayer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "taxpayer"
     __table_args__ = (
@@ -76,13 +89,11 @@ class Taxpayer(db.Model):  # type: ignore[name-defined]
 
     @property
     def identifier(self) -> str:
-        return (self.tax_number if self.kind is TaxpayerKind.INDIVIDUAL else self.siren) or ""
+        return identifier_of(self.kind, self.tax_number, self.siren)
 
     @property
     def display_name(self) -> str:
-        if self.kind is TaxpayerKind.BUSINESS:
-            return self.company_name or self.last_name
-        return f"{self.first_name or ''} {self.last_name}".strip()
+        return display_name_of(self.kind, self.first_name, self.last_name, self.company_name)
 
     @property
     def departement(self) -> str | None:

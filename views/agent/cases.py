@@ -208,13 +208,13 @@ class CasesView(CaseForms, BaseView):
         return self.render_template(
             "agent/inbox.html",
             page=page,
-            tabs=inbox.TABS,
-            sorts=inbox.SORTS,
-            ages=inbox.AGES,
+            tabs=inbox.tab_links(page),
+            tab_label=page.text.tab_labels[page.tab.key],
+            sorts=page.text.sort_labels,
+            ages=page.text.age_labels,
             channels=list(Channel),
             unassigned=inbox.UNASSIGNED,
-            count_label=inbox.count_label,
-            row=inbox.RowText(utcnow()),
+            row=page.text,
             is_manager=directory_access.is_office_manager(agent),
             bulk_outcomes=outcomes.choices_for(None),
         )
