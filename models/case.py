@@ -78,6 +78,8 @@ class Case(db.Model):  # type: ignore[name-defined]
         Index("ix_case_taxpayer_received", "taxpayer_id", "received_at", "id"),
         # Steering and retention scans by date.
         Index("ix_case_received", "received_at"),
+        # The full-text search's walk of an office's newest cases and its keyset (decision 0022).
+        Index("ix_case_office_received_id", "office_id", "received_at", "id"),
         # Steering: a subtree's cases received in a period, answered from the index alone.
         Index(
             "ix_case_office_received_steering",

@@ -23,7 +23,7 @@ from test_agent_support import (
     events_of,
 )
 
-from app.cases import operations, organise
+from app.cases import operations, organise, search
 from app.directory.access import ROLE_AGENT
 from app.platform.queue import get_redis
 from models import (
@@ -59,6 +59,9 @@ SUMMARY_MAX = 10
 SEARCH_MAX = 6  # agent, matches, taxpayers, assignees
 DATA = Path(__file__).parent / "data"
 PDF = (DATA / "avis.pdf").read_bytes()
+# a word absent from the newest cases: the walk, then at most 5 windows of the index over the
+# default period of 3 years (2, 8, 32, 128 weeks, the rest; decision 0022)
+SEARCH_RARE_MAX = SEARCH_MAX + 5
 
 
 def _queries(app: Flask, client: FlaskClient, url: str) -> list[str]:
@@ -277,6 +280,30 @@ def test_full_text_search_queries_do_not_grow_with_matches(
     assert len(few) == len(many), "\n".join(many)
     assert len(many) <= SEARCH_MAX, "\n".join(many)
     assert agent_a_client.get(url).get_data(as_text=True).count("Demande de remboursement") == 43
+
+
+def test_search_of_a_rare_word_queries_do_not_grow_with_rows(
+    app: Flask, world: World, agent_a_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word absent from the newest cases: on PostgreSQL the walk, then the office's index
+    window by window (decision 0022); as many statements with 5 cases as with 60, and with
+    the match in the first window or the last."""
+    monkeypatch.setattr(search, "WALK_CASES", 2)
+    url = "/agent/recherche/?q=grange"
+
+    def add(count: int) -> None:
+        for number in range(count):
+            make_case(world.taxpayer_a, world.office_a, subject="Question", age_days=number % 30)
+        db.session.commit()
+
+    make_case(world.taxpayer_a, world.office_a, subject="La grange", age_days=900)
+    add(5)
+    few = _queries(app, agent_a_client, url)
+    add(60)
+    many = _queries(app, agent_a_client, url)
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= SEARCH_RARE_MAX, "\n".join(many)
+    assert agent_a_client.get(url).get_data(as_text=True).count("La grange") == 1
 
 
 def test_my_day_queries_do_not_grow_with_rows(

@@ -5,12 +5,14 @@ migration. PostgreSQL only (SQLite searches with LIKE)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from factories import World, make_case
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from test_agent_support import (
     clean_presence,  # noqa: F401
     taxpayer_message,
@@ -18,7 +20,8 @@ from test_agent_support import (
 )
 
 from app.cases import operations, search
-from models import Message, db
+from app.platform import partitions
+from models import Message, db, utcnow
 
 pytestmark = pytest.mark.postgres
 
@@ -154,3 +157,53 @@ def test_the_newest_cases_first_then_the_office_index(
     rare = search.search(world.agent_a, "grange")
     assert [case.id for case in rare.cases] == [cases[0].id] and not rare.truncated
     db.session.rollback()
+
+
+def test_the_period_prunes_the_older_years_of_messages(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0022: a search of the default period reads no message partition older than
+    the period, in either pass (the walk of the newest cases, the windows of the index); the
+    whole history reads them all. A rare word is found window by window."""
+    monkeypatch.setattr(search, "WALK_CASES", 2)
+    cases = [make_case(world.taxpayer_a, world.office_a, age_days=age) for age in (0, 1, 2, 400)]
+    for case in cases:
+        taxpayer_message(case, world.taxpayer_a, "Question sur le chalet.")
+    operations.add_note(agent=world.agent_a, case=cases[3], body="Voir la grange.")
+    db.session.commit()
+    statements: list[tuple[str, object]] = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if "office_tsquery" in statement:
+            statements.append((statement, parameters))
+
+    def plans(**kwargs: object) -> tuple[list[int], str]:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", grab)
+        try:
+            found = search.search(world.agent_a, "grange", **kwargs)  # type: ignore[arg-type]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", grab)
+        connection = db.session.connection()
+        text_of_plans = "\n".join(
+            "\n".join(connection.exec_driver_sql("EXPLAIN " + sql, params).scalars())  # type: ignore[arg-type]
+            for sql, params in statements
+        )
+        db.session.rollback()
+        return [case.id for case in found.cases], text_of_plans
+
+    found, plan = plans()
+    assert found == [cases[3].id]
+    assert len(statements) >= 3, "the walk, then the index window by window"
+    start = utcnow().year - search.DEFAULT_PERIOD.years  # type: ignore[operator]
+    years = {int(year) for year in re.findall(r"message_y(\d{4})", plan)}
+    assert years and min(years) >= start, plan
+    # DEFAULT holds rows outside the yearly partitions: read only when the period's years are
+    # not all partitions of their own (as in this test base, whose partitions start this year).
+    covered = {p.name for p in partitions.partitions("message")} >= {
+        f"message_y{year}" for year in range(start, utcnow().year + 1)
+    }
+    assert not covered or "message_default" not in plan, plan
+    found, plan = plans(period="tout")
+    assert found == [cases[3].id]
+    assert "message_default" in plan, plan

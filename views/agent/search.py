@@ -27,7 +27,12 @@ class SearchView(BaseView):
         agent = signed_in()
         if not access.handles_cases(agent):
             return self.render_template("agent/no_office.html")
-        results = search.search(agent, request.args.get("q"))
+        results = search.search(
+            agent,
+            request.args.get("q"),
+            period=request.args.get("periode"),
+            after=request.args.get("apres"),
+        )
         if results.mode == "reference" and len(results.cases) == 1:
             # An exact reference opens the case (its page logs the consultation).
             db.session.rollback()
@@ -36,6 +41,7 @@ class SearchView(BaseView):
             "agent/search.html",
             results=results,
             limit=search.RESULT_LIMIT,
+            periods=search.PERIODS,
             row=inbox.RowText(utcnow()),
         )
         # Every taxpayer the page shows is a consultation of their data: found by their
