@@ -760,5 +760,26 @@ def format_local(moment: datetime | None) -> str:
     return shown.strftime("%d/%m/%Y %H:%M") if shown else ""
 
 
+class LocalFormat:
+    """``format_local`` for a million moments (the detailed export): Paris's offset from UTC,
+    which changes only on a whole UTC hour, is looked up once per hour, and the text is written
+    without ``strftime``."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[int, timedelta] = {}
+
+    def __call__(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        hour = int(moment.timestamp()) // 3600
+        offset = self._offsets.get(hour)
+        if offset is None:
+            offset = self._offsets[hour] = local(moment).utcoffset() or timedelta(0)  # type: ignore[union-attr]
+        shown = moment + offset
+        return f"{shown.day:02d}/{shown.month:02d}/{shown.year} {shown.hour:02d}:{shown.minute:02d}"
+
+
 def age_in_days(moment: datetime | None, now: datetime) -> int | None:
     return None if moment is None else int((now - moment).total_seconds() // 86400)
