@@ -194,6 +194,8 @@ class References:
     topics: tuple[Choice, ...]  # active topics, in the directory's order
     tax_matters: tuple[Choice, ...]  # active tax matters
     topic_labels: dict[int, str]  # every topic, inactive ones too (old cases show them)
+    topic_names: dict[int, str]  # every topic's own label (a sub-topic's without its parent's)
+    topic_parents: dict[int, int]  # every topic's parent, or itself for a top-level topic
     tax_matter_labels: dict[int, str]  # every tax matter, inactive ones too
     office_names: dict[int, str]  # every office
 
@@ -223,6 +225,8 @@ def _load_references() -> References:
         topics=tuple(Choice(row.id, labels[row.id]) for row in topics if row.active),
         tax_matters=tuple(Choice(row.id, row.label) for row in matters if row.active),
         topic_labels=labels,
+        topic_names=plain,
+        topic_parents={row.id: row.parent_id or row.id for row in topics},
         tax_matter_labels={row.id: row.label for row in matters},
         office_names={
             row.id: row.name for row in db.session.execute(select(Office.id, Office.name))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from flask import Response, stream_with_context
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 FLUSH_BYTES = 8192
 
 
@@ -26,8 +27,12 @@ def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     buffer.write("\ufeff")
+    first = _FORMULA_FIRST
     for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
+        # ``neutralise`` inlined: a million-row export calls it for every cell
+        writer.writerow(
+            ["'" + cell if isinstance(cell, str) and cell[:1] in first else cell for cell in row]
+        )
         if buffer.tell() > FLUSH_BYTES:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -153,11 +153,19 @@ def parse_period(
     return period, typed, errors
 
 
+@dataclass(frozen=True)
+class Place:
+    """An office as the steering pages name it (plain data, not the ORM row)."""
+
+    id: int
+    code: str
+    name: str
+
+
 @dataclass
 class Group:
     id: int
     name: str
-    kind_label: str
     drillable: bool
 
 
@@ -165,13 +173,15 @@ class Group:
 class Node:
     """The page's office (``office`` None: every root the user sees) and its groups."""
 
-    office: Office | None
+    office: Place | None
     groups: list[Group]
-    breadcrumbs: list[Office]
+    breadcrumbs: list[Place]
     leaf: bool
     # Every child office of the node, in the user's scope or not (the node's own cases are
     # the node's rollups less its children's).
     children: list[int] = field(default_factory=list)
+    # The ``members`` subquery, built once for the page's several queries.
+    member_rows: Subquery | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> int | None:
@@ -193,43 +203,63 @@ def steering_root(user: Any) -> Office | None:
 
 
 def resolve_node(user: Any, office_id: int | None) -> Node | None:
-    """The node of a steering page, or None when the user may not see it (the view: 404)."""
-    scope = offices_steered_by(user)
+    """The node of a steering page, or None when the user may not see it (the view: 404).
+
+    One statement reads the node, its ancestors (the breadcrumbs) and its children, each
+    with whether the user's scope holds it."""
     if office_id is None:
         root = steering_root(user)
         if root is None and not is_admin(user):
             return None
         office_id = root.id if root is not None else None
-    office = None
-    if office_id is not None:
-        office = db.session.scalar(select(Office).where(Office.id == office_id, scope))
-        if office is None:
-            return None
-    child_filter = Office.parent_id.is_(None) if office is None else Office.parent_id == office.id
-    children = db.session.scalars(select(Office).where(child_filter, scope).order_by(Office.name))
-    groups = [Group(c.id, c.name, str(c.kind.label), True) for c in children]
-    leaf = office is not None and not groups
-    every_child: list[int] = []
-    if office is not None:
-        # The node's own cases (a leaf office; rarely, a directorate) form a group of its own.
-        groups.insert(0, Group(office.id, office.name, str(office.kind.label), False))
-        every_child = list(db.session.scalars(select(Office.id).where(child_filter)))
-    return Node(office, groups, _breadcrumbs(user, office), leaf, every_child)
-
-
-def _breadcrumbs(user: Any, office: Office | None) -> list[Office]:
-    if office is None:
-        return []
-    ids = [int(part) for part in office.path.strip("/").split("/") if part]
-    rows = db.session.scalars(
-        select(Office).where(Office.id.in_(ids), offices_steered_by(user))
+    if office_id is None:
+        wanted: ColumnElement[bool] = Office.parent_id.is_(None)
+    else:
+        node = aliased(Office)
+        path = select(node.path).where(node.id == office_id).scalar_subquery()
+        wanted = or_(Office.parent_id == office_id, path.startswith(Office.path))
+    rows = db.session.execute(
+        select(
+            Office.id,
+            Office.code,
+            Office.name,
+            Office.parent_id,
+            Office.path,
+            offices_steered_by(user).label("visible"),
+        )
+        .where(wanted)
+        .order_by(Office.name)
     ).all()
     by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    if office_id is not None and not (office_id in by_id and by_id[office_id].visible):
+        return None
+    children = [row for row in rows if row.parent_id == office_id]
+    groups = [Group(row.id, row.name, True) for row in children if row.visible]
+    if office_id is None:
+        return Node(None, groups, [], False)
+    me = by_id[office_id]
+    office = Place(me.id, me.code, me.name)
+    leaf = not groups
+    # The node's own cases (a leaf office; rarely, a directorate) form a group of its own.
+    groups.insert(0, Group(office.id, office.name, False))
+    ancestry = [int(part) for part in me.path.strip("/").split("/") if part]
+    breadcrumbs = [
+        Place(by_id[i].id, by_id[i].code, by_id[i].name)
+        for i in ancestry
+        if i in by_id and by_id[i].visible
+    ]
+    return Node(office, groups, breadcrumbs, leaf, [row.id for row in children])
 
 
 def members(user: Any, node: Node) -> Subquery:
-    """(office_id, group_id) for every office in scope under the node."""
+    """(office_id, group_id) for every office in scope under the node (the node is the user's:
+    built once per node)."""
+    if node.member_rows is None:
+        node.member_rows = _members(user, node)
+    return node.member_rows
+
+
+def _members(user: Any, node: Node) -> Subquery:
     child = aliased(Office)
     scope = offices_steered_by(user)
     if node.office is None:
@@ -460,13 +490,9 @@ def backlog(
 
 def received_series(user: Any, node: Node, period: Period) -> list[tuple[date, int]]:
     """Cases received per day (or per week, Monday first), with the empty days."""
-    window = _window(period)
-    counts: dict[date, int] = {}
-    for sign in (1, -1):
-        nodes = [node_id for s, node_id in _total_terms(node) if s == sign]
-        for day, count in rollups.daily_received(nodes, window).items():
-            bucket = day if period.granularity == "day" else day - timedelta(days=day.weekday())
-            counts[bucket] = counts.get(bucket, 0) + sign * count
+    counts = rollups.received_series(
+        _total_terms(node), _window(period), weekly=period.granularity == "week"
+    )
     return [(day, counts.get(day, 0)) for day in period.buckets()]
 
 
@@ -503,17 +529,12 @@ def by_channel(user: Any, node: Node, period: Period) -> list[Share]:
 def by_topic(user: Any, node: Node, period: Period) -> list[Share]:
     """By topic, sub-topics counted under their parent topic."""
     received = _received_by(user, node, period, rollups.TOPIC)
-    topics = db.session.execute(
-        select(Topic.id, Topic.parent_id).where(Topic.id.in_([int(k) for k in received]))
-    ).all()
-    parent_of = {topic_id: parent_id or topic_id for topic_id, parent_id in topics}
+    directory = references()
     per_parent: dict[int, int] = {}
     for key, count in received.items():
-        parent = parent_of.get(int(key), int(key))
+        parent = directory.topic_parents.get(int(key), int(key))
         per_parent[parent] = per_parent.get(parent, 0) + count
-    labels = dict(
-        db.session.execute(select(Topic.id, Topic.label).where(Topic.id.in_(per_parent))).all()
-    )
+    labels = directory.topic_names
     return _sorted_shares((labels.get(k, _("Non précisé")), n) for k, n in per_parent.items())
 
 
@@ -541,24 +562,44 @@ def transfers(
 ) -> tuple[list[TransferPair], dict[int, tuple[int, int]]]:
     """Transfers of the period that leave or enter the subtree: per office pair, and per group
     (sent, received). A transfer between two offices of one group counts both ways for it."""
-    pairs = rollups.transfer_pairs(select(members(user, node).c.office_id), _window(period))
-    office_ids = {r[0] for r in pairs} | {r[1] for r in pairs}
-    names = references().office_names
-    rows = members(user, node)
-    group_of = dict(
-        db.session.execute(
-            select(rows.c.office_id, rows.c.group_id).where(rows.c.office_id.in_(office_ids))
-        ).all()
+    member_rows = members(user, node)
+    group_of = select(member_rows.c.office_id, member_rows.c.group_id).cte("group_of")
+    source, target = group_of.alias("source_group"), group_of.alias("target_group")
+    window = _window(period)
+    stored = rollups.transfer_rows(window)
+    total = func.sum(stored.c.count)
+    query = (
+        select(
+            stored.c.from_office_id,
+            stored.c.to_office_id,
+            source.c.group_id,
+            target.c.group_id,
+            total,
+        )
+        .select_from(
+            stored.outerjoin(source, source.c.office_id == stored.c.from_office_id).outerjoin(
+                target, target.c.office_id == stored.c.to_office_id
+            )
+        )
+        .where(or_(source.c.office_id.is_not(None), target.c.office_id.is_not(None)))
+        .group_by(
+            stored.c.from_office_id, stored.c.to_office_id, source.c.group_id, target.c.group_id
+        )
+        .having(total > 0)
     )
+    names = references().office_names
     per_group: dict[int, tuple[int, int]] = {}
-    for source, target, count in pairs:
-        if source in group_of:
-            sent, received = per_group.get(group_of[source], (0, 0))
-            per_group[group_of[source]] = (sent + count, received)
-        if target in group_of:
-            sent, received = per_group.get(group_of[target], (0, 0))
-            per_group[group_of[target]] = (sent, received + count)
-    listed = [TransferPair(names[s], names[t], n) for s, t, n in pairs]
+    listed = []
+    rows = db.session.execute(query, rollups.window_params(window))
+    for from_office, to_office, from_group, to_group, count in rows:
+        count = int(count)
+        if from_group is not None:
+            sent, received = per_group.get(from_group, (0, 0))
+            per_group[from_group] = (sent + count, received)
+        if to_group is not None:
+            sent, received = per_group.get(to_group, (0, 0))
+            per_group[to_group] = (sent, received + count)
+        listed.append(TransferPair(names[from_office], names[to_office], count))
     listed.sort(key=lambda p: (-p.count, p.from_office, p.to_office))
     return listed, per_group
 
@@ -717,6 +758,27 @@ def format_number(value: float | int | None, decimals: int = 1) -> str:
 def format_local(moment: datetime | None) -> str:
     shown = local(moment)
     return shown.strftime("%d/%m/%Y %H:%M") if shown else ""
+
+
+class LocalFormat:
+    """``format_local`` for a million moments (the detailed export): Paris's offset from UTC,
+    which changes only on a whole UTC hour, is looked up once per hour, and the text is written
+    without ``strftime``."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[int, timedelta] = {}
+
+    def __call__(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        hour = int(moment.timestamp()) // 3600
+        offset = self._offsets.get(hour)
+        if offset is None:
+            offset = self._offsets[hour] = local(moment).utcoffset() or timedelta(0)  # type: ignore[union-attr]
+        shown = moment + offset
+        return f"{shown.day:02d}/{shown.month:02d}/{shown.year} {shown.hour:02d}:{shown.minute:02d}"
 
 
 def age_in_days(moment: datetime | None, now: datetime) -> int | None:

@@ -25,7 +25,7 @@ readers, on PostgreSQL and SQLite alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,10 +35,13 @@ from typing import Any
 from flask import g, has_request_context
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Float,
-    FromClause,
+    Integer,
     Select,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     delete,
@@ -54,6 +57,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -180,10 +184,6 @@ def _on_time_parts(source: Any) -> tuple[ColumnElement[bool], ColumnElement[bool
     return on_time, late
 
 
-def _signed(condition: ColumnElement[bool], sign: Any) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, sign), else_=0)), 0)
-
-
 def _per_node(
     source: Any, ancestry: Any, columns: Sequence[Any], by: Sequence[Any], where: Any = None
 ) -> Select[Any]:
@@ -223,37 +223,57 @@ def _attributed(source_query: Select[Any]) -> Any:
     return union_all(whole, volume, held).subquery("source")
 
 
-def _count_rows(source_query: Select[Any]) -> Select[Any]:
-    """Rows of steering_count (summed by key) for the source's cases, every grain and
-    dimension; signs add up, so the journal's -1/+1 pairs cancel."""
-    source = _attributed(source_query)
-    ancestry = _ancestry().subquery("ancestry")
-    on_time, late = _on_time_parts(source)
-    closed_by_office = and_(source.c.closed_at.is_not(None), source.c.withdrawn_at.is_(None))
-    keys: dict[str, ColumnElement[Any]] = {
+def _dimension_keys(source: Any) -> dict[str, ColumnElement[Any]]:
+    """The key of a source row in each dimension of steering_count ("" for "all")."""
+    return {
         ALL: literal(""),
         CHANNEL: cast(source.c.channel, db.String),
         TOPIC: cast(source.c.topic_id, db.String),
         TAX_MATTER: func.coalesce(cast(source.c.tax_matter_id, db.String), ""),
     }
+
+
+def _count_values(source: Any) -> dict[str, ColumnElement[Any]]:
+    """What one source row adds to each measure of steering_count (its sign, or 0)."""
+    on_time, late = _on_time_parts(source)
+    closed_by_office = and_(source.c.closed_at.is_not(None), source.c.withdrawn_at.is_(None))
+    sign = source.c.sign
+    return {
+        "received": sign * source.c.volume,
+        "answered": case((source.c.first_answer_at.is_not(None), sign), else_=0),
+        "closed": case((closed_by_office, sign), else_=0),
+        "on_time": case((on_time, sign), else_=0),
+        "late_answered": case((late, sign), else_=0),
+        "withdrawn": case((source.c.withdrawn_at.is_not(None), sign), else_=0),
+    }
+
+
+def _count_rows(source_query: Select[Any]) -> Select[Any]:
+    """Rows of steering_count (summed by key) for the source's cases, every grain and
+    dimension; signs add up, so the journal's -1/+1 pairs cancel."""
+    source = _attributed(source_query)
+    ancestry = _ancestry().subquery("ancestry")
+    values = _count_values(source)
     parts = []
     for grain in GRAINS:
         day = _day(source.c.received_at, grain)
-        for dimension, key in keys.items():
+        for dimension, key in _dimension_keys(source).items():
             columns = [
                 literal(grain).label("grain"),
                 day.label("day"),
                 literal(dimension).label("dimension"),
                 key.label("key"),
-                func.sum(source.c.sign * source.c.volume).label("received"),
-                _signed(source.c.first_answer_at.is_not(None), source.c.sign).label("answered"),
-                _signed(closed_by_office, source.c.sign).label("closed"),
-                _signed(on_time, source.c.sign).label("on_time"),
-                _signed(late, source.c.sign).label("late_answered"),
-                _signed(source.c.withdrawn_at.is_not(None), source.c.sign).label("withdrawn"),
+                *(func.coalesce(func.sum(value), 0).label(m) for m, value in values.items()),
             ]
             parts.append(_per_node(source, ancestry, columns, by=(day, key)))
     return union_all(*parts).subquery("counts").select()
+
+
+def _duration_ends(source: Any) -> tuple[tuple[str, ColumnElement[Any]], ...]:
+    """Each measured duration's end (a withdrawn case has no closing time: the office did not
+    close it); it starts when the case was received."""
+    closing = case((source.c.withdrawn_at.is_(None), source.c.closed_at), else_=None)
+    return ((FIRST_ANSWER, source.c.first_answer_at), (CLOSING, closing))
 
 
 def _duration_rows(source_query: Select[Any]) -> Select[Any]:
@@ -262,8 +282,7 @@ def _duration_rows(source_query: Select[Any]) -> Select[Any]:
     source = _attributed(source_query)
     ancestry = _ancestry().subquery("ancestry")
     parts = []
-    closing = case((source.c.withdrawn_at.is_(None), source.c.closed_at), else_=None)
-    for measure, end in ((FIRST_ANSWER, source.c.first_answer_at), (CLOSING, closing)):
+    for measure, end in _duration_ends(source):
         hours = _hours(end, source.c.received_at)
         bucket = _bucket(hours)
         for grain in GRAINS:
@@ -572,40 +591,102 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-@cache
-def _journal_counts(dialect: str) -> Any:
-    return _count_rows(_source_from_journal())
+# Each reading statement is built once per dialect and shape (the grains of the window's pieces),
+# with the nodes and the days as bound parameters: building and hashing a statement of this size
+# cost more CPU than running it.
 
 
-@cache
-def _journal_durations(dialect: str) -> Any:
-    return _duration_rows(_source_from_journal())
+def _among_nodes(column: Any) -> ColumnElement[bool]:
+    """``column`` is one of the ``nodes`` parameter's (one array on PostgreSQL: one statement
+    text whatever their number)."""
+    if _postgresql():
+        return column == any_(bindparam("nodes", type_=ARRAY(Integer)))
+    return column.in_(bindparam("nodes", expanding=True))
 
 
-def _with_journal(
-    model: Any,
-    expansion: Select[Any],
-    columns: Sequence[str],
-    where: Any,
-    pieces: Sequence[tuple[str, date, date]],
-) -> FromClause:
-    """The rollup rows plus the expanded journal, filtered by ``where(rows)`` and the window's
-    pieces: one range scan of the covering index per piece (an OR of ranges would make
-    PostgreSQL fetch every row from the heap)."""
-    table = model.__table__
+def _day_param(name: str) -> Any:
+    return bindparam(name, type_=Date)
 
-    def piece(rows: Any, grain: str, low: date, high: date) -> ColumnElement[bool]:
-        return and_(rows.c.grain == grain, rows.c.day >= low, rows.c.day < high)
 
-    stored = [
-        select(*(table.c[name] for name in columns)).where(where(table), piece(table, *p))
-        for p in pieces
+def _stored(table: Any, columns: Sequence[str], grains: Sequence[str], nodes: bool) -> list[Any]:
+    """The stored rows of the window's pieces (``grains``; days ``low_<i>`` to ``high_<i>``),
+    of the ``nodes`` when asked: one range scan of the covering index per piece (an OR of
+    ranges would make PostgreSQL fetch every row from the heap)."""
+    return [
+        select(*(table.c[name] for name in columns)).where(
+            _among_nodes(table.c.node_id) if nodes else true(),
+            table.c.grain == grain,
+            table.c.day >= _day_param(f"low_{number}"),
+            table.c.day < _day_param(f"high_{number}"),
+        )
+        for number, grain in enumerate(grains)
     ]
-    journal = expansion.subquery("journal")
-    pending = select(*(journal.c[name] for name in columns)).where(
-        where(journal), or_(*(piece(journal, *p) for p in pieces))
+
+
+def window_params(window: Window, nodes: Sequence[int] = ()) -> dict[str, Any]:
+    params: dict[str, Any] = {"nodes": list(nodes), "start": window.start, "end": window.end}
+    for number, (_grain, low, high) in enumerate(window.pieces()):
+        params[f"low_{number}"] = low
+        params[f"high_{number}"] = high
+    return params
+
+
+def _grains(window: Window) -> tuple[str, ...]:
+    return tuple(grain for grain, _low, _high in window.pieces())
+
+
+def _pending(columns: dict[str, Callable[[Any], ColumnElement[Any]]]) -> Any:
+    """The journal's cases received in the window (days ``start`` to ``end``), attributed
+    (``_attributed``), one row per case and node among ``nodes`` it counts under, with
+    ``columns``: a CTE, rendered once in the statement. Its grain does not matter: every
+    journal row falls in the window or not."""
+    source = _attributed(_source_from_journal())
+    ancestry = _ancestry().subquery("ancestry")
+    day = _day(source.c.received_at, "d")
+    return (
+        select(
+            ancestry.c.node_id.label("node_id"),
+            day.label("day"),
+            *(make(source).label(name) for name, make in columns.items()),
+        )
+        .select_from(source.join(ancestry, ancestry.c.office_id == source.c.office_id))
+        .where(
+            _among_nodes(ancestry.c.node_id),
+            day >= _day_param("start"),
+            day < _day_param("end"),
+        )
+        .cte("pending")
     )
-    return union_all(*stored, pending).subquery("rows")
+
+
+@cache
+def _counts_statement(dialect: str, grains: tuple[str, ...]) -> Select[Any]:
+    def key(dimension: str) -> Callable[[Any], ColumnElement[Any]]:
+        return lambda source: _dimension_keys(source)[dimension]
+
+    def value(measure: str) -> Callable[[Any], ColumnElement[Any]]:
+        return lambda source: _count_values(source)[measure]
+
+    dimensions = (CHANNEL, TOPIC, TAX_MATTER)
+    pending = _pending({**{d: key(d) for d in dimensions}, **{m: value(m) for m in COUNT_MEASURES}})
+    journal = [
+        select(
+            pending.c.node_id,
+            literal(dimension).label("dimension"),
+            (literal("") if dimension == ALL else pending.c[dimension]).label("key"),
+            *(func.sum(pending.c[m]).label(m) for m in COUNT_MEASURES),
+        ).group_by(pending.c.node_id, *(() if dimension == ALL else (pending.c[dimension],)))
+        for dimension in (ALL, *dimensions)
+    ]
+    columns = ["node_id", "dimension", "key", *COUNT_MEASURES]
+    stored = _stored(SteeringCount.__table__, columns, grains, nodes=True)
+    rows = union_all(*stored, *journal).subquery("rows")
+    return select(
+        rows.c.node_id,
+        rows.c.dimension,
+        rows.c.key,
+        *(func.sum(rows.c[m]).label(m) for m in COUNT_MEASURES),
+    ).group_by(rows.c.node_id, rows.c.dimension, rows.c.key)
 
 
 def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], dict[str, int]]:
@@ -619,42 +700,30 @@ def counts(nodes: Sequence[int], window: Window) -> dict[tuple[int, str, str], d
         cached: dict[tuple[int, str, str], dict[str, int]] = memo[memo_key]
         return cached
     _use(db.session)
-    rows = _with_journal(
-        SteeringCount,
-        _journal_counts(_DIALECT.get()),
-        [*COUNT_COLUMNS, *COUNT_MEASURES],
-        lambda t: t.c.node_id.in_(nodes),
-        window.pieces(),
-    )
-    query = select(
-        rows.c.node_id,
-        rows.c.dimension,
-        rows.c.key,
-        *(func.sum(rows.c[m]).label(m) for m in COUNT_MEASURES),
-    ).group_by(rows.c.node_id, rows.c.dimension, rows.c.key)
+    statement = _counts_statement(_DIALECT.get(), _grains(window))
     result = {
-        (row.node_id, row.dimension, row.key): {
-            m: int(getattr(row, m) or 0) for m in COUNT_MEASURES
-        }
-        for row in db.session.execute(query)
+        (node_id, dimension, key): dict(zip(COUNT_MEASURES, map(int, measures), strict=True))
+        for node_id, dimension, key, *measures in db.session.execute(
+            statement, window_params(window, nodes)
+        )
     }
     memo[memo_key] = result
     return result
+
+
+def transfer_rows(window: Window) -> Any:
+    """(from_office_id, to_office_id, count) rows of the transfers made in the window, per
+    piece of it (a subquery to sum per pair); its parameters: ``window_params(window)``."""
+    columns = ["from_office_id", "to_office_id", "count"]
+    stored = _stored(SteeringTransfer.__table__, columns, _grains(window), nodes=False)
+    return union_all(*stored).subquery("transfers")
 
 
 def transfer_pairs(offices: Select[Any], window: Window) -> list[tuple[int, int, int]]:
     """(from office, to office, count) of the transfers made in the window that leave or enter
     ``offices`` (a SELECT of office ids): one range scan per piece of the window."""
     _use(db.session)
-    table = SteeringTransfer.__table__
-    stored = union_all(
-        *(
-            select(table.c.from_office_id, table.c.to_office_id, table.c.count).where(
-                table.c.grain == grain, table.c.day >= low, table.c.day < high
-            )
-            for grain, low, high in window.pieces()
-        )
-    ).subquery("rows")
+    stored = transfer_rows(window)
     total = func.sum(stored.c.count)
     query = (
         select(stored.c.from_office_id, stored.c.to_office_id, total)
@@ -662,44 +731,78 @@ def transfer_pairs(offices: Select[Any], window: Window) -> list[tuple[int, int,
         .group_by(stored.c.from_office_id, stored.c.to_office_id)
         .having(total > 0)
     )
-    return [(int(a), int(b), int(n)) for a, b, n in db.session.execute(query)]
+    rows = db.session.execute(query, window_params(window))
+    return [(int(a), int(b), int(n)) for a, b, n in rows]
 
 
-def daily_received(nodes: Sequence[int], window: Window) -> dict[date, int]:
-    """Cases received per day in [start, end) under the nodes."""
-    if not nodes:
+def _week(day: Any) -> ColumnElement[Any]:
+    """The Monday of a day's week."""
+    if _postgresql():
+        return cast(func.date_trunc("week", cast(day, db.DateTime)), db.Date)
+    return func.date(day, "weekday 0", "-6 days")
+
+
+@cache
+def _series_statement(dialect: str, weekly: bool) -> Select[Any]:
+    table = SteeringCount.__table__
+    pending = _pending({"received": lambda source: _count_values(source)["received"]})
+    stored = select(table.c.node_id, table.c.day, table.c.received).where(
+        _among_nodes(table.c.node_id),
+        table.c.grain == "d",
+        table.c.dimension == ALL,
+        table.c.day >= _day_param("start"),
+        table.c.day < _day_param("end"),
+    )
+    journal = select(pending.c.node_id, pending.c.day, pending.c.received)
+    rows = union_all(stored, journal).subquery("rows")
+    bucket = _week(rows.c.day) if weekly else rows.c.day
+    return select(rows.c.node_id, bucket, func.sum(rows.c.received)).group_by(
+        rows.c.node_id, bucket
+    )
+
+
+def received_series(
+    terms: Sequence[tuple[int, int]], window: Window, weekly: bool
+) -> dict[date, int]:
+    """Cases received per day (or per week, keyed by its Monday) in the window, summed over
+    ``terms`` (sign, node): a row per node and day or week, summed in SQL."""
+    if not terms:
         return {}
     _use(db.session)
-    rows = _with_journal(
-        SteeringCount,
-        _journal_counts(_DIALECT.get()),
-        [*COUNT_COLUMNS, "received"],
-        lambda t: and_(t.c.node_id.in_(nodes), t.c.dimension == ALL),
-        [("d", window.start, window.end)],
-    )
-    query = select(rows.c.day, func.sum(rows.c.received)).group_by(rows.c.day)
+    sign_of = {node: sign for sign, node in terms}
+    statement = _series_statement(_DIALECT.get(), weekly)
     result: dict[date, int] = {}
-    for day, received in db.session.execute(query):
+    for node_id, day, received in db.session.execute(
+        statement, window_params(window, sorted(sign_of))
+    ):
         value = day if isinstance(day, date) else date.fromisoformat(str(day))
-        result[value] = result.get(value, 0) + int(received or 0)
+        result[value] = result.get(value, 0) + sign_of[node_id] * int(received or 0)
     return result
 
 
-def histograms(
-    nodes: Sequence[int], window: Window
-) -> dict[tuple[int, str], list[tuple[int, int, float]]]:
-    """{(node, measure): [(bucket, count, hours), ...] sorted by bucket} over the window."""
-    if not nodes:
-        return {}
-    _use(db.session)
-    rows = _with_journal(
-        SteeringDuration,
-        _journal_durations(_DIALECT.get()),
-        [*DURATION_COLUMNS, *DURATION_MEASURES],
-        lambda t: t.c.node_id.in_(nodes),
-        window.pieces(),
+@cache
+def _histograms_statement(dialect: str, grains: tuple[str, ...]) -> Select[Any]:
+    def hours(measure: str) -> Callable[[Any], ColumnElement[Any]]:
+        return lambda source: _hours(dict(_duration_ends(source))[measure], source.c.received_at)
+
+    measures = (FIRST_ANSWER, CLOSING)
+    pending = _pending(
+        {"sign": lambda source: source.c.sign, **{f"{m}_hours": hours(m) for m in measures}}
     )
-    query = (
+    journal = [
+        select(
+            pending.c.node_id,
+            literal(measure).label("measure"),
+            _bucket(pending.c[f"{measure}_hours"]).label("bucket"),
+            pending.c.sign.label("count"),
+            cast(pending.c.sign * pending.c[f"{measure}_hours"], Float).label("hours"),
+        ).where(pending.c[f"{measure}_hours"].is_not(None))
+        for measure in measures
+    ]
+    columns = ["node_id", "measure", "bucket", *DURATION_MEASURES]
+    stored = _stored(SteeringDuration.__table__, columns, grains, nodes=True)
+    rows = union_all(*stored, *journal).subquery("rows")
+    return (
         select(
             rows.c.node_id,
             rows.c.measure,
@@ -710,8 +813,20 @@ def histograms(
         .group_by(rows.c.node_id, rows.c.measure, rows.c.bucket)
         .order_by(rows.c.node_id, rows.c.measure, rows.c.bucket)
     )
+
+
+def histograms(
+    nodes: Sequence[int], window: Window
+) -> dict[tuple[int, str], list[tuple[int, int, float]]]:
+    """{(node, measure): [(bucket, count, hours), ...] sorted by bucket} over the window."""
+    if not nodes:
+        return {}
+    _use(db.session)
+    statement = _histograms_statement(_DIALECT.get(), _grains(window))
     result: dict[tuple[int, str], list[tuple[int, int, float]]] = {}
-    for node_id, measure, bucket, count, hours in db.session.execute(query):
+    for node_id, measure, bucket, count, hours in db.session.execute(
+        statement, window_params(window, nodes)
+    ):
         if count:
             result.setdefault((node_id, measure), []).append(
                 (int(bucket), int(count), float(hours or 0))

@@ -142,30 +142,27 @@ class SteeringView(BaseView):
 
     @staticmethod
     def _charts(figures: tables.Figures, built: dict[str, tables.Table]) -> dict[str, Any]:
-        """The charts' data: the same figures as the tables next to them."""
+        """The charts' data: the same figures as the tables next to them, each read once."""
         _per_backlog, total_backlog = figures.backlog
         per_handling, _total = figures.handling
-        on_time = [
-            (group.name, per_handling[group.id].on_time_share)
-            for group in figures.groups()
-            if group.id in per_handling and per_handling[group.id].on_time_share is not None
-        ]
+        days, received = [], []
+        for day, count in figures.series:
+            days.append(day.strftime("%d/%m"))
+            received.append(count)
+        names, shares = [], []
+        for group in figures.groups():
+            handled = per_handling.get(group.id)
+            if handled is not None and handled.on_time_share is not None:
+                names.append(group.name)
+                shares.append(round(handled.on_time_share or 0, 1))  # 0, not 0.0, as before
         return {
-            "volumes": {
-                "labels": [day.strftime("%d/%m") for day, _n in figures.series],
-                "values": [count for _d, count in figures.series],
-                "label": built["evolution"].caption,
-            },
+            "volumes": {"labels": days, "values": received, "label": built["evolution"].caption},
             "backlog": {
                 "labels": [str(label) for _k, label, *_r in steering.AGE_BUCKETS],
                 "values": [total_backlog.buckets[key] for key, *_r in steering.AGE_BUCKETS],
                 "label": _("Demandes ouvertes"),
             },
-            "ontime": {
-                "labels": [name for name, _s in on_time],
-                "values": [round(share or 0, 1) for _n, share in on_time],
-                "label": _("Part dans le délai (%)"),
-            },
+            "ontime": {"labels": names, "values": shares, "label": _("Part dans le délai (%)")},
         }
 
 

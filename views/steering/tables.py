@@ -312,6 +312,7 @@ def detailed_rows(figures: Figures) -> Iterator[list[str]]:
     statuses = {status: str(status.label) for status in CaseStatus}
     withdrawn_label = _("Retirée par l'usager")
     words = steering.on_time_words()
+    when = steering.LocalFormat()
     for row in steering.stream(query):
         (reference, code, office, channel, topic, subtopic, matter, status) = row[:8]
         received, first_answer, closed, due, withdrawn = row[8:]
@@ -326,10 +327,10 @@ def detailed_rows(figures: Figures) -> Iterator[list[str]]:
             subtopic or "",
             matter or "",
             withdrawn_label if withdrawn else statuses[status],
-            steering.format_local(received),
-            steering.format_local(first_answer),
-            steering.format_local(closed),
-            steering.format_local(due),
+            when(received),
+            when(first_answer),
+            when(closed),
+            when(due),
             "" if withdrawn else steering.on_time_label(answered, due, figures.now, words),
         ]
 
