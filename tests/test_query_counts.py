@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from factories import World, make_case, make_office
+from factories import World, make_case, make_office, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import count_queries
@@ -22,7 +22,7 @@ from test_agent_support import (
 from app.cases import operations
 from app.directory.access import ROLE_AGENT
 from app.platform.queue import get_redis
-from models import KindCode, db
+from models import CaseStatus, Channel, KindCode, db
 
 # Queries of the first request after a restart or an edit fill the caches; the counts below
 # are those of the next one, as every request but a few of a running server sees them.
@@ -264,6 +264,37 @@ def test_taxpayer_inbox_queries_do_not_grow_with_rows(
     add(30)
     many = _queries(app, taxpayer_client, "/espace/")
     assert len(few) == len(many), "\n".join(many)
+
+
+# the taxpayer, the page's rows (topic and office names are the directory's cached labels)
+TAXPAYER_LIST_MAX = 2
+
+
+def test_taxpayer_lists_read_their_rows_in_one_query(
+    app: Flask, world: World, taxpayer_client: FlaskClient
+) -> None:
+    """The inbox and the history: one query of columns for the rows, whatever their topics,
+    offices, channels and statuses (no topic, office or case row loaded per line)."""
+    parent = make_topic("Impôt sur le revenu")
+    topics = [make_topic("Prélèvement à la source", parent=parent), make_topic("Autre")]
+    statuses = list(CaseStatus)
+    for n in range(24):
+        make_case(
+            world.taxpayer_a,
+            (world.office_a, world.office_b, world.office_c)[n % 3],
+            topic=topics[n % 2],
+            status=statuses[n % len(statuses)],
+            channel=Channel.PHONE if n % 5 == 0 else Channel.ONLINE,
+        )
+    db.session.commit()
+    for url in ("/espace/", "/espace/historique", "/espace/?page=2"):
+        statements = _queries(app, taxpayer_client, url)
+        assert len(statements) <= TAXPAYER_LIST_MAX, "\n".join(statements)
+        assert not [s for s in statements if re.search(r"\bFROM (topic|office)\b", s)]
+    page = taxpayer_client.get("/espace/").get_data(as_text=True)
+    assert "Impôt sur le revenu — Prélèvement à la source" in page
+    assert world.office_b.name in page
+    assert page.count('href="/espace/demandes/26-TEST-') == 20  # one page of rows
 
 
 def test_taxpayer_thread_queries_do_not_grow_with_the_thread(
