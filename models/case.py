@@ -35,6 +35,11 @@ class Channel(LabelledEnum):
     # An e-mail to an office's shared mailbox (BALF), received by app.mailbox.
     EMAIL = "email", _l("Courriel")
 
+    @property
+    def recorded(self) -> bool:
+        """Recorded by an agent (phone, counter, letter, e-mail), not sent online."""
+        return self is not Channel.ONLINE
+
 
 class CaseStatus(LabelledEnum):
     NEW = "new", _l("Nouvelle")
@@ -60,6 +65,20 @@ class CaseStatus(LabelledEnum):
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_TAXPAYER)
+
+
+def taxpayer_status(status: CaseStatus, *, recorded_contact: bool, withdrawn: object) -> str:
+    """A case's status in the taxpayer's words (``Case.taxpayer_status``), from its columns: a
+    recorded contact was not "sent" by them; ``withdrawn`` is the case's ``withdrawn_at``."""
+    if withdrawn is not None:
+        return str(_l("Retirée"))
+    if recorded_contact:
+        if status is CaseStatus.CLOSED:
+            return str(_l("Traité"))
+        if status is CaseStatus.AWAITING_TAXPAYER:
+            return status.taxpayer_label
+        return str(_l("Suite en cours"))
+    return status.taxpayer_label
 
 
 class Case(db.Model):  # type: ignore[name-defined]
@@ -184,20 +203,14 @@ class Case(db.Model):  # type: ignore[name-defined]
     @property
     def is_recorded_contact(self) -> bool:
         """A phone call, counter visit or letter recorded by an agent, not sent by the taxpayer."""
-        return self.channel is not Channel.ONLINE
+        return self.channel.recorded
 
     @property
     def taxpayer_status(self) -> str:
         """The status in the taxpayer's words: a recorded contact was not "sent" by them."""
-        if self.withdrawn_at is not None:
-            return str(_l("Retirée"))
-        if self.is_recorded_contact:
-            if self.status is CaseStatus.CLOSED:
-                return str(_l("Traité"))
-            if self.status is CaseStatus.AWAITING_TAXPAYER:
-                return self.status.taxpayer_label
-            return str(_l("Suite en cours"))
-        return self.status.taxpayer_label
+        return taxpayer_status(
+            self.status, recorded_contact=self.is_recorded_contact, withdrawn=self.withdrawn_at
+        )
 
     @property
     def under_legal_hold(self) -> bool:

@@ -444,6 +444,37 @@ def test_taxpayer_inbox_queries_do_not_grow_with_rows(
     assert len(few) == len(many), "\n".join(many)
 
 
+# the taxpayer, the page's rows (topic and office names are the directory's cached labels)
+TAXPAYER_LIST_MAX = 2
+
+
+def test_taxpayer_lists_read_their_rows_in_one_query(
+    app: Flask, world: World, taxpayer_client: FlaskClient
+) -> None:
+    """The inbox and the history: one query of columns for the rows, whatever their topics,
+    offices, channels and statuses (no topic, office or case row loaded per line)."""
+    parent = make_topic("Impôt sur le revenu")
+    topics = [make_topic("Prélèvement à la source", parent=parent), make_topic("Autre")]
+    statuses = list(CaseStatus)
+    for n in range(24):
+        make_case(
+            world.taxpayer_a,
+            (world.office_a, world.office_b, world.office_c)[n % 3],
+            topic=topics[n % 2],
+            status=statuses[n % len(statuses)],
+            channel=Channel.PHONE if n % 5 == 0 else Channel.ONLINE,
+        )
+    db.session.commit()
+    for url in ("/espace/", "/espace/historique", "/espace/?page=2"):
+        statements = _queries(app, taxpayer_client, url)
+        assert len(statements) <= TAXPAYER_LIST_MAX, "\n".join(statements)
+        assert not [s for s in statements if re.search(r"\bFROM (topic|office)\b", s)]
+    page = taxpayer_client.get("/espace/").get_data(as_text=True)
+    assert "Impôt sur le revenu — Prélèvement à la source" in page
+    assert world.office_b.name in page
+    assert page.count('href="/espace/demandes/26-TEST-') == 20  # one page of rows
+
+
 def test_taxpayer_thread_queries_do_not_grow_with_the_thread(
     app: Flask, world: World, taxpayer_client: FlaskClient
 ) -> None:

@@ -101,6 +101,8 @@ def check_fab_request() -> None:
         abort(404)
     endpoint = request.endpoint or ""
     view_endpoint, _, method = endpoint.rpartition(".")
+    if method not in GUARDED and request.method != "POST":
+        return  # neither an action, a download nor a password reset (nothing to look up)
     view = _view(view_endpoint) if view_endpoint else None
     if isinstance(view, ResetPasswordView) and request.method == "POST":
         if not _user_exists(request.args.get("pk")):

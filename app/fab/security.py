@@ -21,7 +21,7 @@ from typing import Any
 
 import pyotp
 import redis
-from flask import current_app, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
@@ -114,6 +114,16 @@ class _PermissionViewName:
     view_menu: _ViewMenuName
 
 
+# How a request's agent is loaded (get_user_by_id): built once, as building loader options costs
+# about as much as the joins themselves.
+_AGENT_LOAD = (
+    joinedload(Agent.roles),
+    joinedload(Agent.groups).joinedload(Group.roles),
+    joinedload(Agent.office),
+)
+_ACCESS_ANSWERS = "econtacts_access_answers"  # in ``g``: has_access's answers of the request
+
+
 class LoginOutcome(enum.Enum):
     OK = "ok"
     INVALID = "invalid"
@@ -201,18 +211,22 @@ class EContactsSecurityManager(SecurityManager):
         public = self.role_permissions().by_name.get(self.auth_role_public, frozenset())
         return (permission_name, view_name) in public
 
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        """FAB's check, answered once per request for each (permission, screen): a page asks the
+        same ones several times (the menu, the header, the view's own decorator)."""
+        if not has_request_context():
+            return bool(super().has_access(permission_name, view_name))
+        answers: dict[tuple[Any, str, str], bool] = g.setdefault(_ACCESS_ANSWERS, {})
+        key = (getattr(signed_in(), "id", None), permission_name, view_name)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = bool(super().has_access(permission_name, view_name))
+        return answer
+
     def get_user_by_id(self, pk: int) -> Any | None:
         """The agent with their roles, groups and office in one query (FAB reads the roles at
         every permission check, the pages the office)."""
-        return self.session.get(
-            self.user_model,
-            pk,
-            options=[
-                joinedload(Agent.roles),
-                joinedload(Agent.groups).joinedload(Group.roles),
-                joinedload(Agent.office),
-            ],
-        )
+        return self.session.get(self.user_model, pk, options=_AGENT_LOAD)
 
     # --- the one gate of the second factor -------------------------------------------------
 

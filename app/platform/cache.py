@@ -117,6 +117,31 @@ def _request_tokens() -> dict[str, str | None]:
     return tokens
 
 
+def get_with_tokens(key: str) -> Any:
+    """``GET key`` in the same round trip as every cache's token (``MGET``), which the request
+    keeps as ``_request_tokens`` would have read them: the session check that every request
+    makes (app.platform.sessions) then saves the request a second trip to Redis. Raises
+    ``redis.RedisError`` as a ``GET`` would."""
+    if not has_request_context() or g.get(_REQUEST_TOKENS) is not None:
+        return get_redis().get(key)
+    names = list(_NAMES)
+    with get_redis().pipeline(transaction=False) as pipe:
+        pipe.get(key)
+        pipe.mget([_key(name) for name in names])
+        value, tokens = pipe.execute()
+    if None in tokens:
+        _request_tokens()  # gives the missing ones a token (once, after Redis was emptied)
+    else:
+        g.setdefault(
+            _REQUEST_TOKENS,
+            {
+                name: token.decode() if isinstance(token, bytes) else token
+                for name, token in zip(names, tokens, strict=True)
+            },
+        )
+    return value
+
+
 def invalidate(*names: str) -> None:
     """Drop this process's copies and give the caches a new token (every process reloads)."""
     if not has_app_context():

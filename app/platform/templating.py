@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import support
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_translations
 from markupsafe import Markup, escape
 
@@ -65,9 +66,34 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["multiline"] = multiline
 
+    install_url_cache(app)
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {"demo_mode": current_app.config["DEMO_MODE"]}
+
+
+def install_url_cache(app: Flask) -> None:
+    """The templates' ``url_for`` builds once per process the URLs that depend on nothing but
+    their endpoint: a route without arguments, a static file. A layout has about twenty on every
+    page (style sheets, scripts, menu and footer links), each a walk of Werkzeug's URL map. The
+    key holds the request's mount point (``SCRIPT_NAME``); a URL with arguments, an external or
+    anchored one, or one built outside a request is built as before, and so is every URL while
+    the app has ``url_defaults`` callbacks (they could add arguments)."""
+    built: dict[tuple[str, str, Any], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        if values and (endpoint != "static" or len(values) != 1 or "filename" not in values):
+            return app.url_for(endpoint, **values)
+        if endpoint.startswith(".") or not has_request_context() or app.url_default_functions:
+            return app.url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename"))
+        url = built.get(key)
+        if url is None:
+            url = built[key] = app.url_for(endpoint, **values)
+        return url
+
+    app.jinja_env.globals["url_for"] = url_for
 
 
 def install_gettext(app: Flask) -> None:

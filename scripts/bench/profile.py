@@ -1,17 +1,19 @@
 """Profile one page of the app on the bench dataset with pyinstrument (docs/benchmarks.md).
 
     SCALE=national .venv/bin/python scripts/bench/profile.py AGENT_LOGIN URL [REPEAT]
+    SCALE=national .venv/bin/python scripts/bench/profile.py --taxpayer TAX_NUMBER URL [REPEAT]
     SCALE=national .venv/bin/python scripts/bench/profile.py --submit TAX_NUMBER [REPEAT]
 
-The second form profiles a taxpayer's new case with a 100 KB PDF (the POST only: the GET
-of the form before each one is not profiled).
+The second form profiles a page of a taxpayer (``/espace/``, ``/_floor/taxpayer-inbox``); the
+third a taxpayer's new case with a 100 KB PDF (the POST only: the GET of the form before each
+one is not profiled).
 
 The app runs in this process with the production settings of the benchmark; the agent is signed
 in by writing Flask-Login's session keys (both factors passed), as the tests do. The page is
 fetched once to warm the caches, then REPEAT times (default 50) under the profiler; the script
 prints the CPU time and query count per request unprofiled, then pyinstrument's call tree
 (wall time), or with ``PROFILE_CPU=1`` cProfile's tables on CPU time (a busy machine's waits
-left out).
+left out; ``PROFILE_DUMP=FILE`` also writes them for ``pstats``).
 """
 
 from __future__ import annotations
@@ -52,29 +54,41 @@ def main() -> int:
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
-    login, url = sys.argv[1], sys.argv[2]
-    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+    args = sys.argv[1:]
+    as_taxpayer = args[0] == "--taxpayer"
+    if as_taxpayer:
+        args = args[1:]
+    login, url = args[0], args[1]
+    repeat = int(args[2]) if len(args) > 2 else 50
     os.environ.update(app_env(scale_from_env()))
     from pyinstrument import Profiler
     from sqlalchemy import event
 
     from app import create_app
+    from models import Taxpayer
     from models.agent import Agent
 
     app = create_app()
     client = app.test_client()
     if login == "--submit":
         return profile_submit(app, client, url, repeat)
-    agent_id, engine = row_id(app, Agent.username, login)
-    if agent_id is None:
-        print(f"No agent {login!r} in the bench database.")
-        return 1
-    token = server_session(app, agent_id=agent_id)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(agent_id)
-        session["_fresh"] = True
-        session["mfa_ok"] = True
-        session["agent_sid"] = token
+    if as_taxpayer:
+        taxpayer_id, engine = row_id(app, Taxpayer.tax_number, login)
+        if taxpayer_id is None:
+            print(f"No taxpayer {login!r} in the bench database.")
+            return 1
+        sign_in_taxpayer(app, client, taxpayer_id)
+    else:
+        agent_id, engine = row_id(app, Agent.username, login)
+        if agent_id is None:
+            print(f"No agent {login!r} in the bench database.")
+            return 1
+        token = server_session(app, agent_id=agent_id)
+        with client.session_transaction() as session:
+            session["_user_id"] = str(agent_id)
+            session["_fresh"] = True
+            session["mfa_ok"] = True
+            session["agent_sid"] = token
     first = client.get(url)
     print(f"GET {url}: HTTP {first.status_code}, {len(first.data)} bytes")
     if first.status_code != 200:
@@ -104,6 +118,8 @@ def main() -> int:
         for _ in range(repeat):
             client.get(url)
         profile.disable()
+        if os.environ.get("PROFILE_DUMP"):  # for pstats or snakeviz
+            profile.dump_stats(os.environ["PROFILE_DUMP"])
         out = io.StringIO()
         stats = pstats.Stats(profile, stream=out)
         stats.sort_stats("cumulative").print_stats(60)
@@ -138,6 +154,14 @@ def server_session(app: Any, **owner_id: int) -> str:
     return token
 
 
+def sign_in_taxpayer(app: Any, client: Any, taxpayer_id: int) -> None:
+    """Sign the test client in as the taxpayer of that id, as the taxpayer's login does."""
+    token = server_session(app, taxpayer_id=taxpayer_id)
+    with client.session_transaction() as session:
+        session["taxpayer_id"] = taxpayer_id
+        session["taxpayer_sid"] = token
+
+
 def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
     from driver import make_pdf
     from pyinstrument import Profiler
@@ -149,10 +173,7 @@ def profile_submit(app: Any, client: Any, tax_number: str, repeat: int) -> int:
     if taxpayer_id is None:
         print(f"No taxpayer {tax_number!r} in the bench database.")
         return 1
-    token = server_session(app, taxpayer_id=taxpayer_id)
-    with client.session_transaction() as session:
-        session["taxpayer_id"] = taxpayer_id
-        session["taxpayer_sid"] = token
+    sign_in_taxpayer(app, client, taxpayer_id)
     pdf = make_pdf(100 * 1024)
     queries = 0
 

@@ -21,3 +21,5 @@ def _file_size(size: int) -> str:
 
 
 from views.taxpayer import account, auth, cases, space  # noqa: E402,F401  (routes on import)
+
+blueprint.add_app_template_global(space.status_badge_kind)
