@@ -142,9 +142,7 @@ def test_case_page_queries_do_not_grow_with_files_events_transfers_tags_or_links
 ) -> None:
     """A case of one message against one of many messages with files, events, transfers back
     and forth, tags and links: the same statements, for the agent and the office manager."""
-    tags = [
-        organise.create_tag(agent=world.manager_a, name=name) for name in ("Urgent", "Relance")
-    ]
+    tags = [organise.create_tag(agent=world.manager_a, name=name) for name in ("Urgent", "Relance")]
     db.session.commit()
     small = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 1)
     big = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 12)
