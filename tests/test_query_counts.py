@@ -22,6 +22,7 @@ from test_agent_support import (
     case_with_thread,
     clean_presence,  # noqa: F401
     events_of,
+    taxpayer_message,
 )
 
 from app.cases import operations, organise, search
@@ -42,14 +43,16 @@ from models import (
 
 # Queries of the first request after a restart or an edit fill the caches; the counts below
 # are those of the next one, as every request but a few of a running server sees them.
-# agent (with roles and office), page, taxpayers, assignees, tab counts, colleagues, the rows'
-# tags, the header's notices counter (tags and closing outcomes come from app.cache)
-INBOX_MAX = 8
-# agent, case, log, notices read, messages (+ offices, agents, files), events (+ agents),
-# transfers, templates, tags, links, taxpayer, notices counter, the competent office's territory
-# (the transfer form's preselection; the routing rules and default office kinds are a
-# per-process copy): 17 queries; the ceiling keeps one spare
-CASE_MAX = 18
+# agent (with roles and office), the page (its cases with their taxpayers, assignees and tags:
+# one statement), tab counts, colleagues, the header's notices counter (the office's tags and
+# closing outcomes come from app.cache)
+INBOX_MAX = 5
+# agent, case (+ taxpayer, assignee), log, notices read, messages (+ authors, files), events
+# (+ agents), transfers (+ agents), tags, links, the competent office's territory (the transfer
+# form's preselection; the routing rules and default office kinds are a per-process copy),
+# notices counter: 11 queries (reply templates and office names are per-process copies); an
+# office manager's page adds the agents they may assign to
+CASE_MAX = 11
 # agent, the five capped counts (one query), the notices counter; managers: the load per agent
 # (grouped) and the colleagues
 HOME_MAX = 3
@@ -115,6 +118,88 @@ def test_case_page_queries_do_not_grow_with_the_thread(
     # The forward select: every other receiving office, not the case's own.
     assert f'<option value="{world.office_b.id}">{world.office_b.name}</option>' in page
     assert f'<option value="{world.office_a.id}">{world.office_a.name}<' not in page
+
+
+def test_inbox_queries_do_not_grow_with_tags_assignees_or_filters(
+    app: Flask, world: World, agent_a_client: FlaskClient, manager_client: FlaskClient
+) -> None:
+    """Rows with tags (several each), assignees and unidentified people: the same statements,
+    on every tab, filtered or not, for the agent and the office manager."""
+    urgent = organise.create_tag(agent=world.manager_a, name="Urgent")
+    mail = organise.create_tag(agent=world.manager_a, name="Courrier")
+    db.session.commit()
+
+    def add(count: int) -> None:
+        for n in range(count):
+            case = make_case(world.taxpayer_a if n % 2 else world.taxpayer_b, world.office_a)
+            case.assignee = (world.agent_a, world.manager_a, None)[n % 3]
+            db.session.flush()
+            for tag in (urgent, mail)[: n % 3]:
+                organise.tag_case(agent=world.manager_a, case=case, tag=tag)
+        db.session.commit()
+
+    urls = [
+        "/agent/demandes/?onglet=ouvertes",
+        "/agent/demandes/?onglet=nouvelles&tri=recentes",
+        f"/agent/demandes/?onglet=ouvertes&tri=echeance&etiquette={urgent.id}",
+        f"/agent/demandes/?onglet=miennes&agent={world.agent_a.id}&age=0-7",
+    ]
+    add(3)
+    few = {url: _queries(app, agent_a_client, url) for url in urls}
+    few_manager = _queries(app, manager_client, urls[0])
+    add(60)
+    for url in urls:
+        many = _queries(app, agent_a_client, url)
+        assert len(many) == len(few[url]) <= INBOX_MAX, "\n".join(many)
+    many_manager = _queries(app, manager_client, urls[0])
+    assert len(many_manager) == len(few_manager) <= INBOX_MAX, "\n".join(many_manager)
+    page = agent_a_client.get(urls[0]).get_data(as_text=True)
+    # A row's tags, in name order.
+    assert 'ec-tag">Courrier</span> <span class="fr-tag fr-tag--sm ec-tag">Urgent</span>' in page
+    assert page.count("<tr") == 51  # the header and 50 rows (the page's size), 63 cases
+    assert "apres=" in page
+
+
+def test_case_page_queries_do_not_grow_with_files_events_transfers_tags_or_links(
+    app: Flask, world: World, agent_a_client: FlaskClient, manager_client: FlaskClient
+) -> None:
+    """A case of one message against one of many messages with files, events, transfers back
+    and forth, tags and links: the same statements, for the agent and the office manager."""
+    tags = [organise.create_tag(agent=world.manager_a, name=name) for name in ("Urgent", "Relance")]
+    db.session.commit()
+    small = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 1)
+    big = case_with_thread(world.taxpayer_a, world.office_a, world.manager_a, 12)
+    for n in range(4):
+        taxpayer_message(big, world.taxpayer_a, f"Pièce numéro {n}", pdf=True)
+    for _ in range(2):
+        operations.transfer_case(
+            agent=world.manager_a, case=big, to_office=world.office_b, reason="Aller vers B."
+        )
+        db.session.flush()
+        operations.transfer_case(
+            agent=world.agent_b, case=big, to_office=world.office_a, reason="Retour vers A."
+        )
+        db.session.flush()
+    for tag in tags:
+        organise.tag_case(agent=world.manager_a, case=big, tag=tag)
+    for _ in range(3):
+        other = make_case(world.taxpayer_a, world.office_a)
+        db.session.flush()
+        organise.link_cases(agent=world.manager_a, case=big, other=other)
+    operations.assign_case(agent=world.manager_a, case=big, assignee=world.agent_a)
+    db.session.commit()
+    for client in (agent_a_client, manager_client):
+        few = _queries(app, client, f"/agent/demandes/{small.id}")
+        many = _queries(app, client, f"/agent/demandes/{big.id}")
+        assert len(few) == len(many), "\n".join(many)
+        assert len(many) <= CASE_MAX + (client is manager_client), "\n".join(many)
+    page = agent_a_client.get(f"/agent/demandes/{big.id}").get_data(as_text=True)
+    assert page.count(" download>avis.pdf</a>") == 4
+    assert page.count("Retour vers A.") >= 2 and "Urgent" in page and "Relance" in page
+    assert page.count('<a href="/agent/demandes/') >= 3  # the linked cases
+    with _offsets_read(app) as found:
+        assert agent_a_client.get(f"/agent/demandes/{big.id}").status_code == 200
+    assert not found, "\n".join(found)
 
 
 def test_summary_sheet_queries_do_not_grow_with_contacts(

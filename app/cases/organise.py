@@ -6,10 +6,13 @@ the events and flush; they never commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import Integer, bindparam, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app.cases.operations import NotAllowed, OperationError, _changed, _lock, _record, _require
 from app.directory import access as directory_access
@@ -129,6 +132,22 @@ def tags_of(case_ids: list[int]) -> dict[int, list[Tag]]:
     ):
         found[case_id].append(tag)
     return found
+
+
+_TAGS_OF_ONE = (
+    select(Tag.id, Tag.name)
+    .join(CaseTag, CaseTag.tag_id == Tag.id)
+    .where(CaseTag.case_id == bindparam("case_id", type_=Integer))
+    .order_by(Tag.name)
+)
+
+
+def tag_choices_of(case_id: int) -> list[TagChoice]:
+    """The tags of one case (retired ones too) as plain rows, with a statement built once."""
+    return [
+        TagChoice(tag_id, name)
+        for tag_id, name in db.session.connection().execute(_TAGS_OF_ONE, {"case_id": case_id})
+    ]
 
 
 # --- links and merges -------------------------------------------------------------------------
@@ -272,37 +291,72 @@ class LinkedCase:
 
 
 def linked_cases(case_ids: list[int]) -> dict[int, list[LinkedCase]]:
-    """Every link of these cases with the other side's reference, in one query."""
+    """Every link of these cases with the other side's reference, in one query (columns)."""
     found: dict[int, list[LinkedCase]] = {case_id: [] for case_id in case_ids}
     if not case_ids:
         return found
-    # The other side's columns only (no alias of Case, no ORM object: the summary sheet asks
-    # for a page of 50 cases at each opening).
+    other = aliased(Case)
     rows = db.session.execute(
         select(
             CaseLink.kind,
             CaseLink.case_id,
             CaseLink.other_case_id,
-            Case.id,
-            Case.reference,
-            Case.office_id,
+            other.id,
+            other.reference,
+            other.office_id,
         )
         .join(
-            Case,
+            other,
             or_(
-                (Case.id == CaseLink.other_case_id) & CaseLink.case_id.in_(case_ids),
-                (Case.id == CaseLink.case_id) & CaseLink.other_case_id.in_(case_ids),
+                (other.id == CaseLink.other_case_id) & CaseLink.case_id.in_(case_ids),
+                (other.id == CaseLink.case_id) & CaseLink.other_case_id.in_(case_ids),
             ),
         )
         .order_by(CaseLink.created_at, CaseLink.id)
-    ).all()
-    for kind, source_id, target_id, other_id, reference, office_id in rows:
-        this_id = target_id if other_id == source_id else source_id
+    )
+    _fold_links(rows, found)
+    return found
+
+
+_OTHER = aliased(Case)
+_ONE_CASE = bindparam("case_id", type_=Integer)
+# ``linked_cases`` for one case (a case's page), built once: the case's id is its parameter.
+_LINKS_OF_ONE = (
+    select(
+        CaseLink.kind,
+        CaseLink.case_id,
+        CaseLink.other_case_id,
+        _OTHER.id,
+        _OTHER.reference,
+        _OTHER.office_id,
+    )
+    .join(
+        _OTHER,
+        or_(
+            (_OTHER.id == CaseLink.other_case_id) & (CaseLink.case_id == _ONE_CASE),
+            (_OTHER.id == CaseLink.case_id) & (CaseLink.other_case_id == _ONE_CASE),
+        ),
+    )
+    .order_by(CaseLink.created_at, CaseLink.id)
+)
+
+
+def links_of(case_id: int) -> list[LinkedCase]:
+    """``linked_cases([case_id])[case_id]`` with a statement built once."""
+    found: dict[int, list[LinkedCase]] = {case_id: []}
+    _fold_links(db.session.connection().execute(_LINKS_OF_ONE, {"case_id": case_id}), found)
+    return found[case_id]
+
+
+def _fold_links(rows: Iterable[Any], found: dict[int, list[LinkedCase]]) -> None:
+    """Each link row (kind, its two cases, the other side's id, reference and office) on the
+    case of ``found`` it belongs to, with its role seen from that case."""
+    for kind, source_id, target_id, linked_id, reference, office_id in rows:
+        this_id = target_id if linked_id == source_id else source_id
         if this_id not in found:
             continue
         if kind is CaseLinkKind.MERGED:
             role = "merged_into" if source_id == this_id else "merged_from"
         else:
             role = "related"
-        found[this_id].append(LinkedCase(other_id, reference, role, office_id))
-    return found
+        found[this_id].append(LinkedCase(linked_id, reference, role, office_id))

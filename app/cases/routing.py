@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Integer, String, bindparam, case, select
 
 from app.directory.kinds import default_kind_for, receiving_online
 from app.platform.cache import VersionedCache
@@ -79,18 +79,35 @@ def _office_in_territory(kind_id: int | None, commune_code: str | None) -> Offic
         return None
     departement = commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
     return db.session.scalar(
-        select(Office)
-        .join(OfficeTerritory, OfficeTerritory.office_id == Office.id)
-        .where(
-            Office.kind_id == kind_id,
-            Office.active.is_(True),
-            receiving_online(),
-            OfficeTerritory.departement == departement,
-            OfficeTerritory.commune_code.is_(None) | (OfficeTerritory.commune_code == commune_code),
-        )
-        .order_by(case((OfficeTerritory.commune_code.is_(None), 1), else_=0), Office.id)
-        .limit(1)
+        _territory_statement(),
+        {"kind_id": kind_id, "departement": departement, "commune_code": commune_code},
     )
+
+
+_TERRITORY: list[Any] = []
+
+
+def _territory_statement() -> Any:
+    """The active office of a kind covering a commune (its own territory first, then its
+    département's), built once: a case's page asks it at every opening (the transfer form's
+    preselection), each submission too."""
+    if not _TERRITORY:
+        commune_code = bindparam("commune_code", type_=String)
+        _TERRITORY.append(
+            select(Office)
+            .join(OfficeTerritory, OfficeTerritory.office_id == Office.id)
+            .where(
+                Office.kind_id == bindparam("kind_id", type_=Integer),
+                Office.active.is_(True),
+                receiving_online(),
+                OfficeTerritory.departement == bindparam("departement", type_=String),
+                OfficeTerritory.commune_code.is_(None)
+                | (OfficeTerritory.commune_code == commune_code),
+            )
+            .order_by(case((OfficeTerritory.commune_code.is_(None), 1), else_=0), Office.id)
+            .limit(1)
+        )
+    return _TERRITORY[0]
 
 
 def _takes_online(office: Office | None) -> bool:

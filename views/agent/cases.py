@@ -19,8 +19,9 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.cases import access, attachments, notices, operations, organise, outcomes, presence
@@ -44,7 +45,7 @@ from models import (
     db,
     utcnow,
 )
-from views.agent import held, inbox, thread
+from views.agent import held, inbox, reading, thread
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,22 @@ class CasesView(CaseForms, BaseView):
     @has_access
     def show(self, case_id: int) -> str:
         agent = signed_in()
-        case = self._case_or_404(case_id)
+        # The case with its taxpayer and assignee (the page shows both), as the access module
+        # lets the agent see it; the statement built once, the case's id its parameter.
+        case = db.session.scalar(
+            reading.BuiltStatements.get(
+                ("case-page", agent.id),
+                access.cases_visible_to(agent),
+                lambda visible: (
+                    select(Case)
+                    .options(joinedload(Case.taxpayer), joinedload(Case.assignee))
+                    .where(Case.id == bindparam("case_id", type_=Integer), visible)
+                ),
+            ),
+            {"case_id": case_id},
+        )
+        if case is None:
+            abort(404)
         operations.log_access(
             agent=agent,
             object_kind="case",

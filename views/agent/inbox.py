@@ -416,12 +416,13 @@ def _page_statement(
             Taxpayer.tax_number,
             Taxpayer.siren,
             Taxpayer.legal_hold,
-            Agent.first_name,
-            Agent.last_name,
+            # The assignee's name by its primary key (an outer join hashed the whole agents
+            # table, at every request).
+            select(Agent.first_name).where(Agent.id == c.assignee_id).scalar_subquery(),
+            select(Agent.last_name).where(Agent.id == c.assignee_id).scalar_subquery(),
             Tag.name,
         )
         .outerjoin(Taxpayer, Taxpayer.id == c.taxpayer_id)
-        .outerjoin(Agent, Agent.id == c.assignee_id)
         # Retired tags too: a case keeps them.
         .outerjoin(CaseTag, CaseTag.case_id == c.id)
         .outerjoin(Tag, Tag.id == CaseTag.tag_id)

@@ -30,6 +30,11 @@ def read(statement: Select[*tuple[Any, ...]]) -> Result[*tuple[Any, ...]]:
     return db.session.connection().execute(statement)
 
 
+def read_with(statement: Select[*tuple[Any, ...]], **parameters: Any) -> Result[*tuple[Any, ...]]:
+    """``read`` of a statement built once at import, its ``bindparam`` values given here."""
+    return db.session.connection().execute(statement, parameters)
+
+
 class BuiltStatements:
     """Statements built once per key and then reused: building a SELECT of subqueries and
     clauses costs more CPU than PostgreSQL spends running it. The access clause (for instance

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from app.cases import access, organise, presence, routing
 from app.cases.guidance import fill_template
@@ -19,6 +20,8 @@ from app.directory import kinds
 from app.platform.cache import VersionedCache, references
 from models import (
     Agent,
+    Attachment,
+    AuthorKind,
     Case,
     CaseStatus,
     Event,
@@ -27,11 +30,12 @@ from models import (
     Office,
     OfficeKind,
     ReplyTemplate,
-    Tag,
     TemplateAction,
     Transfer,
     db,
 )
+from models.agent import full_name_of
+from views.agent import reading
 
 REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
 
@@ -48,7 +52,7 @@ class FilledTemplate:
     outcome_id: int | None = None
 
     @classmethod
-    def of(cls, template: ReplyTemplate, case: Case) -> FilledTemplate:
+    def of(cls, template: ReplyTemplate | TemplateRow, case: Case) -> FilledTemplate:
         action = template.action
         return cls(
             id=template.id,
@@ -123,19 +127,55 @@ TRANSFER_DIRECTORY: VersionedCache[TransferDirectory] = VersionedCache(
 )
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class ThreadAttachment:
+    id: int
+    filename: str
+    size: int
+
+
+@dataclass(slots=True)
+class ThreadMessage:
+    """A message as the thread shows it, from its columns (no ORM object)."""
+
+    id: int
+    internal: bool
+    requests_information: bool
+    from_agent: bool
+    author_name: str | None  # the agent who wrote it (None: not known any more)
+    author_office: str | None  # the office they wrote from
+    created_at: datetime
+    read_at: datetime | None
+    body: str
+    attachments: list[ThreadAttachment]
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLine:
-    event: Event
+    created_at: datetime
     label: str
+    actor: str | None  # the agent's name
+    by_taxpayer: bool
     details: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLine:
+    source: str
+    target: str
+    created_at: datetime
+    agent: str | None
+    reason: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
 
 
 @dataclass
 class CasePage:
     case: Case
-    messages: list[Message]
+    messages: list[ThreadMessage]
     history: list[HistoryLine]
-    transfers: list[Transfer]
+    transfers: list[TransferLine]
     templates: list[FilledTemplate]
     assignable: list[Agent]
     office_groups: list[OfficeGroup]
@@ -147,103 +187,253 @@ class CasePage:
     may: dict[str, bool] = field(default_factory=dict)
     # The office routing says is competent, preselected in the transfer form (not this one).
     competent_office_id: int | None = None
-    tags: list[Tag] = field(default_factory=list)
+    tags: list[organise.TagChoice] = field(default_factory=list)
     usable_tags: list[organise.TagChoice] = field(default_factory=list)
     links: list[organise.LinkedCase] = field(default_factory=list)
 
 
-def _history(events: list[Event], transfers: list[Transfer]) -> list[HistoryLine]:
-    offices: dict[int, str] = {}
-    for transfer in transfers:
-        offices[transfer.from_office_id] = transfer.from_office.name
-        offices[transfer.to_office_id] = transfer.to_office.name
-    statuses = {status.value: str(status.label) for status in CaseStatus}
-    lines = []
-    for event in events:
-        data = event.data or {}
-        details: list[str] = []
-        if event.kind is EventKind.TRANSFERRED:
-            source = offices.get(data.get("from_office_id") or 0, "")
-            target = data.get("to_office") or offices.get(data.get("to_office_id") or 0, "")
-            details.append(_("De %(source)s vers %(target)s", source=source, target=target))
-            if data.get("reason"):
-                details.append(_("Motif : %(reason)s", reason=data["reason"]))
-        elif event.kind is EventKind.ASSIGNED:
-            if data.get("assignee"):
-                details.append(_("Attribuée à %(name)s", name=data["assignee"]))
-            else:
-                details.append(_("Plus attribuée à personne"))
-        elif event.kind is EventKind.CLOSED and data.get("outcome"):
-            details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
-        elif event.kind in REASON_EVENTS and data.get("reason"):
+def _detail_lines(
+    kind: EventKind, data: dict[str, Any], offices: dict[int, str], statuses: dict[str, str]
+) -> list[str]:
+    """What an event of the history says besides its label."""
+    details: list[str] = []
+    if kind is EventKind.TRANSFERRED:
+        source = offices.get(data.get("from_office_id") or 0, "")
+        target = data.get("to_office") or offices.get(data.get("to_office_id") or 0, "")
+        details.append(_("De %(source)s vers %(target)s", source=source, target=target))
+        if data.get("reason"):
             details.append(_("Motif : %(reason)s", reason=data["reason"]))
-        elif event.kind in (EventKind.TAGGED, EventKind.UNTAGGED) and data.get("tag"):
-            details.append(_("« %(tag)s »", tag=data["tag"]))
-        elif event.kind is EventKind.LINKED and data.get("other"):
-            details.append(_("Avec la demande %(reference)s", reference=data["other"]))
-        elif event.kind is EventKind.MERGED and data.get("into"):
-            details.append(_("Fusionnée dans la demande %(reference)s", reference=data["into"]))
-        elif event.kind is EventKind.MERGED and data.get("duplicate"):
-            details.append(
-                _("La demande %(reference)s y a été fusionnée", reference=data["duplicate"])
+    elif kind is EventKind.ASSIGNED:
+        if data.get("assignee"):
+            details.append(_("Attribuée à %(name)s", name=data["assignee"]))
+        else:
+            details.append(_("Plus attribuée à personne"))
+    elif kind is EventKind.CLOSED and data.get("outcome"):
+        details.append(_("Issue : %(outcome)s", outcome=data["outcome"]))
+    elif kind in REASON_EVENTS and data.get("reason"):
+        details.append(_("Motif : %(reason)s", reason=data["reason"]))
+    elif kind in (EventKind.TAGGED, EventKind.UNTAGGED) and data.get("tag"):
+        details.append(_("« %(tag)s »", tag=data["tag"]))
+    elif kind is EventKind.LINKED and data.get("other"):
+        details.append(_("Avec la demande %(reference)s", reference=data["other"]))
+    elif kind is EventKind.MERGED and data.get("into"):
+        details.append(_("Fusionnée dans la demande %(reference)s", reference=data["into"]))
+    elif kind is EventKind.MERGED and data.get("duplicate"):
+        details.append(_("La demande %(reference)s y a été fusionnée", reference=data["duplicate"]))
+    elif kind is EventKind.STATUS_CHANGED:
+        details.append(
+            _(
+                "%(old)s → %(new)s",
+                old=statuses.get(data.get("old", ""), ""),
+                new=statuses.get(data.get("new", ""), ""),
             )
-        elif event.kind is EventKind.STATUS_CHANGED:
-            details.append(
-                _(
-                    "%(old)s → %(new)s",
-                    old=statuses.get(data.get("old", ""), ""),
-                    new=statuses.get(data.get("new", ""), ""),
-                )
+        )
+    return details
+
+
+# --- the thread's statements (columns only; built once, the case's id a parameter) -----------
+
+_CASE_ID = bindparam("case_id", type_=Integer)
+_AUTHOR = aliased(Agent)
+_ACTOR = aliased(Agent)
+_SENDER = aliased(Agent)
+_ACKNOWLEDGER = aliased(Agent)
+
+# The messages with their files, oldest first: a row per message and file.
+MESSAGES = (
+    select(
+        Message.id,
+        Message.author_kind,
+        Message.internal,
+        Message.requests_information,
+        _AUTHOR.first_name,
+        _AUTHOR.last_name,
+        Message.author_office_id,
+        Message.created_at,
+        Message.read_at,
+        Message.body,
+        Attachment.id,
+        Attachment.filename,
+        Attachment.size,
+    )
+    .outerjoin(_AUTHOR, _AUTHOR.id == Message.author_agent_id)
+    .outerjoin(Attachment, Attachment.message_id == Message.id)
+    .where(Message.case_id == _CASE_ID)
+    .order_by(Message.created_at, Message.id, Attachment.id)
+)
+EVENTS = (
+    select(
+        Event.kind,
+        Event.created_at,
+        Event.data,
+        Event.actor_agent_id,
+        _ACTOR.first_name,
+        _ACTOR.last_name,
+        Event.actor_taxpayer_id,
+    )
+    .outerjoin(_ACTOR, _ACTOR.id == Event.actor_agent_id)
+    .where(Event.case_id == _CASE_ID)
+    .order_by(Event.created_at, Event.id)
+)
+TRANSFERS = (
+    select(
+        Transfer.from_office_id,
+        Transfer.to_office_id,
+        Transfer.created_at,
+        _SENDER.first_name,
+        _SENDER.last_name,
+        Transfer.reason,
+        Transfer.acknowledged_at,
+        _ACKNOWLEDGER.first_name,
+        _ACKNOWLEDGER.last_name,
+    )
+    .outerjoin(_SENDER, _SENDER.id == Transfer.agent_id)
+    .outerjoin(_ACKNOWLEDGER, _ACKNOWLEDGER.id == Transfer.acknowledged_by_id)
+    .where(Transfer.case_id == _CASE_ID)
+    .order_by(Transfer.created_at, Transfer.id)
+)
+
+
+def _name(first_name: str | None, last_name: str | None) -> str | None:
+    """An agent's name from an outer join's columns (None: no agent)."""
+    return None if last_name is None else full_name_of(first_name or "", last_name)
+
+
+def _messages(case_id: int, office_names: dict[int, str]) -> list[ThreadMessage]:
+    messages: list[ThreadMessage] = []
+    last: ThreadMessage | None = None
+    for (
+        message_id,
+        author_kind,
+        internal,
+        requests_information,
+        first_name,
+        last_name,
+        author_office_id,
+        created_at,
+        read_at,
+        body,
+        attachment_id,
+        filename,
+        size,
+    ) in reading.read_with(MESSAGES, case_id=case_id):
+        if last is None or last.id != message_id:
+            last = ThreadMessage(
+                id=message_id,
+                internal=internal,
+                requests_information=requests_information,
+                from_agent=author_kind is AuthorKind.AGENT,
+                author_name=_name(first_name, last_name),
+                author_office=office_names.get(author_office_id)
+                if author_office_id is not None
+                else None,
+                created_at=created_at,
+                read_at=read_at,
+                body=body,
+                attachments=[],
             )
-        lines.append(HistoryLine(event=event, label=str(event.kind.label), details=details))
-    return lines
+            messages.append(last)
+        if attachment_id is not None:
+            last.attachments.append(ThreadAttachment(attachment_id, filename, size))
+    return messages
+
+
+def _history(case_id: int, office_names: dict[int, str]) -> list[HistoryLine]:
+    statuses = {status.value: str(status.label) for status in CaseStatus}
+    return [
+        HistoryLine(
+            created_at=created_at,
+            label=str(kind.label),
+            actor=_name(first_name, last_name) if actor_id is not None else None,
+            by_taxpayer=actor_taxpayer_id is not None,
+            details=_detail_lines(kind, data or {}, office_names, statuses),
+        )
+        for (
+            kind,
+            created_at,
+            data,
+            actor_id,
+            first_name,
+            last_name,
+            actor_taxpayer_id,
+        ) in reading.read_with(EVENTS, case_id=case_id)
+    ]
+
+
+def _transfers(case_id: int, office_names: dict[int, str]) -> list[TransferLine]:
+    return [
+        TransferLine(
+            source=office_names.get(from_id, ""),
+            target=office_names.get(to_id, ""),
+            created_at=created_at,
+            agent=_name(first_name, last_name),
+            reason=reason,
+            acknowledged_at=acknowledged_at,
+            acknowledged_by=_name(ack_first_name, ack_last_name),
+        )
+        for (
+            from_id,
+            to_id,
+            created_at,
+            first_name,
+            last_name,
+            reason,
+            acknowledged_at,
+            ack_first_name,
+            ack_last_name,
+        ) in reading.read_with(TRANSFERS, case_id=case_id)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRow:
+    """A reply template's columns (what ``FilledTemplate.of`` reads)."""
+
+    id: int
+    title: str
+    body: str
+    action: TemplateAction | None
+    closing_outcome_id: int | None
+
+
+# The reply templates an agent may use, per process, reloaded when a template changes. Kept by
+# office with the access clause they were read with (``templates_usable_by``, asked at every
+# request): a different clause reads them again.
+REPLY_TEMPLATES: VersionedCache[dict[int, tuple[Any, tuple[TemplateRow, ...]]]] = VersionedCache(
+    "reply-templates", ReplyTemplate
+)
+
+
+def usable_templates(agent: Any) -> tuple[TemplateRow, ...]:
+    usable = directory_access.templates_usable_by(agent)
+    copies = REPLY_TEMPLATES.get(dict)
+    found = copies.get(agent.office_id or 0)
+    if found is not None and found[0].compare(usable):
+        return found[1]
+    rows = tuple(
+        TemplateRow(*row)
+        for row in db.session.execute(
+            select(
+                ReplyTemplate.id,
+                ReplyTemplate.title,
+                ReplyTemplate.body,
+                ReplyTemplate.action,
+                ReplyTemplate.closing_outcome_id,
+            )
+            .where(usable)
+            .order_by(ReplyTemplate.title, ReplyTemplate.id)
+        )
+    )
+    copies[agent.office_id or 0] = (usable, rows)
+    return rows
 
 
 def load(agent: Any, case: Case) -> CasePage:
-    """Everything the page shows, in a fixed number of queries."""
-    messages = list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.case_id == case.id)
-            .options(
-                # Many-to-one: joined into the one query (a query less each, and its ORM work).
-                joinedload(Message.author_agent),
-                joinedload(Message.author_office),
-                selectinload(Message.attachments),
-            )
-            .order_by(Message.created_at, Message.id)
-        )
-    )
-    events = list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.case_id == case.id)
-            .options(joinedload(Event.actor_agent))
-            .order_by(Event.created_at, Event.id)
-        )
-    )
-    transfers = list(
-        db.session.scalars(
-            select(Transfer)
-            .where(Transfer.case_id == case.id)
-            .options(
-                joinedload(Transfer.from_office),
-                joinedload(Transfer.to_office),
-                joinedload(Transfer.agent),
-                joinedload(Transfer.acknowledged_by),
-            )
-            .order_by(Transfer.created_at, Transfer.id)
-        )
-    )
+    """Everything the page shows, in a fixed number of queries, as columns."""
+    lists = references()
+    offices = lists.office_names
+    messages = _messages(case.id, offices)
     may = {action: access.may(agent, action, case) for action in access.ACTIONS}
-    templates = [
-        FilledTemplate.of(t, case)
-        for t in db.session.scalars(
-            select(ReplyTemplate)
-            .where(directory_access.templates_usable_by(agent))
-            .order_by(ReplyTemplate.title, ReplyTemplate.id)
-        )
-    ]
     assignable: list[Agent] = []
     if may["assign"]:
         assignable = list(
@@ -261,29 +451,26 @@ def load(agent: Any, case: Case) -> CasePage:
         office_groups = directory.excluding(case.office_id)
         office_options = directory.options(case.office_id)
         competent_office_id = _competent_elsewhere(case)
-    viewers = presence.mark(case.id, agent.id, agent.full_name)
-    tags = organise.tags_of([case.id])[case.id]
+    tags = organise.tag_choices_of(case.id)
     tag_ids = {tag.id for tag in tags}
-    last_message_id = max((message.id for message in messages), default=0)
-    lists = references()
     return CasePage(
         case=case,
         messages=messages,
-        history=_history(events, transfers),
-        transfers=transfers,
-        templates=templates,
+        history=_history(case.id, offices),
+        transfers=_transfers(case.id, offices),
+        templates=[FilledTemplate.of(t, case) for t in usable_templates(agent)],
         assignable=assignable,
         office_groups=office_groups,
         office_options=office_options,
-        viewers=viewers,
-        last_message_id=last_message_id,
+        viewers=presence.mark(case.id, agent.id, agent.full_name),
+        last_message_id=max((message.id for message in messages), default=0),
         topic_label=lists.topic_labels.get(case.topic_id or 0, ""),
         tax_matter_label=lists.tax_matter_labels.get(case.tax_matter_id or 0, ""),
         may=may,
         competent_office_id=competent_office_id,
         tags=tags,
         usable_tags=[tag for tag in organise.usable_tags(agent) if tag.id not in tag_ids],
-        links=organise.linked_cases([case.id])[case.id],
+        links=organise.links_of(case.id),
     )
 
 
