@@ -256,7 +256,7 @@ def test_summary_sheet_queries_do_not_grow_with_contacts(
 # The taxpayer, the topics offered (the form's check), the submission token (a form posted
 # twice gives one case), the competent office in the territory (rules and default kinds are
 # a per-process copy), the case, its steering journal row, the message, the event, the office's
-# notices (INSERT ... SELECT); each file one attachment row.
+# notices (INSERT ... SELECT); the files' rows (one INSERT each, one for all on PostgreSQL).
 SUBMIT_STATEMENTS = 9
 # The agent (with roles and office), the case locked and read once, the submission token, the
 # messages by others since the page was loaded, the reply templates and the taxpayer (the
@@ -294,7 +294,10 @@ def test_a_submission_runs_a_fixed_number_of_statements(
     plain = submit()
     assert len(plain) == SUBMIT_STATEMENTS, "\n".join(plain)
     with_files = submit((io.BytesIO(PDF), "avis.pdf"), (io.BytesIO(PDF), "avis-2.pdf"))
-    assert len(with_files) == SUBMIT_STATEMENTS + 2, "\n".join(with_files)
+    # The files' rows: one INSERT each (SQLite), or one for both (PostgreSQL's batch).
+    files = [s for s in with_files if s.startswith("INSERT INTO attachment")]
+    assert 1 <= len(files) <= 2, "\n".join(with_files)
+    assert len(with_files) - len(files) == SUBMIT_STATEMENTS, "\n".join(with_files)
     # Nothing lost: three cases, each with its message, event and files.
     cases = db.session.scalars(select(Case).where(Case.taxpayer_id == world.taxpayer_a.id)).all()
     assert len(cases) == 3

@@ -230,8 +230,8 @@ def _taxpayer_message(
     submission_token: str | None = None,
 ) -> Message:
     """The taxpayer's message in the case's thread, with its files (a new case's first
-    message, a reply); ``submission_token``: a reply's, which makes a second post of the form a
-    duplicate (a new case carries its token on the case)."""
+    message, a reply, an e-mail received); ``submission_token``: a reply's, which makes a second
+    post of the form a duplicate (a new case carries its token on the case)."""
     message = Message(
         case_id=case.id,
         office_id=case.office_id,
@@ -1025,15 +1025,7 @@ def record_email(
     )
     db.session.add(case)
     db.session.flush()
-    message = Message(
-        case_id=case.id,
-        office_id=case.office_id,
-        author_kind=AuthorKind.TAXPAYER,
-        body=body,
-        created_at=received_at,
-    )
-    _attach(message, stored)
-    db.session.add(message)
+    _taxpayer_message(case, body, stored, now=received_at)
     _record(
         EventKind.RECEIVED,
         case,

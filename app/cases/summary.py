@@ -223,7 +223,7 @@ _CASE_COLUMNS = (
 
 
 @cache
-def _timeline_base() -> Select[Any]:
+def _timeline_base() -> Select[*tuple[Any, ...]]:
     """The timeline's SELECT without its WHERE, built once per process: the aliases' columns
     are adapted at each access, a cost per request the page need not pay."""
     creator = aliased(Agent, name="creator")
@@ -242,7 +242,7 @@ def _timeline_base() -> Select[Any]:
 
 
 @cache
-def _transfers_base() -> tuple[Select[Any], Any, Any]:
+def _transfers_base() -> tuple[Select[*tuple[Any, ...]], Any, Any]:
     """The transfer events' SELECT without its WHERE (built once, as ``_timeline_base``), and
     the transfer's two moments. An alias of Transfer: the office filter's EXISTS on Transfer
     must not correlate with these rows."""
@@ -290,7 +290,8 @@ class Entry:
 
     @property
     def moment(self) -> datetime:
-        return self.case.received_at  # type: ignore[no-any-return]
+        moment: datetime = self.case.received_at
+        return moment
 
 
 @dataclass(slots=True)
@@ -321,7 +322,7 @@ class TimelinePage:
     rows: list[Entry | TransferEvent] = field(default_factory=list)
 
 
-def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[Any]:
+def _timeline_query(agent: Any, taxpayer: Taxpayer, filters: Filters) -> Select[*tuple[Any, ...]]:
     return (
         _timeline_base()
         .add_columns(access.cases_visible_to(agent).label("may_open"))

@@ -18,6 +18,7 @@ dataset of your own, never a shared one.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
@@ -40,29 +41,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from common import app_env, scale_from_env  # noqa: E402
 
 
-def row_id(app: Any, column: Any, value: str) -> tuple[int | None, Any]:
-    """The id of the row whose ``column`` equals ``value`` (None if absent), and the engine."""
-    from sqlalchemy import select
+def _bench_profile() -> Any:
+    """scripts/bench/profile.py, loaded under another name (``profile`` is the standard
+    library's): its sign-in helpers, ``row_id`` and ``server_session``."""
+    spec = importlib.util.spec_from_file_location("bench_profile", Path(_HERE) / "profile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    from models import db
 
-    with app.app_context():
-        found = db.session.scalar(select(column.class_).where(column == value))
-        return (found.id if found is not None else None), db.engine
-
-
-def server_session(app: Any, **owner_id: int) -> str:
-    """A live server-side session for the agent or taxpayer of that id (as profile.py)."""
-    from app.platform import sessions
-    from models import Agent, Taxpayer, db
-
-    with app.app_context():
-        model, key = (Agent, "agent") if "agent_id" in owner_id else (Taxpayer, "taxpayer")
-        owner = db.session.get(model, next(iter(owner_id.values())))
-        token = sessions.open_session(**{key: owner})
-        db.session.commit()
-        sessions.remember_live(token)
-    return token
+_PROFILE = _bench_profile()
+row_id = _PROFILE.row_id
+server_session = _PROFILE.server_session
 
 
 class Meter:
