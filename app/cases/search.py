@@ -11,7 +11,9 @@ messages, always within what ``app.cases.access`` lets the agent see.
   ``case`` and ``message`` whose lexemes carry the office id (``'77:impot'``), with their GIN
   indexes (migration ``perf_message_office_search``, decision 0016): a search reads its office's
   posting lists only, and the planner knows how common each word is in that office. On SQLite
-  it is a simple case-insensitive ``LIKE``.
+  it is a simple case-insensitive ``LIKE``. Words are searched in a period (decision 0022):
+  the requests received in the last 3 years by default, the last 12 months, or the whole
+  history by choice, and their messages written since; results newest first, paged by keyset.
 """
 
 from __future__ import annotations
