@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from factories import World
+from factories import World, make_agent
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -271,6 +271,30 @@ def steering_client(app: Flask, world: World) -> FlaskClient:
 @pytest.fixture
 def admin_client(app: Flask, world: World) -> FlaskClient:
     return _signed_in(app, world.admin)
+
+
+@pytest.fixture
+def clients_but_admin(
+    app: Flask,
+    world: World,
+    anonymous_client: FlaskClient,
+    taxpayer_client: FlaskClient,
+    agent_a_client: FlaskClient,
+    manager_client: FlaskClient,
+    steering_client: FlaskClient,
+) -> dict[str, FlaskClient]:
+    """A client of every role but the administrator's, by who they are (for refusal tests:
+    ``helpers.assert_refused_to_each``); a correspondent of the first directorate among them."""
+    correspondent = make_agent(world.directorate, "correspondent")
+    db.session.commit()
+    return {
+        "anonymous": anonymous_client,
+        "taxpayer": taxpayer_client,
+        "agent": agent_a_client,
+        "office manager": manager_client,
+        "steering": steering_client,
+        "correspondent": _signed_in(app, correspondent),
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

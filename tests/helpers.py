@@ -35,6 +35,28 @@ PRODUCTION_ENV = {
 }
 
 
+def assert_refused(response: Any, who: object = "", *, csrf_refused: bool = False) -> None:
+    """A route refused to someone: FAB's refusal (a redirect to the login page), 403 or 404;
+    ``csrf_refused``: also 400, a POST carrying another session's CSRF token."""
+    allowed = {302, 403, 404} | ({400} if csrf_refused else set())
+    assert response.status_code in allowed, (who, response.status_code)
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        assert "/login/" in location or "connexion" in location, (who, location)
+
+
+def assert_refused_to_each(
+    clients: dict[str, FlaskClient], page: str, action: str, token: str, hidden: str
+) -> None:
+    """Each of ``clients`` (by who they are) is refused the ``page`` (which does not show
+    ``hidden``) and the POST ``action`` (carrying ``token``, another session's CSRF token)."""
+    for who, client in clients.items():
+        response = client.get(page)
+        assert_refused(response, who)
+        assert hidden not in response.get_data(as_text=True), who
+        assert_refused(client.post(action, data={"csrf_token": token}), who, csrf_refused=True)
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now (scripts and tests never use fixed ports)."""
     with socket.socket() as probe:

@@ -11,10 +11,13 @@ from aiosmtpd.controller import Controller
 from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import csrf_token, free_port, run_jobs
+from helpers import assert_refused_to_each, csrf_token, free_port, run_jobs
 
+from app.directory import access
 from app.notifications.outbox import queue_email
 from models import Notification, NotificationKind, NotificationStatus, db
+
+URL = "/referentiel/alertes-en-echec/"
 
 
 class RefusingHandler:
@@ -96,3 +99,45 @@ def test_retrying_an_unknown_alert_is_a_404(world: World, admin_client: FlaskCli
         "/referentiel/alertes-en-echec/999999/relancer", data={"csrf_token": token}
     )
     assert response.status_code == 404
+
+
+def _failed_alert() -> int:
+    notification = queue_email(
+        kind=NotificationKind.NEW_MESSAGE,
+        recipient="inconnu@example.fr",
+        subject="Un nouveau message vous attend",
+        body="Connectez-vous à votre espace.",
+    )
+    notification.status = NotificationStatus.FAILED
+    db.session.commit()
+    return notification.id
+
+
+def test_only_administrators_see_or_retry_failed_alerts(
+    app: Flask,
+    world: World,
+    clients_but_admin: dict[str, FlaskClient],
+    admin_client: FlaskClient,
+) -> None:
+    alert_id = _failed_alert()
+    assert "inconnu@example.fr" in admin_client.get(URL).get_data(as_text=True)
+    token = csrf_token(admin_client, URL)
+    assert_refused_to_each(
+        clients_but_admin, URL, f"{URL}{alert_id}/relancer", token, hidden="inconnu@example.fr"
+    )
+    db.session.expire_all()
+    alert = db.session.get(Notification, alert_id)
+    assert alert is not None and alert.status is NotificationStatus.FAILED  # nobody retried it
+
+
+def test_the_screen_asks_the_access_rule(
+    world: World, admin_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAB's permission is not the whole rule: the screen asks app.directory.access, and
+    what it says goes (here it refuses even the administrator)."""
+    alert_id = _failed_alert()
+    token = csrf_token(admin_client, URL)
+    monkeypatch.setattr(access, "may_handle_failed_alerts", lambda user: False)
+    assert admin_client.get(URL).status_code == 404
+    retry = admin_client.post(f"{URL}{alert_id}/relancer", data={"csrf_token": token})
+    assert retry.status_code == 404

@@ -41,7 +41,7 @@ import pytest
 from factories import World, make_agent, make_tax_matter, make_topic
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import sign_in_agent
+from helpers import assert_refused, sign_in_agent
 
 from app.platform.templating import local
 from models import (
@@ -612,11 +612,7 @@ def test_steering_users_cannot_open_a_case_or_a_summary_sheet(app: Flask, datase
     for agent in (dataset.steering_rhone, dataset.steering_delegation):
         client = client_for(app, agent)
         for path in paths:
-            response = client.get(path)
-            # Refused like FAB refuses a screen (to the login page), or 403/404.
-            assert response.status_code in (302, 403, 404), (path, response.status_code)
-            if response.status_code == 302:
-                assert "/login/" in response.headers["Location"], path
+            assert_refused(client.get(path), path)
         # And no steering page shows a subject, a taxpayer or a message.
         page = client.get(url(None, dataset)).get_data(as_text=True)
         assert "Sujet confidentiel" not in page

@@ -44,6 +44,13 @@ def is_admin(user: Any) -> bool:
     return ROLE_ADMIN in _roles(user)
 
 
+def may_handle_failed_alerts(user: Any) -> bool:
+    """Who sees the e-mail alerts the outbox gave up on and sends them again: administrators
+    (an alert fails for the platform's reasons, an address refused for good or every attempt
+    used up, whatever the office)."""
+    return is_admin(user)
+
+
 def is_correspondent(user: Any) -> bool:
     return ROLE_CORRESPONDENT in _roles(user) and bool(getattr(user, "office_id", None))
 

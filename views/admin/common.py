@@ -1,12 +1,14 @@
-"""Shared pieces of the directory screens: scoped data models, French field helpers and the
-refusal to delete anything that other rows still point to."""
+"""Shared pieces of the directory screens: scoped data models, French field helpers, the
+refusal to delete anything that other rows still point to, and the skeleton of the screens of
+what failed and may be retried."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from flask_appbuilder import ModelView
+from flask import abort, redirect, url_for
+from flask_appbuilder import BaseView, ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
@@ -15,6 +17,7 @@ from sqlalchemy import ColumnElement, exists, select, true
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from app.fab.security import signed_in
 from models import db
 from models.base import LabelledEnum
 
@@ -49,6 +52,30 @@ class ScopedInterface(SQLAInterface):
 
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         return super().apply_all(query.filter(self.scope()), *args, **kwargs)
+
+
+class FailedItemsView(BaseView):
+    """A list of what failed (e-mails the intake gave up on, alerts the outbox gave up on) with
+    a « Relancer » button per row: FAB's ``list`` permission to see it, ``edit`` to retry, and
+    the domain's access rule (``may``) asked on top by every route, a 404 when it says no."""
+
+    default_view = "index"
+    method_permission_name = {"index": "list", "retry": "edit"}
+    base_permissions = ["can_list", "can_edit"]
+
+    @staticmethod
+    def may(user: Any) -> bool:
+        raise NotImplementedError
+
+    def signed_in_allowed(self) -> Any:
+        """The signed-in user, once the access rule let them in (else a 404)."""
+        user = signed_in()
+        if not self.may(user):
+            abort(404)
+        return user
+
+    def back_to_list(self) -> Any:
+        return redirect(url_for(f"{type(self).__name__}.index"))
 
 
 class InUse(Exception):

@@ -6,30 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose
+from flask import abort, flash, request
+from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app.mailbox import access, intake, operations
 from app.platform.params import page_number
 from models import db
+from views.admin.common import FailedItemsView
 
 
-class FailedEmailsView(BaseView):
+class FailedEmailsView(FailedItemsView):
     route_base = "/referentiel/courriels-en-echec"
-    default_view = "index"
     class_permission_name = "FailedEmails"
-    method_permission_name = {"index": "list", "retry": "edit"}
-    base_permissions = ["can_list", "can_edit"]
     template = "admin/failed_emails.html"
+
+    @staticmethod
+    def may(user: Any) -> bool:
+        return access.may_handle_failed_emails(user)
 
     @expose("/")
     @has_access
     def index(self) -> Any:
-        if not access.may_handle_failed_emails(current_user):
-            abort(404)
+        self.signed_in_allowed()
         page = page_number(request.args.get("page"), last=10000)
         rows, has_next = intake.failed_emails(page)
         return self.render_template(
@@ -43,10 +43,9 @@ class FailedEmailsView(BaseView):
     @expose("/<int:inbound_id>/relancer", methods=["POST"])
     @has_access
     def retry(self, inbound_id: int) -> Any:
-        if not access.may_handle_failed_emails(current_user):
-            abort(404)
+        user = self.signed_in_allowed()
         try:
-            row = operations.retry_failed_email(user=current_user, inbound_id=inbound_id)
+            row = operations.retry_failed_email(user=user, inbound_id=inbound_id)
         except LookupError:
             abort(404)
         if row is None:
@@ -62,4 +61,4 @@ class FailedEmailsView(BaseView):
                 ),
                 "success",
             )
-        return redirect(url_for(f"{type(self).__name__}.index"))
+        return self.back_to_list()

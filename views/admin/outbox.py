@@ -9,31 +9,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose
+from flask import abort, flash, request
+from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.directory import access
 from app.notifications.outbox import SEND_JOB, outbox_status, send_job_id
 from app.platform.params import page_number
 from app.platform.queue import enqueue_after_commit
 from models import Notification, NotificationStatus, db, utcnow
+from views.admin.common import FailedItemsView
 
 PAGE_SIZE = 100
 
 
-class FailedAlertsView(BaseView):
+class FailedAlertsView(FailedItemsView):
     route_base = "/referentiel/alertes-en-echec"
-    default_view = "index"
     class_permission_name = "FailedAlerts"
-    method_permission_name = {"index": "list", "retry": "edit"}
-    base_permissions = ["can_list", "can_edit"]
     template = "admin/failed_alerts.html"
+
+    @staticmethod
+    def may(user: Any) -> bool:
+        return access.may_handle_failed_alerts(user)
 
     @expose("/")
     @has_access
     def index(self) -> Any:
+        self.signed_in_allowed()
         page = page_number(request.args.get("page"), last=10000)
         rows = list(
             db.session.scalars(
@@ -56,6 +60,7 @@ class FailedAlertsView(BaseView):
     @expose("/<int:notification_id>/relancer", methods=["POST"])
     @has_access
     def retry(self, notification_id: int) -> Any:
+        self.signed_in_allowed()
         notification = db.session.scalar(
             select(Notification).where(Notification.id == notification_id).with_for_update()
         )
@@ -63,7 +68,7 @@ class FailedAlertsView(BaseView):
             abort(404)
         if notification.status is not NotificationStatus.FAILED:
             flash(_("Cette alerte n'est plus en échec : elle a déjà été relancée."), "info")
-            return redirect(url_for(f"{type(self).__name__}.index"))
+            return self.back_to_list()
         notification.status = NotificationStatus.PENDING
         notification.next_attempt_at = utcnow()
         notification.locked_at = None
@@ -74,4 +79,4 @@ class FailedAlertsView(BaseView):
             _("L'alerte destinée à %(recipient)s est relancée.", recipient=notification.recipient),
             "success",
         )
-        return redirect(url_for(f"{type(self).__name__}.index"))
+        return self.back_to_list()
