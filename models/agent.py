@@ -20,6 +20,11 @@ def full_name_of(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}"
 
 
+def joined_name_of(first_name: str | None, last_name: str | None) -> str | None:
+    """``full_name_of`` the columns of an outer-joined agent (None: no agent on that row)."""
+    return None if last_name is None else full_name_of(first_name or "", last_name)
+
+
 class Agent(User):
     """An application user (agent, office manager, steering, administrator).
 

@@ -35,6 +35,7 @@ from models import (
     db,
     utcnow,
 )
+from models.agent import joined_name_of
 
 PAGE_SIZE = 50
 OPEN_LIMIT = 50
@@ -269,11 +270,6 @@ def _transfers_base() -> tuple[Select[*tuple[Any, ...]], Any, Any]:
     return query, moved.created_at, moved.acknowledged_at
 
 
-def _full_name(first: str | None, last: str | None) -> str | None:
-    """``Agent.full_name`` of an outer-joined agent's columns (None: no agent)."""
-    return None if first is None else f"{first} {last}"
-
-
 @dataclass(slots=True)
 class Entry:
     """A case of the timeline: its columns (a row of ``_CASE_COLUMNS``), whether the agent may
@@ -385,7 +381,7 @@ def _transfer_events(
                         to_office_id,
                         reason,
                         created_at,
-                        _full_name(first, last),
+                        joined_name_of(first, last),
                     )
                 )
     return events
@@ -415,8 +411,8 @@ def timeline(
             case=row,
             may_open=bool(row.may_open),
             recorded_by_me=row.created_by_id is not None and row.created_by_id == agent_id,
-            agent_name=_full_name(row.creator_first, row.creator_last)
-            or _full_name(row.assignee_first, row.assignee_last),
+            agent_name=joined_name_of(row.creator_first, row.creator_last)
+            or joined_name_of(row.assignee_first, row.assignee_last),
         )
         for row in rows[:page_size]
     ]

@@ -34,7 +34,7 @@ from models import (
     Transfer,
     db,
 )
-from models.agent import full_name_of
+from models.agent import joined_name_of as _name
 from views.agent import reading
 
 REASON_EVENTS = (EventKind.REOPENED, EventKind.LEGAL_HOLD_PLACED, EventKind.LEGAL_HOLD_LIFTED)
@@ -292,11 +292,6 @@ TRANSFERS = (
     .where(Transfer.case_id == _CASE_ID)
     .order_by(Transfer.created_at, Transfer.id)
 )
-
-
-def _name(first_name: str | None, last_name: str | None) -> str | None:
-    """An agent's name from an outer join's columns (None: no agent)."""
-    return None if last_name is None else full_name_of(first_name or "", last_name)
 
 
 def _messages(case_id: int, office_names: dict[int, str]) -> list[ThreadMessage]:
